@@ -1,0 +1,64 @@
+/**
+ * Table definitions shared by every source and sink.
+ *
+ * A {@link TableSchema} is what a source knows about one captured table at one point in its
+ * change stream: the column list in source order, each column's SQL type as the target should
+ * declare it, and the key that identifies a row. Sources produce it (from the catalog or from a
+ * pgoutput Relation message); sinks generate DDL and merge SQL from it.
+ */
+
+/** A schema-qualified table name, unquoted (exactly as stored in the catalog). */
+export interface TableId {
+  /** Schema (namespace) name, e.g. `public`. */
+  readonly schema: string;
+  /** Table name, e.g. `Invoice`. */
+  readonly name: string;
+}
+
+/** One column of a captured table. */
+export interface ColumnSchema {
+  /** Column name as stored in the source catalog (case preserved). */
+  readonly name: string;
+  /**
+   * The SQL type to declare on a PostgreSQL target, as `format_type()` renders it
+   * (e.g. `integer`, `character varying(40)`, `numeric(10,2)`, `text[]`). Enums and domains are
+   * already resolved to their base types by the source.
+   */
+  readonly type: string;
+  /** False when the source declares the column NOT NULL. */
+  readonly nullable: boolean;
+  /**
+   * True for variable-length types whose values PostgreSQL may store out of line (TOAST) and
+   * so may arrive as "unchanged" in an update (pgoutput 'u'). Fixed-width types never do.
+   */
+  readonly toastable: boolean;
+}
+
+/** What a source knows about one captured table. */
+export interface TableSchema {
+  readonly id: TableId;
+  /** Columns in source order; the order of values in every row change for this table. */
+  readonly columns: readonly ColumnSchema[];
+  /**
+   * Names of the primary-key columns, in key order. Empty for a table without a primary key:
+   * such a table is captured under REPLICA IDENTITY FULL and a row is identified by all of its
+   * columns (DESIGN.md §3.9).
+   */
+  readonly primaryKey: readonly string[];
+}
+
+/** `schema.name` with both parts double-quoted only where needed; for messages and logs. */
+export function formatTableId(id: TableId): string {
+  const part = (s: string) => (/^[a-z_][a-z0-9_$]*$/.test(s) ? s : `"${s.replaceAll('"', '""')}"`);
+  return `${part(id.schema)}.${part(id.name)}`;
+}
+
+/** A stable map key for a table: `schema` and `name` joined by a NUL byte. */
+export function tableKey(id: TableId): string {
+  return `${id.schema}\u0000${id.name}`;
+}
+
+/** True when both ids name the same table. */
+export function sameTable(a: TableId, b: TableId): boolean {
+  return a.schema === b.schema && a.name === b.name;
+}
