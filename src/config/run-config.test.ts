@@ -1,0 +1,46 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadRunConfig } from './run-config.js';
+
+function file(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cdc-config-'));
+  const path = join(dir, 'cdc.yaml');
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('cdc.yaml', () => {
+  it('reads fields and substitutes ${VAR} from the environment', () => {
+    process.env.CDC_TEST_PASSWORD = 's3cret';
+    const config = loadRunConfig(file('name: shop\nsource:\n  url: postgres://u:${CDC_TEST_PASSWORD}@h/db\ntables: [public.*]\n'));
+    expect(config.name).toBe('shop');
+    expect(config.source?.url).toBe('postgres://u:s3cret@h/db');
+    expect(config.tables).toEqual(['public.*']);
+  });
+
+  it('names file, line and field for an unknown key', () => {
+    const path = file('name: shop\ntarget:\n  url: postgres://x/y\n  pasword: x\n');
+    expect(() => loadRunConfig(path)).toThrow(new RegExp(`${path}:4: target pasword`));
+  });
+
+  it('names the line of a mistyped value', () => {
+    const path = file('name: shop\nmetrics_port: ninety\n');
+    expect(() => loadRunConfig(path)).toThrow(new RegExp(`${path}:2: metrics_port`));
+  });
+
+  it('reports YAML syntax errors with line and column', () => {
+    const path = file('name: shop\nsource:\n  url: [unclosed\n');
+    expect(() => loadRunConfig(path)).toThrow(/YAML syntax error/);
+  });
+
+  it('refuses an unset variable instead of substituting an empty string', () => {
+    const path = file('source:\n  url: postgres://u:${CDC_TEST_UNSET_VAR}@h/db\n');
+    expect(() => loadRunConfig(path)).toThrow(/CDC_TEST_UNSET_VAR is not set/);
+  });
+
+  it('names a missing file', () => {
+    expect(() => loadRunConfig('/nonexistent/cdc.yaml')).toThrow(/cannot read config file \/nonexistent\/cdc.yaml/);
+  });
+});

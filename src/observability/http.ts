@@ -1,0 +1,53 @@
+/**
+ * The HTTP endpoints of a running pipeline: Prometheus `/metrics`, and `/health`,
+ * `/health/live` (the process answers), `/health/ready` (streaming has started and the last
+ * error, if any, is over). Bound to 127.0.0.1 unless a host is given.
+ */
+import { createServer, type Server } from 'node:http';
+import type { Registry } from 'prom-client';
+
+/** The state the health endpoints report. */
+export interface HealthState {
+  /** True once the pipeline streams changes. */
+  ready: boolean;
+  /** Last error message, cleared on recovery. */
+  lastError?: string;
+}
+
+/**
+ * Starts the server on `port` (0 = any free port) and resolves with it once listening.
+ * Responses: 200 when healthy, 503 when not ready; bodies are JSON except /metrics.
+ */
+export async function startHttpServer(options: { port: number; host?: string; registry: Registry; health: HealthState }): Promise<Server> {
+  const server = createServer((req, res) => {
+    const url = (req.url ?? '/').split('?')[0];
+    if (url === '/metrics') {
+      options.registry
+        .metrics()
+        .then((body) => {
+          res.writeHead(200, { 'content-type': options.registry.contentType });
+          res.end(body);
+        })
+        .catch((error: unknown) => {
+          res.writeHead(500);
+          res.end(String(error));
+        });
+      return;
+    }
+    const json = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (url === '/health/live') return json(200, { status: 'live' });
+    if (url === '/health/ready' || url === '/health') {
+      const ok = options.health.ready && !options.health.lastError;
+      return json(ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', ...(options.health.lastError ? { error: options.health.lastError } : {}) });
+    }
+    json(404, { error: 'not found', endpoints: ['/metrics', '/health', '/health/ready', '/health/live'] });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+  });
+  return server;
+}

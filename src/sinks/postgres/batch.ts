@@ -1,0 +1,173 @@
+/**
+ * One batch on the PostgreSQL target: a single transaction that COPYs row changes into the
+ * UNLOGGED staging tables (in chunks, so memory stays bounded however large a source
+ * transaction is), calls each touched table's merge procedure, and records the merged position
+ * in `cdc_management.offsets` before COMMIT (DESIGN.md §3.2–3.3, §4 inline mode).
+ */
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { RowChangeMessage } from '../../events/change.js';
+import { formatLsn } from '../../events/position.js';
+import { tableKey, type TableId, type TableSchema } from '../../schema/table.js';
+import { quoteIdent, quoteTable } from '../../sql/quote.js';
+import type { BatchStats, SinkBatch } from '../../pipeline/sink.js';
+import { mergeProcedureId, stagingTableId } from './naming.js';
+import { RowEncoder } from './row-encoder.js';
+import { stagingColumns } from './table-ddl.js';
+
+/** Bytes buffered for one table before its rows are COPYed into staging (8 MiB). */
+export const TABLE_BUFFER_BYTES = 8 << 20;
+
+/** What a batch needs from its sink. */
+export interface BatchContext {
+  readonly client: pg.Client;
+  readonly pipeline: string;
+  /** Current table shapes; a batch copies it and hands back its changes on commit. */
+  readonly definitions: ReadonlyMap<string, TableSchema>;
+  /** Applies a shape change inside the batch's transaction (merging first is the caller's job). */
+  applySchemaChange(client: pg.ClientBase, before: TableSchema, after: TableSchema): Promise<void>;
+  /** Creates the target objects of a table first seen mid-stream. */
+  createTable(client: pg.ClientBase, table: TableSchema): Promise<void>;
+  /** Called after COMMIT with the shapes this batch changed. */
+  committed(definitions: ReadonlyMap<string, TableSchema>): void;
+}
+
+interface TableBuffer {
+  encoder: RowEncoder;
+  lines: string[];
+  bytes: number;
+  copySql: string;
+}
+
+/** An open target transaction; see the module comment. */
+export class PostgresBatch implements SinkBatch {
+  private readonly buffers = new Map<string, TableBuffer>();
+  private readonly staged = new Set<string>();
+  private readonly definitions: Map<string, TableSchema>;
+  private readonly changed = new Map<string, TableSchema>();
+  private readonly startedAt = Date.now();
+  private lsnText = '';
+  private lsnValue = -1n;
+  private timeValue: Date | undefined;
+  private timeText = '';
+  changes = 0;
+
+  private constructor(private readonly ctx: BatchContext) {
+    this.definitions = new Map(ctx.definitions);
+  }
+
+  /** Opens the transaction. */
+  static async open(ctx: BatchContext): Promise<PostgresBatch> {
+    await ctx.client.query('BEGIN');
+    return new PostgresBatch(ctx);
+  }
+
+  async relation(table: TableSchema): Promise<void> {
+    const key = tableKey(table.id);
+    const before = this.definitions.get(key);
+    if (before && sameShape(before, table)) return;
+    await this.mergeAll();
+    if (before) await this.ctx.applySchemaChange(this.ctx.client, before, table);
+    else await this.ctx.createTable(this.ctx.client, table);
+    this.definitions.set(key, table);
+    this.changed.set(key, table);
+    this.buffers.delete(key);
+  }
+
+  async row(change: RowChangeMessage, commitLsn: bigint, commitTime: Date): Promise<void> {
+    if (commitLsn !== this.lsnValue) {
+      this.lsnValue = commitLsn;
+      this.lsnText = commitLsn.toString();
+    }
+    if (commitTime !== this.timeValue) {
+      this.timeValue = commitTime;
+      this.timeText = commitTime.toISOString();
+    }
+    const buffer = this.buffer(change.table);
+    buffer.bytes += buffer.encoder.encode(change, this.lsnText, this.timeText, buffer.lines);
+    this.changes++;
+    if (buffer.bytes >= TABLE_BUFFER_BYTES) await this.flush(tableKey(change.table), buffer);
+  }
+
+  async truncate(tables: readonly TableId[]): Promise<void> {
+    await this.mergeAll();
+    const list = tables.map(quoteTable).join(', ');
+    await this.ctx.client.query(`TRUNCATE ${list}`);
+  }
+
+  async commit(endLsn: bigint, transactions: number): Promise<BatchStats> {
+    await this.mergeAll();
+    const durationMs = Date.now() - this.startedAt;
+    await this.ctx.client.query(
+      `INSERT INTO cdc_management.offsets (pipeline, source_partition, position, position_text, updated_at)
+       VALUES ($1, '', $2, $3, now())
+       ON CONFLICT (pipeline, source_partition) DO UPDATE SET position = EXCLUDED.position,
+         position_text = EXCLUDED.position_text, updated_at = now()`,
+      [this.ctx.pipeline, endLsn.toString(), formatLsn(endLsn)],
+    );
+    await this.ctx.client.query(
+      `INSERT INTO cdc_management.processing_log (pipeline, commit_lsn, transactions, changes, duration_ms)
+       VALUES ($1, $2, $3, $4, $5)`,
+      [this.ctx.pipeline, endLsn.toString(), transactions, this.changes, durationMs],
+    );
+    await this.ctx.client.query('COMMIT');
+    this.ctx.committed(this.changed);
+    return { transactions, changes: this.changes, durationMs };
+  }
+
+  async rollback(): Promise<void> {
+    await this.ctx.client.query('ROLLBACK');
+  }
+
+  private buffer(id: TableId): TableBuffer {
+    const key = tableKey(id);
+    let buffer = this.buffers.get(key);
+    if (!buffer) {
+      const table = this.definitions.get(key);
+      if (!table) throw new Error(`no definition for ${quoteTable(id)}: a change arrived before its relation`);
+      const columns = stagingColumns(table).map(quoteIdent).join(', ');
+      buffer = {
+        encoder: new RowEncoder(table),
+        lines: [],
+        bytes: 0,
+        copySql: `COPY ${quoteTable(stagingTableId(table.id))} (${columns}) FROM STDIN`,
+      };
+      this.buffers.set(key, buffer);
+    }
+    return buffer;
+  }
+
+  private async flush(key: string, buffer: TableBuffer): Promise<void> {
+    if (buffer.lines.length === 0) return;
+    const data = buffer.lines.join('');
+    buffer.lines = [];
+    buffer.bytes = 0;
+    const stream = this.ctx.client.query(copyFrom(buffer.copySql));
+    await new Promise<void>((resolve, reject) => {
+      stream.on('error', reject);
+      stream.on('finish', resolve);
+      stream.end(data);
+    });
+    this.staged.add(key);
+  }
+
+  /** COPYs every buffer, then merges every table with staged rows. */
+  private async mergeAll(): Promise<void> {
+    for (const [key, buffer] of this.buffers) await this.flush(key, buffer);
+    for (const key of this.staged) {
+      const table = this.definitions.get(key)!;
+      await this.ctx.client.query(`CALL ${quoteTable(mergeProcedureId(table.id))}()`);
+    }
+    this.staged.clear();
+  }
+}
+
+/** True when two shapes have the same columns (names, types, order) and key. */
+export function sameShape(a: TableSchema, b: TableSchema): boolean {
+  return (
+    a.columns.length === b.columns.length &&
+    a.columns.every((c, i) => c.name === b.columns[i]!.name && c.type === b.columns[i]!.type && c.nullable === b.columns[i]!.nullable) &&
+    a.primaryKey.length === b.primaryKey.length &&
+    a.primaryKey.every((k, i) => k === b.primaryKey[i])
+  );
+}

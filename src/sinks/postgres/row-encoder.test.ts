@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { UNCHANGED } from '../../events/change.js';
+import type { TableSchema } from '../../schema/table.js';
+import { RowEncoder } from './row-encoder.js';
+
+const keyed: TableSchema = {
+  id: { schema: 'public', name: 't' },
+  columns: [
+    { name: 'id', type: 'integer', nullable: false, toastable: false },
+    { name: 'body', type: 'text', nullable: true, toastable: true },
+  ],
+  primaryKey: ['id'],
+};
+const keyless: TableSchema = { ...keyed, primaryKey: [] };
+const table = { schema: 'public', name: 't' };
+
+function encode(schema: TableSchema, change: Parameters<RowEncoder['encode']>[0]): string[] {
+  const out: string[] = [];
+  new RowEncoder(schema).encode(change, '100', '2026-01-01T00:00:00.000Z', out);
+  return out;
+}
+
+describe('RowEncoder', () => {
+  it('stages inserts with escaped values at ordinal 2k+1', () => {
+    expect(encode(keyed, { kind: 'insert', table, ordinal: 3, row: ['1', 'a\tb'] })).toEqual([
+      '1\ta\\tb\tI\t100\t7\t2026-01-01T00:00:00.000Z\t\\N\n',
+    ]);
+  });
+
+  it('lists unchanged TOAST columns and stages NULL in their place', () => {
+    expect(encode(keyed, { kind: 'update', table, ordinal: 0, row: ['1', UNCHANGED] })).toEqual([
+      '1\t\\N\tU\t100\t1\t2026-01-01T00:00:00.000Z\t{"body"}\n',
+    ]);
+  });
+
+  it('turns a primary-key change into delete of the old key then upsert of the new', () => {
+    const lines = encode(keyed, { kind: 'update', table, ordinal: 0, row: ['2', 'x'], oldRow: ['1', null] });
+    expect(lines.map((l) => l.split('\t').slice(0, 5))).toEqual([
+      ['1', '\\N', 'D', '100', '0'],
+      ['2', 'x', 'U', '100', '1'],
+    ]);
+  });
+
+  it('stages only the upsert when a full old row has the same key', () => {
+    expect(encode(keyed, { kind: 'update', table, ordinal: 0, row: ['1', 'y'], oldRow: ['1', 'x'] })).toHaveLength(1);
+  });
+
+  it('stages a keyless update as delete of the old row plus insert of the new', () => {
+    const lines = encode(keyless, { kind: 'update', table, ordinal: 1, row: ['1', 'y'], oldRow: ['1', 'x'] });
+    expect(lines.map((l) => l.split('\t').slice(0, 5))).toEqual([
+      ['1', 'x', 'D', '100', '2'],
+      ['1', 'y', 'I', '100', '3'],
+    ]);
+  });
+
+  it('refuses a keyless update without its old row, naming the remedy', () => {
+    expect(() => encode(keyless, { kind: 'update', table, ordinal: 0, row: ['1', 'y'] })).toThrow(
+      expect.objectContaining({ code: 'MISSING_OLD_ROW', remedy: expect.stringMatching(/REPLICA IDENTITY FULL/) }),
+    );
+  });
+
+  it('refuses rows of the wrong width', () => {
+    expect(() => encode(keyed, { kind: 'insert', table, ordinal: 0, row: ['1'] })).toThrow(/2 columns/);
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * Turns row changes into staging rows (COPY text lines) for one table, following the staging
+ * layout of {@link stagingColumns}: source columns, then op, commit LSN, ordinal, commit time
+ * and the list of unchanged columns.
+ *
+ * Staged ordinals are twice the change's ordinal (+1), so a change that becomes two staged rows
+ * keeps them in order: a primary-key change is a delete of the old key at 2k and an upsert of
+ * the new key at 2k+1 (DESIGN.md §3.6); an update of a table without a key is a delete of the
+ * old row and an insert of the new one.
+ */
+import { CdcError } from '../../errors.js';
+import { UNCHANGED, type RowChangeMessage, type RowValues } from '../../events/change.js';
+import { formatTableId, type TableSchema } from '../../schema/table.js';
+import { copyField, textArrayLiteral } from './copy-text.js';
+import { STAGED_OP, type StagedOp } from './table-ddl.js';
+
+/** Encodes one table's row changes; make a new one when the table's shape changes. */
+export class RowEncoder {
+  private readonly keyIndexes: number[];
+
+  constructor(readonly table: TableSchema) {
+    this.keyIndexes = table.primaryKey.map((k) => table.columns.findIndex((c) => c.name === k));
+  }
+
+  /**
+   * Appends the staging lines for `change` to `out`; returns the bytes (UTF-16 code units, an
+   * estimate) appended.
+   * @throws {CdcError} ROW_SHAPE_MISMATCH when the row does not have the table's column count;
+   *   MISSING_OLD_ROW for an update of a keyless table without its old row (REPLICA IDENTITY not FULL).
+   */
+  encode(change: RowChangeMessage, commitLsn: string, commitTime: string, out: string[]): number {
+    const base = change.ordinal * 2;
+    switch (change.kind) {
+      case 'insert':
+        return this.line(STAGED_OP.insert, change.row, commitLsn, base + 1, commitTime, out);
+      case 'delete':
+        return this.line(STAGED_OP.delete, change.oldRow, commitLsn, base, commitTime, out);
+      case 'update': {
+        if (this.keyIndexes.length === 0) {
+          if (!change.oldRow) {
+            throw new CdcError('MISSING_OLD_ROW', `update of ${formatTableId(this.table.id)} arrived without its old row`, {
+              remedy: `a table without a primary key needs REPLICA IDENTITY FULL on the source: ALTER TABLE ${formatTableId(this.table.id)} REPLICA IDENTITY FULL`,
+            });
+          }
+          return (
+            this.line(STAGED_OP.delete, change.oldRow, commitLsn, base, commitTime, out) +
+            this.line(STAGED_OP.insert, change.row, commitLsn, base + 1, commitTime, out)
+          );
+        }
+        let bytes = 0;
+        if (change.oldRow && this.keyChanged(change.oldRow, change.row)) {
+          bytes += this.line(STAGED_OP.delete, change.oldRow, commitLsn, base, commitTime, out);
+        }
+        return bytes + this.line(STAGED_OP.update, change.row, commitLsn, base + 1, commitTime, out);
+      }
+    }
+  }
+
+  private keyChanged(oldRow: RowValues, row: RowValues): boolean {
+    return this.keyIndexes.some((i) => oldRow[i] !== row[i] && row[i] !== UNCHANGED);
+  }
+
+  private line(op: StagedOp, row: RowValues, lsn: string, ordinal: number, time: string, out: string[]): number {
+    const columns = this.table.columns;
+    if (row.length !== columns.length) {
+      throw new CdcError(
+        'ROW_SHAPE_MISMATCH',
+        `a change to ${formatTableId(this.table.id)} has ${row.length} values but the table has ${columns.length} columns`,
+        { remedy: 'this is a bug or an unsupported schema change; please report it with the log' },
+      );
+    }
+    let text = '';
+    let unchanged: string[] | undefined;
+    for (let i = 0; i < row.length; i++) {
+      const v = row[i]!;
+      if (v === UNCHANGED) {
+        (unchanged ??= []).push(columns[i]!.name);
+        text += '\\N\t';
+      } else text += `${copyField(v)}\t`;
+    }
+    text += `${op}\t${lsn}\t${ordinal}\t${time}\t${unchanged ? copyField(textArrayLiteral(unchanged)) : '\\N'}\n`;
+    out.push(text);
+    return text.length;
+  }
+}

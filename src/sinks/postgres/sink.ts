@@ -1,0 +1,243 @@
+/**
+ * The PostgreSQL sink (DESIGN.md §4): creates `cdc_management`, and per table the final table,
+ * the UNLOGGED staging table and the merge procedure; loads snapshots straight into final
+ * tables; lands and merges batches in one transaction with the merged position.
+ */
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Readable } from 'node:stream';
+import { pipeline as pipe } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
+import { CdcError, sqlState } from '../../errors.js';
+import { formatTableId, tableKey, type TableSchema } from '../../schema/table.js';
+import { connectPostgres } from '../../sql/connect.js';
+import { quoteIdent, quoteTable } from '../../sql/quote.js';
+import { formatLsn } from '../../events/position.js';
+import type { ChangeSink, SinkBatch, TableSnapshotState } from '../../pipeline/sink.js';
+import { PostgresBatch } from './batch.js';
+import { infrastructureSql } from './infrastructure.js';
+import { mergeProcedureSql } from './merge-procedure.js';
+import { applyMigration, type Migration } from './migration-history.js';
+import { LSN_COLUMN, ORDINAL_COLUMN, assertSupportedTable, stagingTableId } from './naming.js';
+import { planSchemaChange, type SchemaChangePolicy } from './schema-change.js';
+import { finalTableSql, stagingTableSql, type TableOptions } from './table-ddl.js';
+
+/** Options for {@link PostgresSink.open}. */
+export interface PostgresSinkOptions {
+  readonly url: string;
+  /** Pipeline name; keys offsets and snapshot progress. */
+  readonly pipeline: string;
+  readonly tableOptions?: TableOptions;
+  /** What to do with dropped columns and type changes (ADD COLUMN is always applied). */
+  readonly schemaPolicy?: SchemaChangePolicy;
+  /** Connections for parallel snapshot loading (default 2). */
+  readonly snapshotConnections?: number;
+  readonly log: Logger;
+}
+
+/** Advisory lock key held while creating infrastructure (any constant unlikely to collide). */
+const DDL_LOCK = 727_274_001;
+
+/** Default schema-change policy: keep dropped columns (they receive NULLs), apply type changes. */
+export const DEFAULT_SCHEMA_POLICY: SchemaChangePolicy = { drop: 'ignore', typeChange: 'apply' };
+
+/** The migrations that create one table's target objects. */
+export function tableMigrations(table: TableSchema, options: TableOptions): Migration[] {
+  const name = formatTableId(table.id);
+  return [
+    { name: `schema ${table.id.schema}`, kind: 'repeatable', sql: `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.id.schema)}` },
+    { name: `table ${name}`, kind: 'table', sql: finalTableSql(table, options) },
+    { name: `staging ${name}`, kind: 'table', sql: stagingTableSql(table) },
+    { name: `merge procedure ${name}`, kind: 'repeatable', sql: mergeProcedureSql(table, options) },
+  ];
+}
+
+/** A PostgreSQL target for one pipeline. */
+export class PostgresSink implements ChangeSink {
+  private definitions = new Map<string, TableSchema>();
+  private readonly pool: pg.Pool;
+
+  private constructor(
+    private readonly options: PostgresSinkOptions,
+    private readonly client: pg.Client,
+  ) {
+    this.pool = new pg.Pool({ connectionString: options.url, max: options.snapshotConnections ?? 2, application_name: 'cdc-merge snapshot load' });
+  }
+
+  /**
+   * Connects to the target.
+   * @throws {CdcError} the connection errors of {@link connectPostgres}.
+   */
+  static async open(options: PostgresSinkOptions): Promise<PostgresSink> {
+    const client = await connectPostgres(options.url, { role: 'target' });
+    return new PostgresSink(options, client);
+  }
+
+  private get tableOptions(): TableOptions {
+    return this.options.tableOptions ?? {};
+  }
+
+  async prepare(tables: readonly TableSchema[]): Promise<void> {
+    for (const t of tables) {
+      try {
+        assertSupportedTable(t);
+      } catch (error) {
+        throw new CdcError('TABLE_UNSUPPORTED', (error as Error).message, { cause: error, context: { table: formatTableId(t.id) } });
+      }
+    }
+    const c = this.client;
+    await this.inTransaction(async () => {
+      await c.query('SELECT pg_advisory_xact_lock($1)', [DDL_LOCK]);
+      await c.query(infrastructureSql());
+      const { rows } = await c.query<{ schema_name: string; table_name: string; definition: TableSchema }>(
+        'SELECT schema_name, table_name, definition FROM cdc_management.table_definitions WHERE pipeline = $1',
+        [this.options.pipeline],
+      );
+      this.definitions = new Map(rows.map((r) => [tableKey({ schema: r.schema_name, name: r.table_name }), r.definition]));
+      for (const t of tables) {
+        if (this.definitions.has(tableKey(t.id))) continue;
+        await this.createTable(c, t);
+        this.definitions.set(tableKey(t.id), t);
+      }
+    }, 'create the target tables');
+  }
+
+  private async createTable(client: pg.ClientBase, table: TableSchema): Promise<void> {
+    for (const m of tableMigrations(table, this.tableOptions)) await applyMigration(client, m);
+    await this.saveDefinition(client, table);
+  }
+
+  private async saveDefinition(client: pg.ClientBase, table: TableSchema): Promise<void> {
+    await client.query(
+      `INSERT INTO cdc_management.table_definitions (pipeline, schema_name, table_name, definition, updated_at)
+       VALUES ($1, $2, $3, $4, now())
+       ON CONFLICT (pipeline, schema_name, table_name) DO UPDATE SET definition = EXCLUDED.definition, updated_at = now()`,
+      [this.options.pipeline, table.id.schema, table.id.name, JSON.stringify(table)],
+    );
+  }
+
+  private async inTransaction<T>(work: () => Promise<T>, what: string): Promise<T> {
+    try {
+      await this.client.query('BEGIN');
+      const result = await work();
+      await this.client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await this.client.query('ROLLBACK').catch(() => undefined);
+      if (sqlState(error) === '42501') {
+        throw new CdcError('PERMISSION_DENIED', `the target role may not ${what}: ${(error as Error).message}`, {
+          cause: error,
+          remedy: 'grant the target role CREATE on the database (GRANT CREATE ON DATABASE … TO …) or connect as the database owner',
+        });
+      }
+      throw error;
+    }
+  }
+
+  async mergedPosition(): Promise<bigint | null> {
+    const { rows } = await this.client.query<{ position: string }>(
+      "SELECT position::text FROM cdc_management.offsets WHERE pipeline = $1 AND source_partition = ''",
+      [this.options.pipeline],
+    );
+    return rows[0] ? BigInt(rows[0].position) : null;
+  }
+
+  async snapshotStates(): Promise<TableSnapshotState[]> {
+    const { rows } = await this.client.query<{ schema_name: string; table_name: string; state: TableSnapshotState['state']; snapshot_lsn: string | null; rows_copied: string | null }>(
+      'SELECT schema_name, table_name, state, snapshot_lsn::text, rows_copied::text FROM cdc_management.snapshot_progress WHERE pipeline = $1',
+      [this.options.pipeline],
+    );
+    return rows.map((r) => ({
+      table: { schema: r.schema_name, name: r.table_name },
+      state: r.state,
+      snapshotLsn: r.snapshot_lsn === null ? null : BigInt(r.snapshot_lsn),
+      rowsCopied: Number(r.rows_copied ?? 0),
+    }));
+  }
+
+  async beginTableSnapshot(table: TableSchema, snapshotLsn: bigint): Promise<void> {
+    const final = quoteTable(table.id);
+    await this.inTransaction(async () => {
+      await this.client.query(`TRUNCATE ${final}, ${quoteTable(stagingTableId(table.id))}`);
+      // Snapshot rows carry the snapshot's position; ordinal -1 sorts before every streamed
+      // change of a transaction committed at that same LSN.
+      await this.client.query(
+        `ALTER TABLE ${final} ALTER COLUMN ${quoteIdent(LSN_COLUMN)} SET DEFAULT ${snapshotLsn.toString()}, ` +
+          `ALTER COLUMN ${quoteIdent(ORDINAL_COLUMN)} SET DEFAULT -1`,
+      );
+      await this.setSnapshotState(table, 'copying', snapshotLsn, 0);
+    }, `prepare ${formatTableId(table.id)} for its snapshot`);
+  }
+
+  async loadSnapshotChunk(table: TableSchema, rows: Readable): Promise<number> {
+    const client = await this.pool.connect();
+    try {
+      const columns = table.columns.map((c) => quoteIdent(c.name)).join(', ');
+      const copy = client.query(copyFrom(`COPY ${quoteTable(table.id)} (${columns}) FROM STDIN`));
+      await pipe(rows, copy);
+      return Number(copy.rowCount);
+    } finally {
+      client.release();
+    }
+  }
+
+  async finishTableSnapshot(table: TableSchema, snapshotLsn: bigint, rowsCopied: number): Promise<void> {
+    const final = quoteTable(table.id);
+    await this.inTransaction(async () => {
+      await this.client.query(
+        `ALTER TABLE ${final} ALTER COLUMN ${quoteIdent(LSN_COLUMN)} DROP DEFAULT, ALTER COLUMN ${quoteIdent(ORDINAL_COLUMN)} DROP DEFAULT`,
+      );
+      await this.setSnapshotState(table, 'done', snapshotLsn, rowsCopied);
+    }, `finish the snapshot of ${formatTableId(table.id)}`);
+    await this.client.query(`ANALYZE ${final}`);
+  }
+
+  private async setSnapshotState(table: TableSchema, state: string, lsn: bigint, rows: number): Promise<void> {
+    await this.client.query(
+      `INSERT INTO cdc_management.snapshot_progress (pipeline, schema_name, table_name, state, snapshot_lsn, rows_copied, started_at, finished_at)
+       VALUES ($1, $2, $3, $4, $5, $6, now(), CASE WHEN $4 = 'done' THEN now() END)
+       ON CONFLICT (pipeline, schema_name, table_name) DO UPDATE SET state = EXCLUDED.state, snapshot_lsn = EXCLUDED.snapshot_lsn,
+         rows_copied = EXCLUDED.rows_copied, finished_at = EXCLUDED.finished_at,
+         started_at = CASE WHEN EXCLUDED.state = 'copying' THEN now() ELSE snapshot_progress.started_at END`,
+      [this.options.pipeline, table.id.schema, table.id.name, state, lsn.toString(), rows],
+    );
+  }
+
+  async reset(): Promise<void> {
+    await this.client.query('DELETE FROM cdc_management.offsets WHERE pipeline = $1', [this.options.pipeline]);
+    await this.client.query('DELETE FROM cdc_management.snapshot_progress WHERE pipeline = $1', [this.options.pipeline]);
+  }
+
+  async openBatch(): Promise<SinkBatch> {
+    return PostgresBatch.open({
+      client: this.client,
+      pipeline: this.options.pipeline,
+      definitions: this.definitions,
+      applySchemaChange: async (client, before, after) => {
+        const plan = planSchemaChange(before, after, { ...(this.options.schemaPolicy ?? DEFAULT_SCHEMA_POLICY), ...this.tableOptions });
+        for (const change of plan.changes) this.options.log.warn({ table: formatTableId(after.id), ...change }, 'schema change');
+        for (const sql of plan.sql) await client.query(sql);
+        await this.saveDefinition(client, after);
+      },
+      createTable: (client, table) => this.createTable(client, table),
+      committed: (changed) => {
+        for (const [k, t] of changed) this.definitions.set(k, t);
+      },
+    });
+  }
+
+  async recordIdlePosition(lsn: bigint): Promise<void> {
+    await this.client.query(
+      `INSERT INTO cdc_management.offsets (pipeline, source_partition, position, position_text, updated_at)
+       VALUES ($1, '', $2, $3, now())
+       ON CONFLICT (pipeline, source_partition) DO UPDATE SET position = GREATEST(offsets.position, EXCLUDED.position),
+         position_text = CASE WHEN EXCLUDED.position > offsets.position THEN EXCLUDED.position_text ELSE offsets.position_text END, updated_at = now()`,
+      [this.options.pipeline, lsn.toString(), formatLsn(lsn)],
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end().catch(() => undefined);
+    await this.client.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * The streaming half of the PostgreSQL source: START_REPLICATION with pgoutput, decoded into
+ * the change model ({@link ChangeMessage}).
+ *
+ * - Row values stay in text form; pgoutput's 'u' (unchanged TOAST) becomes {@link UNCHANGED},
+ *   except under REPLICA IDENTITY FULL, where the old row is complete and fills it.
+ * - A Relation message that differs from what was last emitted for that table becomes a
+ *   `relation` message (ADD COLUMN etc. arrive before the rows that carry them).
+ * - Standby status updates report the acknowledged position every `statusIntervalMs` ms, also
+ *   while the consumer is busy, so the server never times the connection out.
+ * - When no transaction is open and the server's keepalive says WAL has moved on, an `idle`
+ *   message lets the pipeline acknowledge past changes it was not sent (DESIGN.md §3.11).
+ * @see https://www.postgresql.org/docs/current/protocol-logical-replication.html
+ */
+import type pg from 'pg';
+import { CdcError } from '../../errors.js';
+import { UNCHANGED, type ChangeMessage, type ColumnValue, type RowValues } from '../../events/change.js';
+import { formatLsn } from '../../events/position.js';
+import { tableKey, type ColumnSchema, type TableId, type TableSchema } from '../../schema/table.js';
+import { quoteIdent, quoteLiteral } from '../../sql/quote.js';
+import { TypeResolver } from './catalog.js';
+import {
+  dateToPgMicros,
+  decodePgoutputMessage,
+  decodeReplicationFrame,
+  encodeStandbyStatusUpdate,
+  type PgoutputRelation,
+  type TupleData,
+} from './pgoutput/index.js';
+import { ReplicationStream, startReplicationStream } from './replication-stream.js';
+
+/** Options for {@link PgoutputChangeStream}. */
+export interface ChangeStreamOptions {
+  /** A replication-mode connection (`replication: 'database'`), idle. */
+  readonly replication: pg.Client;
+  /** An ordinary connection to the same database, for type look-ups and heartbeats. */
+  readonly catalog: pg.Client;
+  readonly slot: string;
+  readonly publication: string;
+  /** Where to start (bytes of WAL); the server starts at the slot's confirmed position if later. */
+  readonly startLsn: bigint;
+  /** Table definitions known from the catalog, to keep nullability and keys across Relation messages. */
+  readonly tables: readonly TableSchema[];
+  /** How often to send a standby status update, in ms (default 10 000; below wal_sender_timeout). */
+  readonly statusIntervalMs?: number;
+  /** After this long without data, in ms, write a heartbeat message to WAL (default 10 000). */
+  readonly heartbeatIntervalMs?: number;
+}
+
+interface RelationState {
+  readonly id: TableId;
+  readonly replicaIdentity: string;
+  readonly schema: TableSchema;
+}
+
+/** A running pgoutput stream. Pull with {@link next}; report durability with {@link acknowledge}. */
+export class PgoutputChangeStream {
+  private readonly stream: ReplicationStream;
+  private readonly relations = new Map<number, RelationState>();
+  private readonly known = new Map<string, TableSchema>();
+  private readonly emitted = new Map<string, TableSchema>();
+  private readonly resolver: TypeResolver;
+  private readonly pending: ChangeMessage[] = [];
+  private received = 0n;
+  private acknowledged = 0n;
+  private inTransaction = false;
+  private ordinal = 0;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private lastDataAt = Date.now();
+  private lastHeartbeatAt = Date.now();
+  private readonly heartbeatIntervalMs: number;
+
+  private constructor(private readonly options: ChangeStreamOptions) {
+    for (const t of options.tables) this.known.set(tableKey(t.id), t);
+    this.resolver = new TypeResolver(options.catalog);
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 10_000;
+    const publication = quoteLiteral(quoteIdent(options.publication));
+    this.stream = new ReplicationStream(
+      `START_REPLICATION SLOT ${quoteIdent(options.slot)} LOGICAL ${formatLsn(options.startLsn)} ` +
+        `(proto_version '1', publication_names ${publication})`,
+    );
+    this.acknowledged = options.startLsn;
+  }
+
+  /** Starts streaming. */
+  static start(options: ChangeStreamOptions): PgoutputChangeStream {
+    const s = new PgoutputChangeStream(options);
+    startReplicationStream(options.replication, s.stream);
+    s.statusTimer = setInterval(() => s.sendStatus(false), options.statusIntervalMs ?? 10_000);
+    s.statusTimer.unref();
+    return s;
+  }
+
+  /** Highest WAL position received so far (bytes). */
+  get receivedLsn(): bigint {
+    return this.received;
+  }
+
+  /**
+   * Records that everything before `lsn` is durably merged: the slot may discard it. Sent to
+   * the server at once.
+   */
+  acknowledge(lsn: bigint): void {
+    if (lsn <= this.acknowledged) return;
+    this.acknowledged = lsn;
+    this.sendStatus(false);
+  }
+
+  /**
+   * The next change message, or `'timeout'` when nothing arrived within `timeoutMs` ms, or
+   * `'end'` when the server ended the stream.
+   * @throws {CdcError} SLOT_INVALIDATED / REPLICATION_FAILED when the server reports an error.
+   */
+  async next(timeoutMs: number): Promise<ChangeMessage | 'timeout' | 'end'> {
+    for (;;) {
+      const queued = this.pending.shift();
+      if (queued) return queued;
+      let frame: Buffer | 'timeout' | 'end';
+      try {
+        frame = await this.stream.read(timeoutMs);
+      } catch (error) {
+        throw this.explain(error);
+      }
+      if (frame === 'timeout') {
+        await this.maybeHeartbeat();
+        return 'timeout';
+      }
+      if (frame === 'end') return 'end';
+      const f = decodeReplicationFrame(frame);
+      if (f.kind === 'keepalive') {
+        if (f.walEnd > this.received) this.received = f.walEnd;
+        if (f.replyRequested) this.sendStatus(false);
+        if (!this.inTransaction && f.walEnd > this.acknowledged) return { kind: 'idle', lsn: f.walEnd };
+        continue;
+      }
+      if (f.walStart > this.received) this.received = f.walStart;
+      this.lastDataAt = Date.now();
+      await this.handle(f.data);
+    }
+  }
+
+  /** Ends the stream (CopyDone), stops the status timer and closes the replication connection. */
+  async stop(): Promise<void> {
+    clearInterval(this.statusTimer);
+    this.sendStatus(false);
+    await this.stream.end();
+    await this.options.replication.end().catch(() => undefined);
+  }
+
+  /** Asks the server for a keepalive now (its position lets an idle pipeline catch up). */
+  requestKeepalive(): void {
+    this.sendStatus(true);
+  }
+
+  private sendStatus(replyRequested: boolean): void {
+    const written = this.received > this.acknowledged ? this.received : this.acknowledged;
+    this.stream.send(
+      encodeStandbyStatusUpdate({
+        written,
+        flushed: this.acknowledged,
+        applied: this.acknowledged,
+        clientTimeMicros: dateToPgMicros(new Date()),
+        replyRequested,
+      }),
+    );
+  }
+
+  private async maybeHeartbeat(): Promise<void> {
+    const now = Date.now();
+    if (this.inTransaction || now - this.lastDataAt < this.heartbeatIntervalMs || now - this.lastHeartbeatAt < this.heartbeatIntervalMs) return;
+    this.lastHeartbeatAt = now;
+    // A non-transactional message writes WAL even on an idle database, so the server's next
+    // keepalive reports a newer position that we may acknowledge; then ask for that keepalive.
+    await this.options.catalog.query("SELECT pg_logical_emit_message(false, 'cdc-merge-heartbeat', '')");
+    this.sendStatus(true);
+  }
+
+  private async handle(data: Buffer): Promise<void> {
+    const m = decodePgoutputMessage(data);
+    switch (m.kind) {
+      case 'begin':
+        this.inTransaction = true;
+        this.ordinal = 0;
+        this.pending.push({ kind: 'begin', xid: m.xid, commitLsn: m.finalLsn, commitTime: m.commitTime });
+        return;
+      case 'commit':
+        this.inTransaction = false;
+        if (m.endLsn > this.received) this.received = m.endLsn;
+        this.pending.push({ kind: 'commit', commitLsn: m.commitLsn, endLsn: m.endLsn, commitTime: m.commitTime });
+        return;
+      case 'relation':
+        await this.onRelation(m);
+        return;
+      case 'insert': {
+        const rel = this.relation(m.relationId);
+        this.pending.push({ kind: 'insert', table: rel.id, ordinal: this.ordinal++, row: toRow(m.newTuple) });
+        return;
+      }
+      case 'update': {
+        const rel = this.relation(m.relationId);
+        let row = toRow(m.newTuple);
+        const oldRow = m.oldTuple ? toRow(m.oldTuple.values) : undefined;
+        if (oldRow && m.oldTuple?.kind === 'O') row = row.map((v, i) => (v === UNCHANGED ? oldRow[i]! : v));
+        this.pending.push({ kind: 'update', table: rel.id, ordinal: this.ordinal++, row, ...(oldRow ? { oldRow } : {}) });
+        return;
+      }
+      case 'delete': {
+        const rel = this.relation(m.relationId);
+        this.pending.push({ kind: 'delete', table: rel.id, ordinal: this.ordinal++, oldRow: toRow(m.oldTuple.values) });
+        return;
+      }
+      case 'truncate':
+        this.pending.push({ kind: 'truncate', tables: m.relationIds.map((id) => this.relation(id).id), ordinal: this.ordinal++ });
+        return;
+      case 'origin':
+      case 'type':
+      case 'message':
+        return;
+    }
+  }
+
+  private relation(relationId: number): RelationState {
+    const rel = this.relations.get(relationId);
+    if (!rel) {
+      throw new CdcError('PROTOCOL_VIOLATION', `pgoutput sent a change for relation ${relationId} before its Relation message`);
+    }
+    return rel;
+  }
+
+  private async onRelation(m: PgoutputRelation): Promise<void> {
+    const id = { schema: m.namespace, name: m.name };
+    const key = tableKey(id);
+    const before = this.emitted.get(key) ?? this.known.get(key);
+    const beforeColumns = new Map((before?.columns ?? []).map((c) => [c.name, c]));
+    const resolved = await this.resolver.resolve(m.columns.map((c) => ({ oid: c.typeOid, typmod: c.typeMod })));
+    const columns: ColumnSchema[] = m.columns.map((c, i) => {
+      const old = beforeColumns.get(c.name);
+      const r = resolved[i]!;
+      if (old && old.type === r.type) return old;
+      return { name: c.name, type: r.type, nullable: old?.nullable ?? true, toastable: r.toastable };
+    });
+    const names = new Set(columns.map((c) => c.name));
+    const keyFromFlags = m.replicaIdentity === 'f' ? [] : m.columns.filter((c) => c.isKey).map((c) => c.name);
+    const primaryKey = before && before.primaryKey.every((k) => names.has(k)) ? before.primaryKey : keyFromFlags;
+    const schema: TableSchema = { id, columns, primaryKey };
+    this.relations.set(m.relationId, { id, replicaIdentity: m.replicaIdentity, schema });
+    const last = this.emitted.get(key);
+    if (!last || !sameShape(last, schema)) {
+      this.emitted.set(key, schema);
+      this.pending.push({ kind: 'relation', table: schema });
+    }
+  }
+
+  private explain(error: unknown): Error {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/can no longer get changes from replication slot|has been invalidated|requested WAL segment .* has already been removed/i.test(message)) {
+      return new CdcError('SLOT_INVALIDATED', `replication slot "${this.options.slot}" was invalidated: the WAL it needed is gone`, {
+        cause: error,
+        remedy: `re-copy everything with: cdc run --resync ... (drops and recreates the slot, then snapshots every table again)`,
+      });
+    }
+    if (/is active for PID/i.test(message)) {
+      return new CdcError('SLOT_IN_USE', `replication slot "${this.options.slot}" is in use by another process`, {
+        cause: error,
+        remedy: 'stop the other cdc run using this --name, or choose another --name',
+        retryable: true,
+      });
+    }
+    return new CdcError('REPLICATION_FAILED', `logical replication stream failed: ${message}`, { cause: error, retryable: true });
+  }
+}
+
+function toRow(tuple: TupleData): RowValues {
+  const row: ColumnValue[] = new Array(tuple.length);
+  for (let i = 0; i < tuple.length; i++) {
+    const v = tuple[i]!;
+    row[i] = v.kind === 'text' ? v.value : v.kind === 'null' ? null : v.kind === 'unchanged' ? UNCHANGED : v.value.toString('utf8');
+  }
+  return row;
+}
+
+function sameShape(a: TableSchema, b: TableSchema): boolean {
+  return (
+    a.columns.length === b.columns.length &&
+    a.columns.every((c, i) => c.name === b.columns[i]!.name && c.type === b.columns[i]!.type) &&
+    a.primaryKey.join('\u0000') === b.primaryKey.join('\u0000')
+  );
+}
