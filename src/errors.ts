@@ -50,3 +50,18 @@ export function redactUrl(url: string): string {
     return url.replace(/:\/\/([^:/@]+):[^@]*@/, '://$1:***@');
   }
 }
+
+const RETRYABLE_NODE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * True when trying again later may succeed: a {@link CdcError} marked retryable, a lost
+ * connection (Node socket errors, SQLSTATE class 08, server shutdown 57P01–57P03), or a
+ * serialization failure or deadlock (40001, 40P01).
+ */
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof CdcError) return error.retryable;
+  const state = sqlState(error);
+  if (state) return state.startsWith('08') || ['57P01', '57P02', '57P03', '40001', '40P01'].includes(state);
+  if (error && typeof error === 'object' && 'code' in error && RETRYABLE_NODE_CODES.has(String(error.code))) return true;
+  return error instanceof Error && /Connection terminated|connection lost|socket hang up/i.test(error.message);
+}

@@ -1,0 +1,30 @@
+/**
+ * How the CLI reports errors and picks exit codes (the only place that does):
+ * 0 success · 1 runtime failure · 2 bad input (flags, config, URL, missing table) · 130 interrupted.
+ */
+import { CdcError } from '../errors.js';
+
+/** Exit codes of every `cdc` command. */
+export const EXIT = { ok: 0, failure: 1, badInput: 2, interrupted: 130 } as const;
+
+const BAD_INPUT = new Set(['CONFIG_INVALID', 'TABLE_PATTERN_INVALID', 'TABLE_NOT_FOUND', 'NO_TABLES', 'TABLE_UNSUPPORTED', 'DATABASE_NOT_FOUND']);
+
+/** The exit code for an error. */
+export function exitCodeFor(error: unknown): number {
+  const code = error instanceof CdcError || (error && typeof error === 'object' && 'code' in error) ? String((error as { code: unknown }).code) : '';
+  return BAD_INPUT.has(code) ? EXIT.badInput : EXIT.failure;
+}
+
+/** Renders an error for a person: `error [CODE]: message`, then `  what to do: remedy`. */
+export function formatError(error: unknown): string {
+  if (error instanceof CdcError) {
+    const lines = [`error [${error.code}]: ${error.message}`];
+    if (error.remedy) lines.push(`  what to do: ${error.remedy}`);
+    return lines.join('\n');
+  }
+  if (error instanceof Error) {
+    const code = 'code' in error && typeof error.code === 'string' ? ` [${error.code}]` : '';
+    return `error${code}: ${error.message}`;
+  }
+  return `error: ${String(error)}`;
+}

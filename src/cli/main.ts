@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+/**
+ * The `cdc` command line. Commands are thin: they parse flags and call the library.
+ */
+import { Command } from 'commander';
+import { EXIT, exitCodeFor, formatError } from './errors.js';
+import { runCommand, type RunFlags } from './run-command.js';
+import { statusCommand, type StatusFlags } from './status-command.js';
+
+const program = new Command();
+program
+  .name('cdc')
+  .description('cdc-merge: replicate PostgreSQL tables into clean target tables through staging and set-based merges')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+program
+  .command('run')
+  .description('capture changes from the source and merge them into the target, continuously')
+  .option('--config <file>', 'cdc.yaml with source, target, tables, …; flags override it')
+  .option('--source <url>', 'source PostgreSQL URL (wal_level = logical)')
+  .option('--target <url>', 'target PostgreSQL URL')
+  .option('--tables <patterns>', "comma-separated schema.table patterns with * wildcards; quote odd names: '\"Odd Schema\".*'")
+  .option('--name <name>', 'pipeline name: names the slot and the publication (default: cdc)')
+  .option('--until-caught-up', 'exit 0 once every change committed before the start is merged')
+  .option('--metrics-port <port>', 'serve /metrics and /health on this port (127.0.0.1)')
+  .option('--resync', 'drop the slot and copy every table again (after the slot was invalidated)')
+  .option('--soft-delete', 'keep deleted rows, flagged _cdc_deleted = true')
+  .option('--log-level <level>', 'debug, info, warn or error (default info)')
+  .action(async (flags: RunFlags) => {
+    process.exitCode = await runCommand(flags);
+  });
+
+program
+  .command('status')
+  .description('slot lag, snapshot progress, per-table rows and last merge')
+  .option('--source <url>', 'source PostgreSQL URL')
+  .option('--target <url>', 'target PostgreSQL URL')
+  .option('--name <name>', 'pipeline name (default: cdc)')
+  .option('--json', 'print JSON')
+  .action(async (flags: StatusFlags) => {
+    process.exitCode = await statusCommand(flags);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error && typeof error === 'object' && 'code' in error && String(error.code).startsWith('commander.')) {
+    const code = String(error.code);
+    process.exitCode = code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help' ? EXIT.ok : EXIT.badInput;
+  } else {
+    process.stderr.write(`${formatError(error)}\n`);
+    process.exitCode = exitCodeFor(error);
+  }
+}
