@@ -71,7 +71,9 @@ export class ReplicationStream {
 
   // ---- pg query-object callbacks ----
   handleCopyData(msg: { chunk: Buffer }): void {
-    this.frames.push(msg.chunk);
+    // pg's parser hands out views into a buffer it reuses for later socket reads: a queued
+    // frame must own its bytes or it is overwritten before it is decoded.
+    this.frames.push(Buffer.from(msg.chunk));
     if (!this.paused && this.frames.length >= this.highWater && this.connection) {
       this.paused = true;
       this.connection.stream.pause();

@@ -1,0 +1,149 @@
+/**
+ * The PostgreSQL sink's shared infrastructure (DESIGN.md §4): the management and staging schemas
+ * and the bookkeeping tables in {@link MANAGEMENT_SCHEMA}. Per-table objects (final table, staging
+ * table, merge procedure) are generated elsewhere from each table's definition.
+ */
+import { quoteIdent, quoteLiteral, quoteTable } from '../../sql/quote.js';
+import { MANAGEMENT_SCHEMA, STAGING_SCHEMA } from './naming.js';
+
+/** Quoted `cdc_management.<name>`. */
+export function managementTable(name: string): string {
+  return quoteTable({ schema: MANAGEMENT_SCHEMA, name });
+}
+
+/** One bookkeeping table: its columns (SQL text, fixed) and a comment per column. */
+interface TableSpec {
+  readonly name: string;
+  readonly comment: string;
+  /** `[definition, comment]` per column, in order; constraints have an empty comment. */
+  readonly columns: readonly (readonly [string, string])[];
+}
+
+const TABLES: readonly TableSpec[] = [
+  {
+    name: 'offsets',
+    comment: 'Highest source position merged, per pipeline and source partition; written in the merge transaction.',
+    columns: [
+      ['pipeline text NOT NULL', 'Pipeline name.'],
+      ["source_partition text NOT NULL DEFAULT ''", "Source partition ('' for PostgreSQL sources)."],
+      ['position bigint NOT NULL', 'Highest merged position in the source unit (PostgreSQL: LSN, in bytes).'],
+      ['position_text text', 'The same position as text (e.g. 16/B374D848), for people.'],
+      ['updated_at timestamptz NOT NULL DEFAULT now()', 'When the position was written.'],
+      ['PRIMARY KEY (pipeline, source_partition)', ''],
+    ],
+  },
+  {
+    name: 'merge_control',
+    comment: 'Merge state per target table (read by v_merge_status and merge workers).',
+    columns: [
+      ['schema_name text NOT NULL', 'Schema of the final table.'],
+      ['table_name text NOT NULL', 'Name of the final table.'],
+      ['has_changes boolean NOT NULL DEFAULT false', 'Staging holds rows not merged yet.'],
+      ['is_merging boolean NOT NULL DEFAULT false', 'A merge worker has claimed the table.'],
+      ['last_change_time timestamptz', 'When rows were last staged.'],
+      ['last_merge_time timestamptz', 'When the last merge ran.'],
+      ['merge_count bigint NOT NULL DEFAULT 0', 'Merges run so far.'],
+      ['last_merge_duration_ms double precision', 'Duration of the last merge, in milliseconds.'],
+      ['last_merge_rows bigint', 'Staged rows consumed by the last merge.'],
+      ['PRIMARY KEY (schema_name, table_name)', ''],
+    ],
+  },
+  {
+    name: 'snapshot_progress',
+    comment: 'Initial copy of each table, per pipeline.',
+    columns: [
+      ['pipeline text NOT NULL', 'Pipeline name.'],
+      ['schema_name text NOT NULL', 'Source schema.'],
+      ['table_name text NOT NULL', 'Source table.'],
+      ["state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'copying', 'done'))", 'pending, copying or done.'],
+      ['snapshot_lsn bigint', 'LSN of the snapshot the copy reads, in bytes.'],
+      ['rows_copied bigint NOT NULL DEFAULT 0', 'Rows copied so far.'],
+      ['started_at timestamptz', 'When copying started.'],
+      ['finished_at timestamptz', 'When copying finished.'],
+      ['PRIMARY KEY (pipeline, schema_name, table_name)', ''],
+    ],
+  },
+  {
+    name: 'table_definitions',
+    comment: 'The table definition (TableSchema as JSON) each final table was last built from.',
+    columns: [
+      ['pipeline text NOT NULL', 'Pipeline name.'],
+      ['schema_name text NOT NULL', 'Schema of the table.'],
+      ['table_name text NOT NULL', 'Name of the table.'],
+      ['definition jsonb NOT NULL', 'The TableSchema applied: id, columns, primaryKey.'],
+      ['updated_at timestamptz NOT NULL DEFAULT now()', 'When it was applied.'],
+      ['PRIMARY KEY (pipeline, schema_name, table_name)', ''],
+    ],
+  },
+  {
+    name: 'error_log',
+    comment: 'Errors met while landing and merging, newest last.',
+    columns: [
+      ['id bigserial PRIMARY KEY', 'Sequence.'],
+      ['occurred_at timestamptz NOT NULL DEFAULT now()', 'When it happened.'],
+      ['pipeline text', 'Pipeline name.'],
+      ['schema_name text', 'Schema of the table concerned, if any.'],
+      ['table_name text', 'Table concerned, if any.'],
+      ['error_code text', 'SQLSTATE or cdc-merge error code.'],
+      ['message text NOT NULL', 'Error message.'],
+      ['statement text', 'Statement that failed, if any.'],
+      ['detail jsonb', 'Anything else (cause chain, positions).'],
+    ],
+  },
+  {
+    name: 'processing_log',
+    comment: 'One row per merged batch.',
+    columns: [
+      ['id bigserial PRIMARY KEY', 'Sequence.'],
+      ['at timestamptz NOT NULL DEFAULT now()', 'When the batch was merged.'],
+      ['pipeline text NOT NULL', 'Pipeline name.'],
+      ['commit_lsn bigint', 'Commit LSN of the last transaction in the batch, in bytes.'],
+      ['transactions integer', 'Source transactions in the batch.'],
+      ['changes bigint', 'Row changes in the batch.'],
+      ['duration_ms double precision', 'Time to land and merge the batch, in milliseconds.'],
+    ],
+  },
+  {
+    name: 'migration_history',
+    comment: 'Migrations applied by cdc migrations apply.',
+    columns: [
+      ['id bigserial PRIMARY KEY', 'Sequence.'],
+      ['name text NOT NULL UNIQUE', 'Migration file name.'],
+      ["kind text NOT NULL CHECK (kind IN ('table', 'repeatable', 'infrastructure'))", 'table, repeatable or infrastructure.'],
+      ['checksum text NOT NULL', 'SHA-256 of the file body, hex.'],
+      ['applied_at timestamptz NOT NULL DEFAULT now()', 'When it was applied.'],
+      ['success boolean NOT NULL', 'Whether it applied.'],
+      ['error text', 'Error message when it did not.'],
+      ['statement text', 'Statement that failed, if any.'],
+    ],
+  },
+];
+
+function createTableSql(spec: TableSpec): string {
+  const body = spec.columns.map(([definition]) => `  ${definition}`).join(',\n');
+  const table = managementTable(spec.name);
+  const comments = [`COMMENT ON TABLE ${table} IS ${quoteLiteral(spec.comment)};`];
+  for (const [definition, comment] of spec.columns) {
+    if (comment === '') continue;
+    const column = definition.slice(0, definition.indexOf(' '));
+    comments.push(`COMMENT ON COLUMN ${table}.${quoteIdent(column)} IS ${quoteLiteral(comment)};`);
+  }
+  return [`CREATE TABLE IF NOT EXISTS ${table} (\n${body}\n);`, ...comments].join('\n');
+}
+
+/**
+ * SQL that creates the sink's schemas ({@link MANAGEMENT_SCHEMA}, {@link STAGING_SCHEMA}) and its
+ * bookkeeping tables, with comments: `offsets`, `merge_control`, `snapshot_progress`,
+ * `table_definitions`, `error_log`, `processing_log`, `migration_history`. Idempotent (IF NOT
+ * EXISTS throughout; COMMENT ON replaces), so it may run before every start. Several statements
+ * separated by `;`: run it as a simple query (no parameters). Deterministic text.
+ *
+ * It does not alter tables created by an older version; changes to these tables go through
+ * migrations.
+ */
+export function infrastructureSql(): string {
+  const schemas = [MANAGEMENT_SCHEMA, STAGING_SCHEMA].map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)};`);
+  const errorIndex =
+    `CREATE INDEX IF NOT EXISTS ${quoteIdent('error_log_occurred_at_idx')} ` + `ON ${managementTable('error_log')} (occurred_at);`;
+  return [...schemas, ...TABLES.map(createTableSql), errorIndex].join('\n\n') + '\n';
+}

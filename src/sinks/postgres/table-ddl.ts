@@ -1,0 +1,130 @@
+/**
+ * DDL for the two tables the PostgreSQL sink keeps per captured table (DESIGN.md §4): the final
+ * table users query, and the UNLOGGED staging table the writer COPYs batches into.
+ */
+import type { ColumnSchema, TableSchema } from '../../schema/table.js';
+import { quoteIdent, quoteTable } from '../../sql/quote.js';
+import {
+  COMMIT_TIME_COLUMN,
+  DELETED_COLUMN,
+  LSN_COLUMN,
+  OP_COLUMN,
+  ORDINAL_COLUMN,
+  SYNCED_AT_COLUMN,
+  UNCHANGED_COLUMN,
+  assertSupportedTable,
+  primaryKeyConstraintName,
+  stagingTableId,
+} from './naming.js';
+
+/** Options that shape a table's final table and merge procedure. */
+export interface TableOptions {
+  /**
+   * Keep deleted rows, flagged `_cdc_deleted = true`, instead of deleting them (DESIGN.md §3.4).
+   * Default false.
+   */
+  readonly softDelete?: boolean;
+}
+
+/** Values of the staging column `_cdc_op`: which change a staged row records. */
+export const STAGED_OP = {
+  /** A new row (all values present). */
+  insert: 'I',
+  /** The new version of a row; values named in `_cdc_unchanged` were not sent. */
+  update: 'U',
+  /** A deleted row: its key (or, for a table without primary key, the whole old row). */
+  delete: 'D',
+} as const;
+
+/** One of {@link STAGED_OP}'s values. */
+export type StagedOp = (typeof STAGED_OP)[keyof typeof STAGED_OP];
+
+/** `"name" type` plus ` NOT NULL` when asked. The type is SQL text from the source catalog. */
+export function columnDefinition(column: ColumnSchema, notNull: boolean): string {
+  return `${quoteIdent(column.name)} ${column.type}${notNull ? ' NOT NULL' : ''}`;
+}
+
+/** Metadata column definitions of the final table, in table order. */
+function finalMetadataColumns(options: TableOptions): string[] {
+  const columns = [
+    `${quoteIdent(LSN_COLUMN)} bigint NOT NULL`,
+    `${quoteIdent(ORDINAL_COLUMN)} integer NOT NULL`,
+    `${quoteIdent(COMMIT_TIME_COLUMN)} timestamptz`,
+    `${quoteIdent(SYNCED_AT_COLUMN)} timestamptz NOT NULL DEFAULT now()`,
+  ];
+  if (options.softDelete) columns.push(`${quoteIdent(DELETED_COLUMN)} boolean NOT NULL DEFAULT false`);
+  return columns;
+}
+
+/** `CONSTRAINT "<table>_pkey" PRIMARY KEY ("a", "b")` for the final table. */
+export function primaryKeyConstraintSql(table: TableSchema): string {
+  const keys = table.primaryKey.map(quoteIdent).join(', ');
+  return `CONSTRAINT ${quoteIdent(primaryKeyConstraintName(table.id))} PRIMARY KEY (${keys})`;
+}
+
+/**
+ * `CREATE SCHEMA IF NOT EXISTS` + `CREATE TABLE IF NOT EXISTS` for the final table, at the
+ * source's schema and name: the source columns in source order with the same types and NOT NULL
+ * where the source has it, then the metadata columns `_cdc_lsn bigint NOT NULL`,
+ * `_cdc_ordinal integer NOT NULL`, `_cdc_commit_time timestamptz`,
+ * `_cdc_synced_at timestamptz NOT NULL DEFAULT now()` and, with `softDelete`,
+ * `_cdc_deleted boolean NOT NULL DEFAULT false`; then the primary key, if the table has one, as
+ * constraint {@link primaryKeyConstraintName} (`<table>_pkey`).
+ *
+ * A table without a primary key gets no index: the merge matches its rows by all columns in one
+ * hashed pass, and no index over all columns would be smaller than the table.
+ * @throws {UnsupportedTableError} for a column under the reserved prefix `_cdc_`.
+ */
+export function finalTableSql(table: TableSchema, options: TableOptions = {}): string {
+  assertSupportedTable(table);
+  const lines = [...table.columns.map((c) => columnDefinition(c, !c.nullable)), ...finalMetadataColumns(options)];
+  if (table.primaryKey.length > 0) lines.push(primaryKeyConstraintSql(table));
+  return [
+    `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.id.schema)};`,
+    `CREATE TABLE IF NOT EXISTS ${quoteTable(table.id)} (\n${lines.map((l) => `  ${l}`).join(',\n')}\n);`,
+  ].join('\n');
+}
+
+/** Metadata column definitions of the staging table, in table order. */
+export function stagingMetadataColumns(): string[] {
+  return [
+    `${quoteIdent(OP_COLUMN)} "char" NOT NULL CHECK (${quoteIdent(OP_COLUMN)} IN ('I', 'U', 'D'))`,
+    `${quoteIdent(LSN_COLUMN)} bigint NOT NULL`,
+    `${quoteIdent(ORDINAL_COLUMN)} integer NOT NULL`,
+    `${quoteIdent(COMMIT_TIME_COLUMN)} timestamptz`,
+    `${quoteIdent(UNCHANGED_COLUMN)} text[]`,
+  ];
+}
+
+/**
+ * `CREATE UNLOGGED TABLE IF NOT EXISTS cdc_staging."<schema>.<table>"` (see `stagingTableId`):
+ * every source column, nullable, with its source type (a delete stages only the key, an update
+ * stages NULL for unchanged values); then `_cdc_op "char" NOT NULL` ({@link STAGED_OP}),
+ * `_cdc_lsn bigint NOT NULL`, `_cdc_ordinal integer NOT NULL`, `_cdc_commit_time timestamptz`
+ * and `_cdc_unchanged text[]`. UNLOGGED: a crash empties it, which is fine because offsets are
+ * only advanced by the transaction that merges it (DESIGN.md §3.2). Requires the staging schema
+ * (`infrastructureSql`).
+ * @throws {UnsupportedTableError} for a column under the reserved prefix `_cdc_`.
+ */
+export function stagingTableSql(table: TableSchema): string {
+  assertSupportedTable(table);
+  const lines = [...table.columns.map((c) => columnDefinition(c, false)), ...stagingMetadataColumns()];
+  return `CREATE UNLOGGED TABLE IF NOT EXISTS ${quoteTable(stagingTableId(table.id))} (\n${lines.map((l) => `  ${l}`).join(',\n')}\n);`;
+}
+
+/**
+ * The staging table's columns in the order the writer sends values (unquoted names): the source
+ * columns in source order, then `_cdc_op`, `_cdc_lsn`, `_cdc_ordinal`, `_cdc_commit_time`,
+ * `_cdc_unchanged`. Name them explicitly in `COPY … (columns) FROM STDIN`: after an ADD COLUMN
+ * the physical order of an existing staging table differs from this list.
+ */
+export function stagingColumns(table: TableSchema): string[] {
+  return [
+    ...table.columns.map((c) => c.name),
+    OP_COLUMN,
+    LSN_COLUMN,
+    ORDINAL_COLUMN,
+    COMMIT_TIME_COLUMN,
+    UNCHANGED_COLUMN,
+  ];
+}
