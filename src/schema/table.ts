@@ -32,6 +32,12 @@ export interface ColumnSchema {
    * so may arrive as "unchanged" in an update (pgoutput 'u'). Fixed-width types never do.
    */
   readonly toastable: boolean;
+  /**
+   * For a column added to a table that already had rows: the value those rows hold (text form;
+   * null for SQL NULL), from PostgreSQL's "fast default" (`pg_attribute.attmissingval`).
+   * Absent when the column was there from the start or was added without a default.
+   */
+  readonly missingValue?: string | null;
 }
 
 /** What a source knows about one captured table. */

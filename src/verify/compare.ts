@@ -41,7 +41,9 @@ async function summary(client: pg.ClientBase, table: TableSchema, where: string)
 }
 
 async function allRows(client: pg.ClientBase, table: TableSchema, where: string): Promise<string[]> {
-  const { rows } = await client.query<{ r: string }>(`SELECT ${rowText(table)} AS r FROM ${quoteTable(table.id)}${where} ORDER BY 1 COLLATE "C"`);
+  const { rows } = await client.query<{ r: string }>(
+    `SELECT r FROM (SELECT ${rowText(table)} AS r FROM ${quoteTable(table.id)}${where}) x ORDER BY r COLLATE "C"`,
+  );
   return rows.map((x) => x.r);
 }
 

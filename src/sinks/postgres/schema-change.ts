@@ -5,7 +5,7 @@
  */
 import { CdcError } from '../../errors.js';
 import { formatTableId, sameTable, type ColumnSchema, type TableId, type TableSchema } from '../../schema/table.js';
-import { quoteIdent, quoteTable } from '../../sql/quote.js';
+import { quoteIdent, quoteLiteral, quoteTable } from '../../sql/quote.js';
 import { mergeProcedureSql } from './merge-procedure.js';
 import { assertSupportedTable, primaryKeyConstraintName, stagingTableId } from './naming.js';
 import { columnDefinition, type TableOptions } from './table-ddl.js';
@@ -164,7 +164,14 @@ export function planSchemaChange(before: TableSchema, after: TableSchema, option
     const name = quoteIdent(column.name);
     if (!old) {
       changes.push({ kind: 'COLUMN_ADDED', column: column.name, detail: `added ${column.type} (nullable on the target)` });
-      add.push(alter(final, `ADD COLUMN IF NOT EXISTS ${columnDefinition(column, false)}`));
+      if (column.missingValue !== undefined && column.missingValue !== null) {
+        // Rows that existed when the source added the column hold this value without any WAL
+        // (a "fast default"); the target's existing rows are exactly those, at this point of
+        // the stream, so they get it the same way. New rows carry their own values.
+        const literal = `${quoteLiteral(column.missingValue)}::${column.type}`;
+        add.push(alter(final, `ADD COLUMN IF NOT EXISTS ${columnDefinition(column, false)} DEFAULT ${literal}`));
+        add.push(alter(final, `ALTER COLUMN ${name} DROP DEFAULT`));
+      } else add.push(alter(final, `ADD COLUMN IF NOT EXISTS ${columnDefinition(column, false)}`));
       add.push(alter(staging, `ADD COLUMN IF NOT EXISTS ${columnDefinition(column, false)}`));
       continue;
     }

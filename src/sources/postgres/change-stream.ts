@@ -5,7 +5,8 @@
  * - Row values stay in text form; pgoutput's 'u' (unchanged TOAST) becomes {@link UNCHANGED},
  *   except under REPLICA IDENTITY FULL, where the old row is complete and fills it.
  * - A Relation message that differs from what was last emitted for that table becomes a
- *   `relation` message (ADD COLUMN etc. arrive before the rows that carry them).
+ *   `relation` message, queued just before the first change that uses it (ADD COLUMN etc.
+ *   arrive before the rows that carry them).
  * - Standby status updates report the acknowledged position every `statusIntervalMs` ms, also
  *   while the consumer is busy, so the server never times the connection out.
  * - When no transaction is open and the server's keepalive says WAL has moved on, an `idle`
@@ -219,10 +220,21 @@ export class PgoutputChangeStream {
     }
   }
 
+  /**
+   * The relation a change refers to; queues its `relation` message first when its shape was
+   * not emitted yet. Emitting lazily matters: with publish_via_partition_root, PostgreSQL also
+   * sends Relation messages for partitions that no change refers to.
+   */
   private relation(relationId: number): RelationState {
     const rel = this.relations.get(relationId);
     if (!rel) {
       throw new CdcError('PROTOCOL_VIOLATION', `pgoutput sent a change for relation ${relationId} before its Relation message`);
+    }
+    const key = tableKey(rel.id);
+    const last = this.emitted.get(key);
+    if (!last || !sameShape(last, rel.schema)) {
+      this.emitted.set(key, rel.schema);
+      this.pending.push({ kind: 'relation', table: rel.schema });
     }
     return rel;
   }
@@ -239,16 +251,36 @@ export class PgoutputChangeStream {
       if (old && old.type === r.type) return old;
       return { name: c.name, type: r.type, nullable: old?.nullable ?? true, toastable: r.toastable };
     });
+    const added = before ? columns.filter((c) => !beforeColumns.has(c.name)).map((c) => c.name) : [];
+    if (added.length > 0) {
+      const missing = await this.missingValues(m.relationId, added);
+      for (let i = 0; i < columns.length; i++) {
+        const c = columns[i]!;
+        if (missing.has(c.name)) columns[i] = { ...c, missingValue: missing.get(c.name)! };
+      }
+    }
     const names = new Set(columns.map((c) => c.name));
     const keyFromFlags = m.replicaIdentity === 'f' ? [] : m.columns.filter((c) => c.isKey).map((c) => c.name);
     const primaryKey = before && before.primaryKey.every((k) => names.has(k)) ? before.primaryKey : keyFromFlags;
     const schema: TableSchema = { id, columns, primaryKey };
     this.relations.set(m.relationId, { id, replicaIdentity: m.replicaIdentity, schema });
-    const last = this.emitted.get(key);
-    if (!last || !sameShape(last, schema)) {
-      this.emitted.set(key, schema);
-      this.pending.push({ kind: 'relation', table: schema });
-    }
+  }
+
+  /**
+   * The values that rows existing before an ADD COLUMN hold ("fast default",
+   * pg_attribute.attmissingval), by column, for the table and its partitions. Read from the
+   * current catalog: right unless the column was dropped and re-added since.
+   */
+  private async missingValues(relationId: number, columns: readonly string[]): Promise<Map<string, string | null>> {
+    const { rows } = await this.options.catalog.query<{ attname: string; value: string | null }>(
+      `SELECT DISTINCT ON (a.attname) a.attname, (a.attmissingval::text::text[])[1] AS value
+         FROM pg_attribute a
+        WHERE (a.attrelid = $1::oid OR a.attrelid IN (SELECT relid FROM pg_partition_tree($1::oid::regclass)))
+          AND a.atthasmissing AND NOT a.attisdropped AND a.attname = ANY ($2::text[])
+        ORDER BY a.attname`,
+      [relationId, columns],
+    );
+    return new Map(rows.map((r) => [r.attname, r.value]));
   }
 
   private explain(error: unknown): Error {

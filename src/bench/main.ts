@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench` (DESIGN.md §8): cdc-merge against PostgreSQL's own publication/subscription
+ * on the same pgbench workload, in one run on this machine.
+ *
+ * For each peer, on two fresh throwaway clusters with identical (default, durable) settings:
+ * `pgbench -i -s BENCH_SCALE` (default 10) on the source, then the initial sync is timed; the
+ * replica is stopped while pgbench makes BENCH_TRANSACTIONS (default 100 000) TPC-B-like
+ * transactions with BENCH_CLIENTS (4) clients and BENCH_JOBS (2) threads; then the catch-up is
+ * timed. Both targets are compared with their source. BENCH_ONLY=native|cdc runs one peer.
+ *
+ * Results go to standard output, progress to standard error. Exits 1 when a target differs
+ * from its source or a step fails.
+ */
+import { findPostgresBinDir } from '../testing/throwaway-cluster.js';
+import { compactLogger } from '../demo/console-log.js';
+import { renderComparison } from '../demo/compare-report.js';
+import { benchCdc } from './cdc.js';
+import { note, type BenchConfig, type PeerResult } from './common.js';
+import { describeMachine, formatMachine } from './machine.js';
+import { benchNative } from './native.js';
+import { renderResults } from './report.js';
+
+/** A positive integer from the environment, or `fallback`. */
+function envInteger(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name}=${raw} is not a positive integer`);
+  return n;
+}
+
+async function main(): Promise<number> {
+  const config: BenchConfig = {
+    bindir: findPostgresBinDir(),
+    scale: envInteger('BENCH_SCALE', 10),
+    transactions: envInteger('BENCH_TRANSACTIONS', 100_000),
+    clients: envInteger('BENCH_CLIENTS', 4),
+    jobs: envInteger('BENCH_JOBS', 2),
+  };
+  const only = process.env.BENCH_ONLY;
+  if (only && only !== 'native' && only !== 'cdc') throw new Error(`BENCH_ONLY=${only}: use native or cdc`);
+  const machine = describeMachine(config.bindir);
+  note(`machine: ${formatMachine(machine)}`);
+  note(`pgbench scale ${config.scale}, ${config.transactions} transactions, ${config.clients} clients, ${config.jobs} threads`);
+
+  const log = compactLogger(process.env.CDC_LOG_LEVEL ?? 'warn');
+  const native: PeerResult | undefined = only === 'cdc' ? undefined : await benchNative(config);
+  const cdc: PeerResult | undefined = only === 'native' ? undefined : await benchCdc(config, log);
+
+  const out = (s = '') => process.stdout.write(`${s}\n`);
+  out(`cdc-merge benchmark, ${new Date().toISOString()}`);
+  out(`machine: ${formatMachine(machine)}`);
+  out(renderResults(config, native, cdc));
+  let ok = true;
+  for (const r of [native, cdc]) {
+    if (!r) continue;
+    if (r.comparison.every((c) => c.equal)) continue;
+    ok = false;
+    out(`\n${r.peer}: target differs from its source`);
+    out(renderComparison(r.comparison));
+  }
+  return ok ? 0 : 1;
+}
+
+// Ctrl-C: exit at once; the throwaway clusters' exit hook stops and removes them.
+process.on('SIGINT', () => process.exit(130));
+process.on('SIGTERM', () => process.exit(143));
+
+try {
+  process.exitCode = await main();
+} catch (error) {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+}
