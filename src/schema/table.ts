@@ -68,3 +68,16 @@ export function tableKey(id: TableId): string {
 export function sameTable(a: TableId, b: TableId): boolean {
   return a.schema === b.schema && a.name === b.name;
 }
+
+/**
+ * True when two definitions of a table have the same columns (names, types, nullability, in
+ * order) and the same primary key: nothing about the target tables would change.
+ */
+export function sameShape(a: TableSchema, b: TableSchema): boolean {
+  return (
+    a.columns.length === b.columns.length &&
+    a.columns.every((c, i) => c.name === b.columns[i]!.name && c.type === b.columns[i]!.type && c.nullable === b.columns[i]!.nullable) &&
+    a.primaryKey.length === b.primaryKey.length &&
+    a.primaryKey.every((k, i) => k === b.primaryKey[i])
+  );
+}

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { RowChangeMessage } from '../../events/change.js';
 import { formatLsn } from '../../events/position.js';
-import { tableKey, type TableId, type TableSchema } from '../../schema/table.js';
+import { sameShape, tableKey, type TableId, type TableSchema } from '../../schema/table.js';
 import { quoteIdent, quoteTable } from '../../sql/quote.js';
 import type { BatchStats, SinkBatch } from '../../pipeline/sink.js';
 import { mergeProcedureId, stagingTableId } from './naming.js';
@@ -160,14 +160,4 @@ export class PostgresBatch implements SinkBatch {
     }
     this.staged.clear();
   }
-}
-
-/** True when two shapes have the same columns (names, types, order) and key. */
-export function sameShape(a: TableSchema, b: TableSchema): boolean {
-  return (
-    a.columns.length === b.columns.length &&
-    a.columns.every((c, i) => c.name === b.columns[i]!.name && c.type === b.columns[i]!.type && c.nullable === b.columns[i]!.nullable) &&
-    a.primaryKey.length === b.primaryKey.length &&
-    a.primaryKey.every((k, i) => k === b.primaryKey[i])
-  );
 }

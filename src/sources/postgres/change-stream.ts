@@ -17,7 +17,7 @@ import type pg from 'pg';
 import { CdcError } from '../../errors.js';
 import { UNCHANGED, type ChangeMessage, type ColumnValue, type RowValues } from '../../events/change.js';
 import { formatLsn } from '../../events/position.js';
-import { tableKey, type ColumnSchema, type TableId, type TableSchema } from '../../schema/table.js';
+import { sameShape, tableKey, type ColumnSchema, type TableId, type TableSchema } from '../../schema/table.js';
 import { quoteIdent, quoteLiteral } from '../../sql/quote.js';
 import { TypeResolver } from './catalog.js';
 import {
@@ -309,12 +309,4 @@ function toRow(tuple: TupleData): RowValues {
     row[i] = v.kind === 'text' ? v.value : v.kind === 'null' ? null : v.kind === 'unchanged' ? UNCHANGED : v.value.toString('utf8');
   }
   return row;
-}
-
-function sameShape(a: TableSchema, b: TableSchema): boolean {
-  return (
-    a.columns.length === b.columns.length &&
-    a.columns.every((c, i) => c.name === b.columns[i]!.name && c.type === b.columns[i]!.type) &&
-    a.primaryKey.join('\u0000') === b.primaryKey.join('\u0000')
-  );
 }
