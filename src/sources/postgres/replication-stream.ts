@@ -66,7 +66,10 @@ export class ReplicationStream {
       this.connection.endCopyFrom();
       if (this.paused) this.connection.stream.resume();
     }
-    await Promise.race([this.done, new Promise((r) => setTimeout(r, 5000))]);
+    // The server answers CopyDone at once; the bound only guards against a dead connection.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.done, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+    clearTimeout(timer);
   }
 
   // ---- pg query-object callbacks ----

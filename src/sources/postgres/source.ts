@@ -104,8 +104,11 @@ export class PostgresSource {
       }
     }
     if (this.tables.length === 0) {
-      throw new CdcError('NO_TABLES', 'no tables selected on the source', {
-        remedy: this.options.patterns.length ? 'widen --tables' : 'create tables in a non-system schema first',
+      const patterns = this.options.patterns.map((p) => p.text).join(', ');
+      throw new CdcError('NO_TABLES', patterns ? `no table on the source matches --tables ${patterns}` : 'the source has no tables outside system schemas', {
+        remedy: patterns
+          ? 'widen --tables; names are case-sensitive and a * inside double quotes is a literal *'
+          : 'create tables in a non-system schema first',
       });
     }
     return describeTables(this.client, this.tables);

@@ -1,0 +1,64 @@
+/**
+ * `cdc run` and `cdc status` as a user runs them: the real binary, metrics and health
+ * endpoints, a clean stop on SIGTERM, exit 130 on SIGINT, and the status report.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { freePort, startThrowawayCluster, type ThrowawayCluster } from '../src/testing/throwaway-cluster.js';
+import { runCli, startCli } from './support/cli.js';
+import { createPair, type Pair } from './support/pipeline.js';
+
+let cluster: ThrowawayCluster;
+let pair: Pair;
+beforeAll(async () => {
+  cluster = await startThrowawayCluster({ label: 'cli-run' });
+  pair = await createPair(cluster);
+  await pair.source.query(`CREATE TABLE public."Mixed Case" (id int PRIMARY KEY, v text);
+    INSERT INTO public."Mixed Case" SELECT g, 'v' || g FROM generate_series(1, 50) g;
+    CREATE TABLE public.skipped (id int PRIMARY KEY);`);
+});
+afterAll(async () => {
+  await pair?.close();
+  await cluster?.stop();
+});
+
+it('serves /metrics and /health while running, stops cleanly on SIGTERM, reports status', async () => {
+  const port = await freePort();
+  const args = ['run', '--source', pair.sourceUrl, '--target', pair.targetUrl, '--name', pair.name, '--tables', 'public."Mixed Case"'];
+  const run = startCli([...args, '--metrics-port', String(port)]);
+  await run.waitFor('"msg":"streaming"');
+  await pair.source.query(`UPDATE public."Mixed Case" SET v = 'changed' WHERE id <= 10`);
+  // Wait until the change is merged, then read the endpoints.
+  for (let i = 0; i < 100; i++) {
+    const { rows } = await pair.target.query(`SELECT count(*)::int AS n FROM public."Mixed Case" WHERE v = 'changed'`);
+    if (rows[0].n === 10) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
+  expect(ready.status).toBe(200);
+  expect((await fetch(`http://127.0.0.1:${port}/health/live`)).status).toBe(200);
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  expect(metrics).toMatch(/cdc_changes_captured_total\{table="public\.\\"Mixed Case\\"",op="update"\} 10/);
+  expect(metrics).toMatch(/cdc_changes_merged_total \d+/);
+
+  run.child.kill('SIGTERM');
+  expect(await run.exited).toBe(0);
+  expect(run.stderr()).toMatch(/"msg":"stopped"/);
+
+  const status = await runCli(['status', '--source', pair.sourceUrl, '--target', pair.targetUrl, '--name', pair.name, '--json']);
+  expect(status.code, status.stderr).toBe(0);
+  const report = JSON.parse(status.stdout);
+  expect(report.slot.active).toBe(false);
+  expect(report.slot.lagBytes).toBeGreaterThanOrEqual(0);
+  expect(report.tables).toEqual([
+    expect.objectContaining({ table: 'public.Mixed Case', snapshot: 'done', rows: 50, mergeCount: expect.any(Number) }),
+  ]);
+  const text = await runCli(['status', '--source', pair.sourceUrl, '--target', pair.targetUrl, '--name', pair.name]);
+  expect(text.stdout).toMatch(/public\.Mixed Case\s+done\s+50/);
+});
+
+it('exits 130 on Ctrl-C (SIGINT) after merging its open batch', async () => {
+  const run = startCli(['run', '--source', pair.sourceUrl, '--target', pair.targetUrl, '--name', pair.name, '--tables', 'public."Mixed Case"']);
+  await run.waitFor('"msg":"streaming"');
+  run.child.kill('SIGINT');
+  expect(await run.exited).toBe(130);
+});
