@@ -27,9 +27,10 @@ export async function benchCdc(config: BenchConfig, log: Logger): Promise<PeerRe
     clusters.push(targetCluster);
     const sourceUrl = await sourceCluster.createDatabase(DATABASE);
     const targetUrl = await targetCluster.createDatabase(DATABASE);
+    let streamingAt = 0;
     const run = (what: string) => {
       note(`cdc-merge: ${what}`);
-      return runInProcess({ sourceUrl, targetUrl, name: PIPELINE, log, untilCaughtUp: true });
+      return runInProcess({ sourceUrl, targetUrl, name: PIPELINE, log, untilCaughtUp: true, onStreaming: () => (streamingAt = performance.now()) });
     };
 
     note(`cdc-merge: pgbench -i -s ${config.scale} on the source`);
@@ -38,7 +39,8 @@ export async function benchCdc(config: BenchConfig, log: Logger): Promise<PeerRe
     let started = performance.now();
     const initial = await run('until-caught-up run on the empty target (initial sync)');
     const initialSyncSeconds = secondsSince(started);
-    note(`cdc-merge: initial sync took ${initialSyncSeconds.toFixed(2)} s (${initial.snapshotRows} rows copied)`);
+    const initialCopySeconds = (streamingAt - started) / 1000;
+    note(`cdc-merge: initial sync took ${initialSyncSeconds.toFixed(2)} s (${initial.snapshotRows} rows copied; streaming after ${initialCopySeconds.toFixed(2)} s)`);
 
     note(`cdc-merge: pipeline stopped; pgbench -t ${config.transactions} total, -c ${config.clients} -j ${config.jobs} on the source`);
     const bench = await pgbenchRun(config.bindir, { cluster: sourceCluster, database: DATABASE }, config);
@@ -54,8 +56,10 @@ export async function benchCdc(config: BenchConfig, log: Logger): Promise<PeerRe
     return {
       peer: 'cdc-merge',
       initialSyncSeconds,
+      initialCopySeconds,
       initialRows: initial.snapshotRows,
       catchUpSeconds,
+      catchUpVisibleSeconds: catchUpSeconds,
       pgbench: bench,
       changes: bench.transactions * CHANGES_PER_TRANSACTION,
       comparison,

@@ -25,10 +25,21 @@ export interface PeerResult {
   readonly peer: string;
   /** From an empty target to a full copy, caught up with the source. */
   readonly initialSyncSeconds: number;
+  /**
+   * Part of the initial sync until every table was copied (native: all tables ready in
+   * pg_subscription_rel; cdc-merge: snapshot finished, streaming started).
+   */
+  readonly initialCopySeconds: number;
   /** Rows copied by the initial sync. */
   readonly initialRows: number;
   /** From restarting the replica to having applied everything pgbench committed. */
   readonly catchUpSeconds: number;
+  /**
+   * Part of the catch-up until every pgbench transaction was visible on the target (native:
+   * polled every 100 ms; cdc-merge: the run ends right after its last merge commits, so this
+   * equals {@link catchUpSeconds}).
+   */
+  readonly catchUpVisibleSeconds: number;
   /** The pgbench run made while the replica was stopped. */
   readonly pgbench: PgbenchRun;
   /** Source row changes of that run (pgbench transactions × 4). */

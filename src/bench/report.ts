@@ -11,8 +11,10 @@ const fixed = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits)
 export function renderResults(config: BenchConfig, native: PeerResult | undefined, cdc: PeerResult | undefined): string {
   const measures: { name: string; value: (r: PeerResult) => number; lowerIsBetter: boolean; digits: number; count?: boolean }[] = [
     { name: 'initial sync (s)', value: (r) => r.initialSyncSeconds, lowerIsBetter: true, digits: 2 },
+    { name: '  of which: every table copied (s)', value: (r) => r.initialCopySeconds, lowerIsBetter: true, digits: 2 },
     { name: 'initial sync (rows/s)', value: (r) => r.initialRows / r.initialSyncSeconds, lowerIsBetter: false, digits: 0, count: true },
     { name: 'catch-up (s)', value: (r) => r.catchUpSeconds, lowerIsBetter: true, digits: 2 },
+    { name: '  of which: all visible (s)', value: (r) => r.catchUpVisibleSeconds, lowerIsBetter: true, digits: 2 },
     { name: 'catch-up (changes/s)', value: (r) => r.changes / r.catchUpSeconds, lowerIsBetter: false, digits: 0, count: true },
     { name: 'pgbench while stopped (tps)', value: (r) => r.pgbench.tps, lowerIsBetter: false, digits: 0, count: true },
   ];

@@ -91,6 +91,9 @@ async function demo(log: Logger, interrupt: AbortSignal): Promise<number> {
 
   step(1, 'Starting a throwaway PostgreSQL cluster (wal_level = logical)');
   const cluster = await startThrowawayCluster({ label: 'demo' });
+  // The continuous pipeline, while it runs: it must finish before the cluster stops.
+  let pipeline: Promise<unknown> | undefined;
+  const stopPipeline = new AbortController();
   try {
     say(`      127.0.0.1:${cluster.port}, data in ${cluster.dir} (removed at the end)`);
     const sourceUrl = await cluster.createDatabase('chinook_source');
@@ -108,7 +111,6 @@ async function demo(log: Logger, interrupt: AbortSignal): Promise<number> {
     step(3, `Starting the pipeline "${PIPELINE}" (like: cdc run --source … --target … --name ${PIPELINE})`);
     const metrics = new Metrics();
     const progress = new SnapshotCounter();
-    const stopPipeline = new AbortController();
     const stopWorkload = new AbortController();
     interrupt.addEventListener('abort', () => {
       stopPipeline.abort();
@@ -118,6 +120,7 @@ async function demo(log: Logger, interrupt: AbortSignal): Promise<number> {
     let markStreaming = () => {};
     const streaming = new Promise<void>((resolve) => (markStreaming = resolve));
     const running = runInProcess({ sourceUrl, targetUrl, name: PIPELINE, log, metrics, progress, signal: stopPipeline.signal, heartbeatIntervalMs: 1000, onStreaming: markStreaming });
+    pipeline = running;
     let pipelineFailed = false;
     running.catch(() => {
       pipelineFailed = true;
@@ -181,6 +184,8 @@ async function demo(log: Logger, interrupt: AbortSignal): Promise<number> {
     say(`${differing.length} of ${results.length} tables differ: ${differing.map((r) => r.table).join(', ')}`);
     return 1;
   } finally {
+    stopPipeline.abort();
+    await pipeline?.catch(() => undefined);
     await cluster.stop();
     say('\nThrowaway cluster stopped and removed.');
   }

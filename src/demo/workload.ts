@@ -249,7 +249,11 @@ export async function runChinookWorkload(options: WorkloadOptions): Promise<Work
     for (;;) {
       const elapsed = Date.now() - started;
       if (options.signal?.aborted || elapsed >= durationMs) break;
-      while (events[0] && elapsed >= events[0].at * durationMs) options.onEvent?.(await events.shift()!.run());
+      for (let event = events[0]; event && elapsed >= event.at * durationMs; event = events[0]) {
+        events.shift();
+        const message = await event.run();
+        options.onEvent?.(message);
+      }
       if (Math.floor(elapsed / 1000) > second) {
         second = Math.floor(elapsed / 1000);
         await options.onTick?.(second, shop.stats);
