@@ -11,7 +11,7 @@ import { compareDatabases } from '../demo/compare-report.js';
 import { runInProcess } from '../demo/in-process.js';
 import { startThrowawayCluster, type ThrowawayCluster } from '../testing/throwaway-cluster.js';
 import { CLUSTER_OPTIONS, note, secondsSince, type BenchConfig, type PeerResult } from './common.js';
-import { CHANGES_PER_TRANSACTION, pgbenchInit, pgbenchRun } from './pgbench.js';
+import { CHANGES_PER_TRANSACTION, PGBENCH_TABLES, pgbenchInit, pgbenchRun } from './pgbench.js';
 
 const DATABASE = 'bench';
 const PIPELINE = 'bench';
@@ -52,7 +52,7 @@ export async function benchCdc(config: BenchConfig, log: Logger): Promise<PeerRe
     note(`cdc-merge: catch-up took ${catchUpSeconds.toFixed(2)} s (${catchUp.transactions} transactions, ${catchUp.changes} changes merged)`);
 
     note('cdc-merge: comparing source and target');
-    const comparison = await compareDatabases(sourceUrl, targetUrl, parseTablePatterns('public.pgbench_*'));
+    const comparison = await compareDatabases(sourceUrl, targetUrl, parseTablePatterns(PGBENCH_TABLES.map((t) => `public.${t}`).join(',')));
     return {
       peer: 'cdc-merge',
       initialSyncSeconds,

@@ -12,7 +12,7 @@ import { parseTablePatterns } from '../config/table-pattern.js';
 import { startThrowawayCluster, type ThrowawayCluster } from '../testing/throwaway-cluster.js';
 import { compareDatabases } from '../demo/compare-report.js';
 import { CLUSTER_OPTIONS, note, secondsSince, waitFor, type BenchConfig, type PeerResult } from './common.js';
-import { CHANGES_PER_TRANSACTION, pgbenchInit, pgbenchRun } from './pgbench.js';
+import { CHANGES_PER_TRANSACTION, PGBENCH_TABLES, pgbenchInit, pgbenchRun } from './pgbench.js';
 
 const DATABASE = 'bench';
 const SUBSCRIPTION = 'bench_sub';
@@ -120,7 +120,7 @@ export async function benchNative(config: BenchConfig): Promise<PeerResult> {
       note(`native: catch-up took ${catchUpSeconds.toFixed(2)} s (all transactions visible on the subscriber after ${appliedSeconds!.toFixed(2)} s)`);
 
       note('native: comparing source and subscriber');
-      const comparison = await compareDatabases(sourceUrl, subscriberUrl, parseTablePatterns('public.pgbench_*'));
+      const comparison = await compareDatabases(sourceUrl, subscriberUrl, parseTablePatterns(PGBENCH_TABLES.map((t) => `public.${t}`).join(',')));
       return {
         peer: 'native',
         initialSyncSeconds,

@@ -112,7 +112,9 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   });
   options.onStreaming?.();
   try {
-    const counts = await streamLoop({ stream, sink, log, policy, merged, snapshotLsns, targetLsn, options });
+    // Everything before the start position is merged or inside a snapshot, so an idle stream
+    // is caught up as soon as the server reports no newer WAL.
+    const counts = await streamLoop({ stream, sink, log, policy, merged: startLsn, snapshotLsns, targetLsn, options });
     return { tables, snapshotRows, ...counts };
   } finally {
     await stream.stop();
@@ -145,22 +147,43 @@ async function streamLoop(s: LoopState): Promise<{ transactions: number; changes
   let changes = 0;
 
   const caughtUp = () => s.targetLsn !== null && merged >= s.targetLsn;
-  const flush = async () => {
-    if (!batch) return;
-    const b = batch;
-    batch = null;
-    if (batchTxns === 0) {
-      await b.rollback();
-      return;
+  // At most one batch commits at a time; the next one fills meanwhile (its target work waits
+  // for the previous batch inside the sink). A failed commit stops the loop at once.
+  let inflight: Promise<void> | null = null;
+  let failure: unknown = null;
+  const settle = async () => {
+    const p = inflight;
+    inflight = null;
+    if (p) await p;
+    if (failure) throw failure;
+  };
+  /** Hands the open batch to the sink to commit; with `wait`, also waits for every commit. */
+  const flush = async (wait: boolean) => {
+    if (batch) {
+      const b = batch;
+      const txns = batchTxns;
+      const end = lastEnd;
+      batch = null;
+      batchTxns = 0;
+      await settle();
+      if (txns === 0) await b.rollback();
+      else {
+        inflight = b.commit(end, txns).then(
+          (stats) => {
+            merged = end;
+            stream.acknowledge(end);
+            transactions += stats.transactions;
+            changes += stats.changes;
+            options.metrics?.batchMerged(stats);
+            log.debug({ lsn: formatLsn(end), ...stats }, 'batch merged');
+          },
+          (error: unknown) => {
+            failure ??= error;
+          },
+        );
+      }
     }
-    const stats = await b.commit(lastEnd, batchTxns);
-    merged = lastEnd;
-    stream.acknowledge(lastEnd);
-    transactions += stats.transactions;
-    changes += stats.changes;
-    options.metrics?.batchMerged(stats);
-    log.debug({ lsn: formatLsn(lastEnd), ...stats }, 'batch merged');
-    batchTxns = 0;
+    if (wait) await settle();
   };
   const skipRow = (m: ChangeMessage & { table: { schema: string; name: string } }) => {
     const snap = s.snapshotLsns.get(tableKey(m.table));
@@ -169,13 +192,14 @@ async function streamLoop(s: LoopState): Promise<{ transactions: number; changes
 
   try {
     for (;;) {
+      if (failure) throw failure;
       if (options.signal?.aborted && !inTxn) break;
       if (!inTxn && caughtUp()) break;
       const wait = batch && !inTxn ? policy.idleMs : 1000;
       const m = await stream.next(wait);
       if (m === 'end') throw new CdcError('REPLICATION_FAILED', 'the source ended the replication stream', { retryable: true });
       if (m === 'timeout') {
-        if (!inTxn) await flush();
+        if (!inTxn) await flush(false);
         if (s.targetLsn !== null) stream.requestKeepalive();
         continue;
       }
@@ -184,7 +208,7 @@ async function streamLoop(s: LoopState): Promise<{ transactions: number; changes
           inTxn = true;
           commitLsn = m.commitLsn;
           commitTime = m.commitTime;
-          skipTxn = m.commitLsn < merged;
+          skipTxn = m.commitLsn < s.merged;
           if (!skipTxn && !batch) {
             batch = await sink.openBatch();
             batchOpenedAt = Date.now();
@@ -215,13 +239,13 @@ async function streamLoop(s: LoopState): Promise<{ transactions: number; changes
           if (m.endLsn > lastEnd) lastEnd = m.endLsn;
           if (!skipTxn) {
             batchTxns++;
-            if (batch && batchFull(policy, batch.changes, batchOpenedAt)) await flush();
+            if (batch && batchFull(policy, batch.changes, batchOpenedAt)) await flush(false);
           }
           options.metrics?.sourceCommit(m.commitTime);
           break;
         case 'idle':
           if (!inTxn) {
-            await flush();
+            await flush(true);
             if (m.lsn > merged) {
               merged = m.lsn;
               lastEnd = m.lsn;
@@ -232,9 +256,10 @@ async function streamLoop(s: LoopState): Promise<{ transactions: number; changes
           break;
       }
     }
-    await flush();
+    await flush(true);
   } catch (error) {
     if (batch) await (batch as SinkBatch).rollback().catch(() => undefined);
+    await (inflight as Promise<void> | null)?.catch(() => undefined);
     throw error;
   }
   return { transactions, changes, mergedLsn: merged };

@@ -3,6 +3,11 @@
  * UNLOGGED staging tables (in chunks, so memory stays bounded however large a source
  * transaction is), calls each touched table's merge procedure, and records the merged position
  * in `cdc_management.offsets` before COMMIT (DESIGN.md §3.2–3.3, §4 inline mode).
+ *
+ * Batches overlap: while one commits (the target merges), the next one already encodes rows
+ * into its in-memory buffers. It touches the target only once the previous batch has finished
+ * (`BatchContext.previous`), so the target sees batches strictly one after the other on one
+ * connection, and a full buffer makes the pipeline wait (backpressure).
  */
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -21,8 +26,10 @@ export const TABLE_BUFFER_BYTES = 8 << 20;
 /** What a batch needs from its sink. */
 export interface BatchContext {
   readonly client: pg.Client;
+  /** Settles when the previous batch has committed or rolled back; this batch waits for it. */
+  readonly previous: Promise<unknown>;
   readonly pipeline: string;
-  /** Current table shapes; a batch copies it and hands back its changes on commit. */
+  /** Table shapes at the batch's start (the previous batch's end); the batch copies them. */
   readonly definitions: ReadonlyMap<string, TableSchema>;
   /** Applies a shape change inside the batch's transaction (merging first is the caller's job). */
   applySchemaChange(client: pg.ClientBase, before: TableSchema, after: TableSchema): Promise<void>;
@@ -43,29 +50,36 @@ interface TableBuffer {
 export class PostgresBatch implements SinkBatch {
   private readonly buffers = new Map<string, TableBuffer>();
   private readonly staged = new Set<string>();
-  private readonly definitions: Map<string, TableSchema>;
+  /** Table shapes as of this batch's latest message; the next batch starts from these. */
+  readonly definitions: Map<string, TableSchema>;
   private readonly changed = new Map<string, TableSchema>();
   private readonly startedAt = Date.now();
   private lsnText = '';
   private lsnValue = -1n;
   private timeValue: Date | undefined;
   private timeText = '';
+  private begun: Promise<void> | undefined;
   changes = 0;
 
-  private constructor(private readonly ctx: BatchContext) {
+  /** Creates a batch; its transaction begins at its first write to the target. */
+  constructor(private readonly ctx: BatchContext) {
     this.definitions = new Map(ctx.definitions);
   }
 
-  /** Opens the transaction. */
-  static async open(ctx: BatchContext): Promise<PostgresBatch> {
-    await ctx.client.query('BEGIN');
-    return new PostgresBatch(ctx);
+  /** Waits for the previous batch, then BEGINs; once. */
+  private begin(): Promise<void> {
+    this.begun ??= (async () => {
+      await this.ctx.previous.catch(() => undefined);
+      await this.ctx.client.query('BEGIN');
+    })();
+    return this.begun;
   }
 
   async relation(table: TableSchema): Promise<void> {
     const key = tableKey(table.id);
     const before = this.definitions.get(key);
     if (before && sameShape(before, table)) return;
+    await this.begin();
     await this.mergeAll();
     if (before) await this.ctx.applySchemaChange(this.ctx.client, before, table);
     else await this.ctx.createTable(this.ctx.client, table);
@@ -90,12 +104,14 @@ export class PostgresBatch implements SinkBatch {
   }
 
   async truncate(tables: readonly TableId[]): Promise<void> {
+    await this.begin();
     await this.mergeAll();
     const list = tables.map(quoteTable).join(', ');
     await this.ctx.client.query(`TRUNCATE ${list}`);
   }
 
   async commit(endLsn: bigint, transactions: number): Promise<BatchStats> {
+    await this.begin();
     await this.mergeAll();
     const durationMs = Date.now() - this.startedAt;
     await this.ctx.client.query(
@@ -116,7 +132,10 @@ export class PostgresBatch implements SinkBatch {
   }
 
   async rollback(): Promise<void> {
-    await this.ctx.client.query('ROLLBACK');
+    if (this.begun) {
+      await this.begun.catch(() => undefined);
+      await this.ctx.client.query('ROLLBACK');
+    }
   }
 
   private buffer(id: TableId): TableBuffer {
@@ -142,6 +161,7 @@ export class PostgresBatch implements SinkBatch {
     const data = buffer.lines.join('');
     buffer.lines = [];
     buffer.bytes = 0;
+    await this.begin();
     const stream = this.ctx.client.query(copyFrom(buffer.copySql));
     await new Promise<void>((resolve, reject) => {
       stream.on('error', reject);

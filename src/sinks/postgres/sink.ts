@@ -56,12 +56,19 @@ export function tableMigrations(table: TableSchema, options: TableOptions): Migr
 export class PostgresSink implements ChangeSink {
   private definitions = new Map<string, TableSchema>();
   private readonly pool: pg.Pool;
+  /** Shapes as the most recent, maybe uncommitted, batch left them; the next batch starts there. */
+  private pendingDefinitions: Map<string, TableSchema> | undefined;
+  /** Settles when the most recent batch has committed or rolled back. */
+  private lastBatch: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly options: PostgresSinkOptions,
     private readonly client: pg.Client,
   ) {
     this.pool = new pg.Pool({ connectionString: options.url, max: options.snapshotConnections ?? 2, application_name: 'cdc-merge snapshot load' });
+    // An idle pooled connection that the server drops must not crash the process; the next
+    // checkout simply opens a new one.
+    this.pool.on('error', (error) => options.log.warn({ error: error.message }, 'target: idle snapshot connection lost'));
   }
 
   /**
@@ -209,10 +216,11 @@ export class PostgresSink implements ChangeSink {
   }
 
   async openBatch(): Promise<SinkBatch> {
-    return PostgresBatch.open({
+    const batch = new PostgresBatch({
       client: this.client,
+      previous: this.lastBatch,
       pipeline: this.options.pipeline,
-      definitions: this.definitions,
+      definitions: this.pendingDefinitions ?? this.definitions,
       applySchemaChange: async (client, before, after) => {
         const plan = planSchemaChange(before, after, { ...(this.options.schemaPolicy ?? DEFAULT_SCHEMA_POLICY), ...this.tableOptions });
         for (const change of plan.changes) this.options.log.warn({ table: formatTableId(after.id), ...change }, 'schema change');
@@ -224,6 +232,28 @@ export class PostgresSink implements ChangeSink {
         for (const [k, t] of changed) this.definitions.set(k, t);
       },
     });
+    this.pendingDefinitions = batch.definitions;
+    return this.track(batch);
+  }
+
+  /** Records the batch's end (commit or rollback) as the point the next batch waits for. */
+  private track(batch: PostgresBatch): SinkBatch {
+    let settle!: () => void;
+    this.lastBatch = new Promise<void>((resolve) => (settle = resolve));
+    return {
+      relation: (table) => batch.relation(table),
+      row: (change, lsn, time) => batch.row(change, lsn, time),
+      truncate: (tables) => batch.truncate(tables),
+      commit: (endLsn, transactions) => batch.commit(endLsn, transactions).finally(settle),
+      rollback: () =>
+        batch.rollback().finally(() => {
+          this.pendingDefinitions = undefined;
+          settle();
+        }),
+      get changes() {
+        return batch.changes;
+      },
+    };
   }
 
   async recordIdlePosition(lsn: bigint): Promise<void> {

@@ -170,9 +170,13 @@ export class PostgresSource {
     return SnapshotSession.open(this.options.url, snapshotName);
   }
 
-  /** The server's current WAL insert position (bytes). */
+  /**
+   * The server's current WAL insert position (bytes): past every commit made so far, including
+   * asynchronous commits (synchronous_commit = off) still in WAL buffers, which the write
+   * position `pg_current_wal_lsn()` may not reach yet.
+   */
   async currentLsn(): Promise<bigint> {
-    const { rows } = await this.client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+    const { rows } = await this.client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
     return parseLsn(rows[0]!.lsn);
   }
 
