@@ -42,6 +42,8 @@ export interface BatchContext {
 interface TableBuffer {
   encoder: RowEncoder;
   lines: string[];
+  /** Key → index in `lines` of its last line (tables with a primary key). */
+  latest: Map<string, number>;
   bytes: number;
   copySql: string;
 }
@@ -98,7 +100,7 @@ export class PostgresBatch implements SinkBatch {
       this.timeText = commitTime.toISOString();
     }
     const buffer = this.buffer(change.table);
-    buffer.bytes += buffer.encoder.encode(change, this.lsnText, this.timeText, buffer.lines);
+    buffer.bytes += buffer.encoder.encode(change, this.lsnText, this.timeText, buffer.lines, buffer.latest);
     this.changes++;
     if (buffer.bytes >= TABLE_BUFFER_BYTES) await this.flush(tableKey(change.table), buffer);
   }
@@ -148,6 +150,7 @@ export class PostgresBatch implements SinkBatch {
       buffer = {
         encoder: new RowEncoder(table),
         lines: [],
+        latest: new Map(),
         bytes: 0,
         copySql: `COPY ${quoteTable(stagingTableId(table.id))} (${columns}) FROM STDIN`,
       };
@@ -160,6 +163,7 @@ export class PostgresBatch implements SinkBatch {
     if (buffer.lines.length === 0) return;
     const data = buffer.lines.join('');
     buffer.lines = [];
+    buffer.latest.clear();
     buffer.bytes = 0;
     await this.begin();
     const stream = this.ctx.client.query(copyFrom(buffer.copySql));

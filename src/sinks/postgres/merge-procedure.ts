@@ -4,14 +4,23 @@
  * the merge in `cdc_management.merge_control`.
  */
 import { formatTableId, type TableSchema } from '../../schema/table.js';
-import { quoteLiteral, quoteTable } from '../../sql/quote.js';
+import { quoteIdent, quoteLiteral, quoteTable } from '../../sql/quote.js';
 import { dollarQuote } from './dollar-quote.js';
 import { managementTable } from './infrastructure.js';
 import { keyedMergeStatement } from './merge-keyed.js';
 import { keylessMergeStatement } from './merge-keyless.js';
 import { indent, type MergeStatement } from './merge-sql.js';
-import { assertSupportedTable, mergeProcedureId, stagingTableId } from './naming.js';
-import type { TableOptions } from './table-ddl.js';
+import {
+  COMMIT_TIME_COLUMN,
+  LSN_COLUMN,
+  OP_COLUMN,
+  ORDINAL_COLUMN,
+  SYNCED_AT_COLUMN,
+  assertSupportedTable,
+  mergeProcedureId,
+  stagingTableId,
+} from './naming.js';
+import { STAGED_OP, type TableOptions } from './table-ddl.js';
 
 /**
  * SQLSTATE the merge procedure raises when a winning update lists a value as unchanged and neither
@@ -66,6 +75,29 @@ function missingCheckSql(table: TableSchema): string {
 }
 
 /**
+ * For a table without a primary key: when the batch deletes nothing (an append-only log, the
+ * common case), every staged row is simply inserted; the multiset statement, which groups all
+ * rows by their text and matches them against the target, runs only when a 'D' row is staged.
+ */
+function keylessWithInsertOnlyPath(table: TableSchema, statement: MergeStatement): string {
+  const staging = quoteTable(stagingTableId(table.id));
+  const columns = table.columns.map((c) => quoteIdent(c.name));
+  const meta = [LSN_COLUMN, ORDINAL_COLUMN, COMMIT_TIME_COLUMN].map(quoteIdent);
+  return [
+    `IF EXISTS (SELECT 1 FROM ${staging} WHERE ${quoteIdent(OP_COLUMN)} = ${quoteLiteral(STAGED_OP.delete)}) THEN`,
+    indent(statementSql(statement), 2),
+    'ELSE',
+    `  INSERT INTO ${quoteTable(table.id)} (${[...columns, ...meta, quoteIdent(SYNCED_AT_COLUMN)].join(', ')})`,
+    `  SELECT ${[...columns, ...meta].join(', ')}, now() FROM ${staging};`,
+    '  GET DIAGNOSTICS _cdc_written_rows = ROW_COUNT;',
+    '  _cdc_staged_rows := _cdc_written_rows;',
+    '  _cdc_deleted_rows := 0;',
+    '  _cdc_missing_rows := 0;',
+    'END IF;',
+  ].join('\n');
+}
+
+/**
  * `CREATE OR REPLACE PROCEDURE cdc_staging."sp_merge_<schema>.<table>"() LANGUAGE plpgsql` (name:
  * `mergeProcedureId`). Calling it:
  * 1. locks the staging table ACCESS EXCLUSIVE (TRUNCATE needs it anyway; taking it first means no
@@ -100,7 +132,7 @@ export function mergeProcedureSql(table: TableSchema, options: TableOptions = {}
     '  _cdc_missing_rows bigint;',
     'BEGIN',
     indent(`LOCK TABLE ${staging} IN ACCESS EXCLUSIVE MODE;`, 2),
-    indent(statementSql(statement), 2),
+    indent(table.primaryKey.length > 0 ? statementSql(statement) : keylessWithInsertOnlyPath(table, statement), 2),
     ...(statement.missingRows === '0' ? [] : [indent(missingCheckSql(table), 2)]),
     indent(`TRUNCATE ${staging};`, 2),
     indent(mergeControlSql(table), 2),

@@ -62,4 +62,47 @@ describe('RowEncoder', () => {
   it('refuses rows of the wrong width', () => {
     expect(() => encode(keyed, { kind: 'insert', table, ordinal: 0, row: ['1'] })).toThrow(/2 columns/);
   });
+
+  describe('dropping superseded rows', () => {
+    const run = (schema: TableSchema, changes: Parameters<RowEncoder['encode']>[0][]) => {
+      const out: string[] = [];
+      const latest = new Map<string, number>();
+      const encoder = new RowEncoder(schema);
+      let bytes = 0;
+      for (const c of changes) bytes += encoder.encode(c, '100', 'T', out, latest);
+      const kept = out.filter((l) => l !== '');
+      expect(bytes).toBe(kept.join('').length);
+      return kept.map((l) => l.split('\t').slice(0, 3).join(' '));
+    };
+
+    it('keeps one row per key when later rows carry every value or delete', () => {
+      expect(
+        run(keyed, [
+          { kind: 'insert', table, ordinal: 0, row: ['1', 'a'] },
+          { kind: 'update', table, ordinal: 1, row: ['1', 'b'] },
+          { kind: 'insert', table, ordinal: 2, row: ['2', 'x'] },
+          { kind: 'update', table, ordinal: 3, row: ['1', 'c'] },
+          { kind: 'delete', table, ordinal: 4, oldRow: ['2', null] },
+        ]),
+      ).toEqual(['1 c U', '2 \\N D']);
+    });
+
+    it('keeps the rows an update with unchanged values fills from', () => {
+      expect(
+        run(keyed, [
+          { kind: 'insert', table, ordinal: 0, row: ['1', 'big'] },
+          { kind: 'update', table, ordinal: 1, row: ['1', UNCHANGED] },
+        ]),
+      ).toEqual(['1 big I', '1 \\N U']);
+    });
+
+    it('never drops rows of a table without a primary key', () => {
+      expect(
+        run(keyless, [
+          { kind: 'insert', table, ordinal: 0, row: ['1', 'a'] },
+          { kind: 'insert', table, ordinal: 1, row: ['1', 'a'] },
+        ]),
+      ).toHaveLength(2);
+    });
+  });
 });

@@ -7,6 +7,12 @@
  * keeps them in order: a primary-key change is a delete of the old key at 2k and an upsert of
  * the new key at 2k+1 (DESIGN.md §3.6); an update of a table without a key is a delete of the
  * old row and an insert of the new one.
+ *
+ * Superseded rows are dropped before they reach the target: when a table with a primary key
+ * gets a row for a key that already has one in the unflushed buffer, and the new row is a
+ * delete or carries every value, the earlier row can no longer win nor fill anything, so it is
+ * blanked. This keeps hot keys (a counter updated in every transaction) to one staged row per
+ * buffer. Rows listing unchanged values are kept with their predecessors, which fill them.
  */
 import { CdcError } from '../../errors.js';
 import { UNCHANGED, type RowChangeMessage, type RowValues } from '../../events/change.js';
@@ -23,12 +29,14 @@ export class RowEncoder {
   }
 
   /**
-   * Appends the staging lines for `change` to `out`; returns the bytes (UTF-16 code units, an
-   * estimate) appended.
+   * Appends the staging lines for `change` to `out`; returns the change in buffered size
+   * (UTF-16 code units, an estimate). With `latest` (key → index in `out` of the key's last
+   * line; cleared by the caller whenever `out` is flushed), superseded lines are blanked.
    * @throws {CdcError} ROW_SHAPE_MISMATCH when the row does not have the table's column count;
    *   MISSING_OLD_ROW for an update of a keyless table without its old row (REPLICA IDENTITY not FULL).
    */
-  encode(change: RowChangeMessage, commitLsn: string, commitTime: string, out: string[]): number {
+  encode(change: RowChangeMessage, commitLsn: string, commitTime: string, out: string[], latest?: Map<string, number>): number {
+    this.latest = this.keyIndexes.length > 0 ? latest : undefined;
     const base = change.ordinal * 2;
     switch (change.kind) {
       case 'insert':
@@ -60,6 +68,23 @@ export class RowEncoder {
     return this.keyIndexes.some((i) => oldRow[i] !== row[i] && row[i] !== UNCHANGED);
   }
 
+  private latest: Map<string, number> | undefined;
+
+  /** The key of `row` as one string, or undefined when a key value is missing or unchanged. */
+  private keyOf(row: RowValues): string | undefined {
+    if (this.keyIndexes.length === 1) {
+      const v = row[this.keyIndexes[0]!];
+      return typeof v === 'string' ? v : undefined;
+    }
+    let key = '';
+    for (const i of this.keyIndexes) {
+      const v = row[i];
+      if (typeof v !== 'string') return undefined;
+      key += `${v.length}:${v}`;
+    }
+    return key;
+  }
+
   private line(op: StagedOp, row: RowValues, lsn: string, ordinal: number, time: string, out: string[]): number {
     const columns = this.table.columns;
     if (row.length !== columns.length) {
@@ -79,7 +104,17 @@ export class RowEncoder {
       } else text += `${copyField(v)}\t`;
     }
     text += `${op}\t${lsn}\t${ordinal}\t${time}\t${unchanged ? copyField(textArrayLiteral(unchanged)) : '\\N'}\n`;
+    let delta = text.length;
+    const key = this.latest ? this.keyOf(row) : undefined;
+    if (key !== undefined) {
+      const previous = this.latest!.get(key);
+      if (previous !== undefined && (op === STAGED_OP.delete || !unchanged)) {
+        delta -= out[previous]!.length;
+        out[previous] = '';
+      }
+      this.latest!.set(key, out.length);
+    }
     out.push(text);
-    return text.length;
+    return delta;
   }
 }
