@@ -51,9 +51,15 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Counts one captured row change. */
+  private readonly capturedByTable = new WeakMap<TableId, Map<string, client.Counter.Internal>>();
+
+  /** Counts one captured row change (hot path: label children are cached per table object). */
   captured(table: TableId, op: string): void {
-    this.capturedTotal.inc({ table: formatTableId(table), op });
+    let byOp = this.capturedByTable.get(table);
+    if (!byOp) this.capturedByTable.set(table, (byOp = new Map()));
+    let counter = byOp.get(op);
+    if (!counter) byOp.set(op, (counter = this.capturedTotal.labels({ table: formatTableId(table), op })));
+    counter.inc();
   }
 
   /** Records a merged batch. */

@@ -185,7 +185,12 @@ async function streamLoop(s: LoopState): Promise<{ transactions: number; changes
     }
     if (wait) await settle();
   };
+  // Changes a table's snapshot already holds are skipped; once past every snapshot position
+  // (the usual case) nothing needs checking.
+  const lastSnapshotLsn = [...s.snapshotLsns.values()].reduce((a, b) => (a > b ? a : b), 0n);
+  let checkSnapshots = false;
   const skipRow = (m: ChangeMessage & { table: { schema: string; name: string } }) => {
+    if (!checkSnapshots) return false;
     const snap = s.snapshotLsns.get(tableKey(m.table));
     return snap !== undefined && commitLsn < snap;
   };
@@ -195,8 +200,7 @@ async function streamLoop(s: LoopState): Promise<{ transactions: number; changes
       if (failure) throw failure;
       if (options.signal?.aborted && !inTxn) break;
       if (!inTxn && caughtUp()) break;
-      const wait = batch && !inTxn ? policy.idleMs : 1000;
-      const m = await stream.next(wait);
+      const m = stream.poll() ?? (await stream.next(batch && !inTxn ? policy.idleMs : 1000));
       if (m === 'end') throw new CdcError('REPLICATION_FAILED', 'the source ended the replication stream', { retryable: true });
       if (m === 'timeout') {
         if (!inTxn) await flush(false);
@@ -209,6 +213,7 @@ async function streamLoop(s: LoopState): Promise<{ transactions: number; changes
           commitLsn = m.commitLsn;
           commitTime = m.commitTime;
           skipTxn = m.commitLsn < s.merged;
+          checkSnapshots = m.commitLsn < lastSnapshotLsn;
           if (!skipTxn && !batch) {
             batch = await sink.openBatch();
             batchOpenedAt = Date.now();
@@ -221,7 +226,8 @@ async function streamLoop(s: LoopState): Promise<{ transactions: number; changes
         case 'update':
         case 'delete':
           if (!skipTxn && !skipRow(m)) {
-            await batch!.row(m, commitLsn, commitTime);
+            const writing = batch!.row(m, commitLsn, commitTime);
+            if (writing) await writing;
             options.metrics?.captured(m.table, m.kind);
           }
           break;

@@ -60,8 +60,11 @@ export interface BatchStats {
 export interface SinkBatch {
   /** The table's shape from here on; applies schema changes before later rows (§3.8). */
   relation(table: TableSchema): Promise<void>;
-  /** A row change of the source transaction committed at `commitLsn`, at `commitTime`. */
-  row(change: RowChangeMessage, commitLsn: bigint, commitTime: Date): Promise<void>;
+  /**
+   * A row change of the source transaction committed at `commitLsn`, at `commitTime`. Returns a
+   * promise only when it has to wait (writing to the target); await it when given.
+   */
+  row(change: RowChangeMessage, commitLsn: bigint, commitTime: Date): Promise<void> | undefined;
   /** TRUNCATE barrier: merges what precedes it, then empties the tables (§3.7). */
   truncate(tables: readonly TableId[]): Promise<void>;
   /** Merges everything, records `endLsn` as merged, commits the target transaction. */

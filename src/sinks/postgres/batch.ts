@@ -51,6 +51,7 @@ interface TableBuffer {
 /** An open target transaction; see the module comment. */
 export class PostgresBatch implements SinkBatch {
   private readonly buffers = new Map<string, TableBuffer>();
+  private readonly byId = new WeakMap<TableId, { key: string; buffer: TableBuffer }>();
   private readonly staged = new Set<string>();
   /** Table shapes as of this batch's latest message; the next batch starts from these. */
   readonly definitions: Map<string, TableSchema>;
@@ -90,7 +91,7 @@ export class PostgresBatch implements SinkBatch {
     this.buffers.delete(key);
   }
 
-  async row(change: RowChangeMessage, commitLsn: bigint, commitTime: Date): Promise<void> {
+  row(change: RowChangeMessage, commitLsn: bigint, commitTime: Date): Promise<void> | undefined {
     if (commitLsn !== this.lsnValue) {
       this.lsnValue = commitLsn;
       this.lsnText = commitLsn.toString();
@@ -102,7 +103,7 @@ export class PostgresBatch implements SinkBatch {
     const buffer = this.buffer(change.table);
     buffer.bytes += buffer.encoder.encode(change, this.lsnText, this.timeText, buffer.lines, buffer.latest);
     this.changes++;
-    if (buffer.bytes >= TABLE_BUFFER_BYTES) await this.flush(tableKey(change.table), buffer);
+    return buffer.bytes >= TABLE_BUFFER_BYTES ? this.flush(tableKey(change.table), buffer) : undefined;
   }
 
   async truncate(tables: readonly TableId[]): Promise<void> {
@@ -141,6 +142,9 @@ export class PostgresBatch implements SinkBatch {
   }
 
   private buffer(id: TableId): TableBuffer {
+    // Change messages of one relation share one TableId object: look that up first.
+    const cached = this.byId.get(id);
+    if (cached && this.buffers.get(cached.key) === cached.buffer) return cached.buffer;
     const key = tableKey(id);
     let buffer = this.buffers.get(key);
     if (!buffer) {
@@ -156,6 +160,7 @@ export class PostgresBatch implements SinkBatch {
       };
       this.buffers.set(key, buffer);
     }
+    this.byId.set(id, { key, buffer });
     return buffer;
   }
 

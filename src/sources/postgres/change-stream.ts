@@ -52,6 +52,8 @@ interface RelationState {
   readonly id: TableId;
   readonly replicaIdentity: string;
   readonly schema: TableSchema;
+  /** True once this shape was compared with (and if needed emitted as) the table's last shape. */
+  emitted: boolean;
 }
 
 /** A running pgoutput stream. Pull with {@link next}; report durability with {@link acknowledge}. */
@@ -62,6 +64,8 @@ export class PgoutputChangeStream {
   private readonly emitted = new Map<string, TableSchema>();
   private readonly resolver: TypeResolver;
   private readonly pending: ChangeMessage[] = [];
+  /** A Relation message waiting for its catalog look-ups; nothing after it is decoded before. */
+  private deferred: PgoutputRelation | undefined;
   private received = 0n;
   private acknowledged = 0n;
   private inTransaction = false;
@@ -114,8 +118,14 @@ export class PgoutputChangeStream {
    */
   async next(timeoutMs: number): Promise<ChangeMessage | 'timeout' | 'end'> {
     for (;;) {
-      const queued = this.pending.shift();
-      if (queued) return queued;
+      const ready = this.poll();
+      if (ready) return ready;
+      const deferred = this.deferred;
+      if (deferred) {
+        this.deferred = undefined;
+        await this.onRelation(deferred);
+        continue;
+      }
       let frame: Buffer | 'timeout' | 'end';
       try {
         frame = await this.stream.read(timeoutMs);
@@ -127,17 +137,41 @@ export class PgoutputChangeStream {
         return 'timeout';
       }
       if (frame === 'end') return 'end';
-      const f = decodeReplicationFrame(frame);
-      if (f.kind === 'keepalive') {
-        if (f.walEnd > this.received) this.received = f.walEnd;
-        if (f.replyRequested) this.sendStatus(false);
-        if (!this.inTransaction && f.walEnd > this.acknowledged) return { kind: 'idle', lsn: f.walEnd };
-        continue;
-      }
-      if (f.walStart > this.received) this.received = f.walStart;
-      this.lastDataAt = Date.now();
-      await this.handle(f.data);
+      const idle = this.frame(frame);
+      if (idle) return idle;
     }
+  }
+
+  /**
+   * The next change message if it can be had without waiting (queued, or decodable from frames
+   * already received); else undefined, and {@link next} continues. Saves a promise per message
+   * on the hot path.
+   */
+  poll(): ChangeMessage | undefined {
+    for (;;) {
+      const queued = this.pending.shift();
+      if (queued) return queued;
+      if (this.deferred) return undefined;
+      const frame = this.stream.poll();
+      if (!frame) return undefined;
+      const idle = this.frame(frame);
+      if (idle) return idle;
+    }
+  }
+
+  /** Handles one frame; returns an idle message for a keepalive that moves past the acknowledged position. */
+  private frame(frame: Buffer): ChangeMessage | undefined {
+    const f = decodeReplicationFrame(frame);
+    if (f.kind === 'keepalive') {
+      if (f.walEnd > this.received) this.received = f.walEnd;
+      if (f.replyRequested) this.sendStatus(false);
+      if (!this.inTransaction && f.walEnd > this.acknowledged) return { kind: 'idle', lsn: f.walEnd };
+      return undefined;
+    }
+    if (f.walStart > this.received) this.received = f.walStart;
+    this.lastDataAt = Date.now();
+    this.handle(f.data);
+    return undefined;
   }
 
   /** Ends the stream (CopyDone), stops the status timer and closes the replication connection. */
@@ -176,7 +210,8 @@ export class PgoutputChangeStream {
     this.sendStatus(true);
   }
 
-  private async handle(data: Buffer): Promise<void> {
+  /** Decodes one pgoutput message; a Relation message is left in `deferred` for {@link next} (it may query the catalog). */
+  private handle(data: Buffer): void {
     const m = decodePgoutputMessage(data);
     switch (m.kind) {
       case 'begin':
@@ -190,7 +225,7 @@ export class PgoutputChangeStream {
         this.pending.push({ kind: 'commit', commitLsn: m.commitLsn, endLsn: m.endLsn, commitTime: m.commitTime });
         return;
       case 'relation':
-        await this.onRelation(m);
+        this.deferred = m;
         return;
       case 'insert': {
         const rel = this.relation(m.relationId);
@@ -230,11 +265,14 @@ export class PgoutputChangeStream {
     if (!rel) {
       throw new CdcError('PROTOCOL_VIOLATION', `pgoutput sent a change for relation ${relationId} before its Relation message`);
     }
-    const key = tableKey(rel.id);
-    const last = this.emitted.get(key);
-    if (!last || !sameShape(last, rel.schema)) {
-      this.emitted.set(key, rel.schema);
-      this.pending.push({ kind: 'relation', table: rel.schema });
+    if (!rel.emitted) {
+      rel.emitted = true;
+      const key = tableKey(rel.id);
+      const last = this.emitted.get(key);
+      if (!last || !sameShape(last, rel.schema)) {
+        this.emitted.set(key, rel.schema);
+        this.pending.push({ kind: 'relation', table: rel.schema });
+      }
     }
     return rel;
   }
@@ -263,7 +301,7 @@ export class PgoutputChangeStream {
     const keyFromFlags = m.replicaIdentity === 'f' ? [] : m.columns.filter((c) => c.isKey).map((c) => c.name);
     const primaryKey = before && before.primaryKey.every((k) => names.has(k)) ? before.primaryKey : keyFromFlags;
     const schema: TableSchema = { id, columns, primaryKey };
-    this.relations.set(m.relationId, { id, replicaIdentity: m.replicaIdentity, schema });
+    this.relations.set(m.relationId, { id, replicaIdentity: m.replicaIdentity, schema, emitted: false });
   }
 
   /**

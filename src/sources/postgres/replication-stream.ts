@@ -109,6 +109,16 @@ export class ReplicationStream {
     w?.();
   }
 
+  /** The next frame if one is already queued (no waiting, no promise); else undefined. */
+  poll(): Buffer | undefined {
+    const frame = this.frames.shift();
+    if (frame && this.paused && this.frames.length <= this.highWater / 2 && this.connection) {
+      this.paused = false;
+      this.connection.stream.resume();
+    }
+    return frame;
+  }
+
   /**
    * The next frame; `'timeout'` when none arrived within `timeoutMs` ms; `'end'` once the
    * server has ended the stream.
@@ -116,14 +126,8 @@ export class ReplicationStream {
    */
   async read(timeoutMs: number): Promise<Buffer | 'timeout' | 'end'> {
     for (let waited = false; ; waited = true) {
-      const frame = this.frames.shift();
-      if (frame) {
-        if (this.paused && this.frames.length <= this.highWater / 2 && this.connection) {
-          this.paused = false;
-          this.connection.stream.resume();
-        }
-        return frame;
-      }
+      const frame = this.poll();
+      if (frame) return frame;
       if (this.error) throw this.error;
       if (this.finished) return 'end';
       if (waited) return 'timeout';
