@@ -200,6 +200,21 @@ describe('§3.8 schema evolution', () => {
     ]);
     await expectEqual(pair);
   });
+
+  it('stops with a clear error under policy stop, and records it in cdc_management.error_log', async () => {
+    pair = await createPair(cluster);
+    await pair.source.query("CREATE TABLE t (id int PRIMARY KEY, gone text, v text); INSERT INTO t VALUES (1, 'x', 'a')");
+    const policy = { drop: 'stop', typeChange: 'apply' } as const;
+    await replicate(pair, { schemaPolicy: policy });
+    await pair.source.query("ALTER TABLE t DROP COLUMN gone; INSERT INTO t VALUES (2, 'b')");
+    await expect(replicate(pair, { schemaPolicy: policy })).rejects.toMatchObject({ code: 'SCHEMA_CHANGE_STOPPED' });
+    const { rows } = await pair.target.query('SELECT error_code, table_name, message FROM cdc_management.error_log');
+    expect(rows).toEqual([expect.objectContaining({ error_code: 'SCHEMA_CHANGE_STOPPED', table_name: 'public.t' })]);
+    expect(rows[0].message).toMatch(/gone/);
+    // Nothing of the stopped transaction reached the target.
+    const data = await pair.target.query('SELECT count(*)::int AS n FROM t');
+    expect(data.rows[0].n).toBe(1);
+  });
 });
 
 describe('§3.9 tables without a primary key, partitioned tables', () => {

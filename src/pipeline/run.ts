@@ -266,6 +266,7 @@ async function streamLoop(s: LoopState): Promise<{ transactions: number; changes
   } catch (error) {
     if (batch) await (batch as SinkBatch).rollback().catch(() => undefined);
     await (inflight as Promise<void> | null)?.catch(() => undefined);
+    await sink.recordError(error);
     throw error;
   }
   return { transactions, changes, mergedLsn: merged };

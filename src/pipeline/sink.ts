@@ -42,6 +42,11 @@ export interface ChangeSink {
   openBatch(): Promise<SinkBatch>;
   /** Records a position reached without changes (idle source), so status shows it. */
   recordIdlePosition(lsn: bigint): Promise<void>;
+  /**
+   * Records an error that stopped the pipeline (after its batch was rolled back), for
+   * operators reading the target. Best effort: never throws.
+   */
+  recordError(error: unknown): Promise<void>;
   /** Releases connections. */
   close(): Promise<void>;
 }

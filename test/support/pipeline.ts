@@ -75,9 +75,9 @@ export async function replicate(pair: Pair, options: ReplicateOptions = {}): Pro
   }
 }
 
-/** Compares every selected source table with the target. */
-export async function compare(pair: Pair, options: { ignoreWhereTrue?: string } = {}): Promise<TableComparison[]> {
-  const tables = await describeTables(pair.source, await listTables(pair.source, []));
+/** Compares the source tables matching `options.tables` (default: all) with the target. */
+export async function compare(pair: Pair, options: { ignoreWhereTrue?: string; tables?: string } = {}): Promise<TableComparison[]> {
+  const tables = await describeTables(pair.source, await listTables(pair.source, parseTablePatterns(options.tables ?? '')));
   return compareTables(pair.source, pair.target, tables, options);
 }
 

@@ -114,6 +114,16 @@ export class PostgresBatch implements SinkBatch {
   }
 
   async commit(endLsn: bigint, transactions: number): Promise<BatchStats> {
+    try {
+      return await this.commitOrThrow(endLsn, transactions);
+    } catch (error) {
+      // Leave the connection usable (the next batch, the error log) whatever failed.
+      await this.ctx.client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async commitOrThrow(endLsn: bigint, transactions: number): Promise<BatchStats> {
     await this.begin();
     await this.mergeAll();
     const durationMs = Date.now() - this.startedAt;

@@ -266,6 +266,29 @@ export class PostgresSink implements ChangeSink {
     );
   }
 
+  async recordError(error: unknown): Promise<void> {
+    const e = (error ?? {}) as Record<string, unknown>;
+    const text = (k: string) => (typeof e[k] === 'string' ? (e[k] as string) : null);
+    const code = text('code');
+    const message = error instanceof Error ? error.message : String(error);
+    const context = error instanceof CdcError ? error.context : {};
+    const table = typeof context.table === 'string' ? context.table : null;
+    const detail = {
+      hint: text('hint') ?? (error instanceof CdcError ? (error.remedy ?? null) : null),
+      detail: text('detail'),
+      where: text('where'),
+      cause: error instanceof Error && error.cause instanceof Error ? error.cause.message : null,
+      ...context,
+    };
+    await this.client
+      .query(
+        `INSERT INTO cdc_management.error_log (pipeline, schema_name, table_name, error_code, message, statement, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [this.options.pipeline, text('schema'), text('table') ?? table, code, message, text('internalQuery'), JSON.stringify(detail)],
+      )
+      .catch((failure: unknown) => this.options.log.warn({ error: (failure as Error).message }, 'could not write cdc_management.error_log'));
+  }
+
   async close(): Promise<void> {
     await this.pool.end().catch(() => undefined);
     await this.client.end().catch(() => undefined);
