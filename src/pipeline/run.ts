@@ -203,7 +203,9 @@ async function streamLoop(s: LoopState): Promise<{ transactions: number; changes
       const m = stream.poll() ?? (await stream.next(batch && !inTxn ? policy.idleMs : 1000));
       if (m === 'end') throw new CdcError('REPLICATION_FAILED', 'the source ended the replication stream', { retryable: true });
       if (m === 'timeout') {
-        if (!inTxn) await flush(false);
+        // Nothing is arriving: waiting for the commits costs nothing and tells at once whether
+        // the run is caught up.
+        if (!inTxn) await flush(true);
         if (s.targetLsn !== null) stream.requestKeepalive();
         continue;
       }
