@@ -7,8 +7,8 @@
  */
 import type { Logger } from 'pino';
 import { parseTablePatterns } from '../config/table-pattern.js';
-import { compareDatabases } from '../demo/compare-report.js';
-import { runInProcess } from '../demo/in-process.js';
+import { replicate } from '../cli/replicate.js';
+import { compareDatabases } from '../verify/compare-databases.js';
 import { startThrowawayCluster, type ThrowawayCluster } from '../testing/throwaway-cluster.js';
 import { CLUSTER_OPTIONS, note, secondsSince, type BenchConfig, type PeerResult } from './common.js';
 import { CHANGES_PER_TRANSACTION, PGBENCH_TABLES, pgbenchInit, pgbenchRun } from './pgbench.js';
@@ -30,7 +30,7 @@ export async function benchCdc(config: BenchConfig, log: Logger): Promise<PeerRe
     let streamingAt = 0;
     const run = (what: string) => {
       note(`cdc-merge: ${what}`);
-      return runInProcess({ sourceUrl, targetUrl, name: PIPELINE, log, untilCaughtUp: true, onStreaming: () => (streamingAt = performance.now()) });
+      return replicate({ sourceUrl, targetUrl, name: PIPELINE, log, untilCaughtUp: true, onStreaming: () => (streamingAt = performance.now()) });
     };
 
     note(`cdc-merge: pgbench -i -s ${config.scale} on the source`);
@@ -52,7 +52,7 @@ export async function benchCdc(config: BenchConfig, log: Logger): Promise<PeerRe
     note(`cdc-merge: catch-up took ${catchUpSeconds.toFixed(2)} s (${catchUp.transactions} transactions, ${catchUp.changes} changes merged)`);
 
     note('cdc-merge: comparing source and target');
-    const comparison = await compareDatabases(sourceUrl, targetUrl, parseTablePatterns(PGBENCH_TABLES.map((t) => `public.${t}`).join(',')));
+    const comparison = await compareDatabases(sourceUrl, targetUrl, { patterns: parseTablePatterns(PGBENCH_TABLES.map((t) => `public.${t}`).join(',')) });
     return {
       peer: 'cdc-merge',
       initialSyncSeconds,

@@ -10,7 +10,7 @@
 import pg from 'pg';
 import { parseTablePatterns } from '../config/table-pattern.js';
 import { startThrowawayCluster, type ThrowawayCluster } from '../testing/throwaway-cluster.js';
-import { compareDatabases } from '../demo/compare-report.js';
+import { compareDatabases } from '../verify/compare-databases.js';
 import { CLUSTER_OPTIONS, note, secondsSince, waitFor, type BenchConfig, type PeerResult } from './common.js';
 import { CHANGES_PER_TRANSACTION, PGBENCH_TABLES, pgbenchInit, pgbenchRun } from './pgbench.js';
 
@@ -120,7 +120,7 @@ export async function benchNative(config: BenchConfig): Promise<PeerResult> {
       note(`native: catch-up took ${catchUpSeconds.toFixed(2)} s (all transactions visible on the subscriber after ${appliedSeconds!.toFixed(2)} s)`);
 
       note('native: comparing source and subscriber');
-      const comparison = await compareDatabases(sourceUrl, subscriberUrl, parseTablePatterns(PGBENCH_TABLES.map((t) => `public.${t}`).join(',')));
+      const comparison = await compareDatabases(sourceUrl, subscriberUrl, { patterns: parseTablePatterns(PGBENCH_TABLES.map((t) => `public.${t}`).join(',')) });
       return {
         peer: 'native',
         initialSyncSeconds,

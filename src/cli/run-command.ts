@@ -13,11 +13,10 @@ import { createLogger } from '../observability/logger.js';
 import { startHttpServer, type HealthState } from '../observability/http.js';
 import { terminalProgress } from '../observability/progress.js';
 import { DEFAULT_BATCH_POLICY } from '../pipeline/batch-policy.js';
-import { runPipeline, type RunResult } from '../pipeline/run.js';
-import { PostgresSink } from '../sinks/postgres/sink.js';
-import { PostgresSource } from '../sources/postgres/source.js';
+import type { RunResult } from '../pipeline/run.js';
 import { validatePostgresUrl } from '../sql/connect.js';
 import { EXIT } from './errors.js';
+import { replicate } from './replicate.js';
 
 /** Flags of `cdc run` as commander parses them. */
 export interface RunFlags {
@@ -100,27 +99,24 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const result = await withRetries(log, settings, controller.signal, async () => {
-      const source = await PostgresSource.open({ url: settings.sourceUrl, name: settings.name, patterns });
-      let sink: PostgresSink | undefined;
-      try {
-        sink = await PostgresSink.open({
-          url: settings.targetUrl,
-          pipeline: settings.name,
-          log,
-          tableOptions: { softDelete: settings.file.soft_delete ?? false },
-          schemaPolicy: { drop: settings.file.schema_changes?.drop ?? 'ignore', typeChange: settings.file.schema_changes?.type_change ?? 'apply' },
-          snapshotConnections: settings.file.snapshot?.parallelism ?? 2,
-        });
-        return await runPipeline({
-          source,
-          sink,
+    const result = await withRetries(
+      log,
+      settings,
+      controller.signal,
+      () =>
+        replicate({
+          sourceUrl: settings.sourceUrl,
+          targetUrl: settings.targetUrl,
+          name: settings.name,
+          patterns,
           log,
           metrics,
           progress: terminalProgress(),
           untilCaughtUp: settings.untilCaughtUp,
           resync: settings.resync,
           signal: controller.signal,
+          tableOptions: { softDelete: settings.file.soft_delete ?? false },
+          schemaPolicy: { drop: settings.file.schema_changes?.drop ?? 'ignore', typeChange: settings.file.schema_changes?.type_change ?? 'apply' },
           snapshotParallelism: settings.file.snapshot?.parallelism ?? 2,
           batchPolicy: {
             maxChanges: settings.file.batch?.max_changes ?? DEFAULT_BATCH_POLICY.maxChanges,
@@ -131,12 +127,10 @@ export async function runCommand(flags: RunFlags): Promise<number> {
             health.ready = true;
             delete health.lastError;
           },
-        });
-      } finally {
-        await sink?.close();
-        await source.close();
-      }
-    }, health, metrics);
+        }),
+      health,
+      metrics,
+    );
     log.info(
       { tables: result.tables.length, snapshotRows: result.snapshotRows, transactions: result.transactions, changes: result.changes, merged: formatLsn(result.mergedLsn) },
       settings.untilCaughtUp && !controller.signal.aborted ? 'caught up' : 'stopped',

@@ -8,7 +8,7 @@
  * runs as the `postgres` operating-system user (via `runuser`).
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -213,9 +213,4 @@ function makeCluster(p: {
     },
   };
   return cluster;
-}
-
-/** Appends a line to a cluster's log directory (debug aid for tests). */
-export function noteInClusterDir(cluster: ThrowawayCluster, line: string): void {
-  appendFileSync(join(cluster.dir, 'notes.log'), `${line}\n`);
 }

@@ -4,14 +4,12 @@
  */
 import pg from 'pg';
 import { pino } from 'pino';
+import { replicate as replicatePipeline, type ReplicateOptions as CliReplicateOptions } from '../../src/cli/replicate.js';
 import { parseTablePatterns } from '../../src/config/table-pattern.js';
-import { runPipeline, type RunOptions, type RunResult } from '../../src/pipeline/run.js';
-import { PostgresSink } from '../../src/sinks/postgres/sink.js';
-import { PostgresSource } from '../../src/sources/postgres/source.js';
-import type { TableOptions } from '../../src/sinks/postgres/table-ddl.js';
+import type { RunResult } from '../../src/pipeline/run.js';
 import type { ThrowawayCluster } from '../../src/testing/throwaway-cluster.js';
-import { compareTables, type TableComparison } from '../../src/verify/compare.js';
-import { describeTables, listTables } from '../../src/sources/postgres/catalog.js';
+import type { TableComparison } from '../../src/verify/compare.js';
+import { compareDatabases } from '../../src/verify/compare-databases.js';
 
 let counter = 0;
 
@@ -49,36 +47,32 @@ export async function createPair(cluster: ThrowawayCluster): Promise<Pair> {
   };
 }
 
-/** Options for {@link replicate}. */
-export interface ReplicateOptions extends Partial<Omit<RunOptions, 'source' | 'sink' | 'log'>> {
+/** Options for {@link replicate}: the composition root's, with `tables` as a pattern list. */
+export interface ReplicateOptions extends Partial<Omit<CliReplicateOptions, 'sourceUrl' | 'targetUrl' | 'name' | 'log' | 'patterns'>> {
   readonly tables?: string;
-  readonly tableOptions?: TableOptions;
-  readonly schemaPolicy?: { drop: 'apply' | 'ignore' | 'stop'; typeChange: 'apply' | 'ignore' | 'stop' };
 }
 
-/** Runs the pipeline in-process, by default until caught up. */
+/** Runs the pipeline in-process through the CLI's composition root, by default until caught up. */
 export async function replicate(pair: Pair, options: ReplicateOptions = {}): Promise<RunResult> {
-  const log = pino({ level: process.env.CDC_TEST_LOG ?? 'silent' });
-  const source = await PostgresSource.open({ url: pair.sourceUrl, name: pair.name, patterns: parseTablePatterns(options.tables ?? '') });
-  const sink = await PostgresSink.open({
-    url: pair.targetUrl,
-    pipeline: pair.name,
-    log,
-    ...(options.tableOptions ? { tableOptions: options.tableOptions } : {}),
-    ...(options.schemaPolicy ? { schemaPolicy: options.schemaPolicy } : {}),
+  const { tables, ...rest } = options;
+  return replicatePipeline({
+    untilCaughtUp: true,
+    heartbeatIntervalMs: 200,
+    ...rest,
+    sourceUrl: pair.sourceUrl,
+    targetUrl: pair.targetUrl,
+    name: pair.name,
+    patterns: parseTablePatterns(tables ?? ''),
+    log: pino({ level: process.env.CDC_TEST_LOG ?? 'silent' }),
   });
-  try {
-    return await runPipeline({ untilCaughtUp: true, heartbeatIntervalMs: 200, ...options, source, sink, log });
-  } finally {
-    await sink.close();
-    await source.close();
-  }
 }
 
 /** Compares the source tables matching `options.tables` (default: all) with the target. */
-export async function compare(pair: Pair, options: { ignoreWhereTrue?: string; tables?: string } = {}): Promise<TableComparison[]> {
-  const tables = await describeTables(pair.source, await listTables(pair.source, parseTablePatterns(options.tables ?? '')));
-  return compareTables(pair.source, pair.target, tables, options);
+export function compare(pair: Pair, options: { ignoreWhereTrue?: string; tables?: string } = {}): Promise<TableComparison[]> {
+  return compareDatabases(pair.sourceUrl, pair.targetUrl, {
+    patterns: parseTablePatterns(options.tables ?? ''),
+    ...(options.ignoreWhereTrue ? { ignoreWhereTrue: options.ignoreWhereTrue } : {}),
+  });
 }
 
 /** Asserts helper: the tables that differ, with their sample differences. */
