@@ -7,7 +7,18 @@ import { CdcError } from '../errors.js';
 /** Exit codes of every `cdc` command. */
 export const EXIT = { ok: 0, failure: 1, badInput: 2, interrupted: 130 } as const;
 
-const BAD_INPUT = new Set(['CONFIG_INVALID', 'TABLE_PATTERN_INVALID', 'TABLE_NOT_FOUND', 'NO_TABLES', 'TABLE_UNSUPPORTED', 'DATABASE_NOT_FOUND']);
+const BAD_INPUT = new Set([
+  'CONFIG_INVALID',
+  'TABLE_PATTERN_INVALID',
+  'TABLE_NOT_FOUND',
+  'NO_TABLES',
+  'TABLE_UNSUPPORTED',
+  'DATABASE_NOT_FOUND',
+  'DEFINITION_INVALID',
+  'SCHEMA_IMPORT_INVALID',
+  'MIGRATIONS_INVALID',
+  'MIGRATION_TABLE_CHANGED',
+]);
 
 /** The exit code for an error. */
 export function exitCodeFor(error: unknown): number {

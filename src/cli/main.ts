@@ -6,11 +6,13 @@ import { Command } from 'commander';
 import { EXIT, exitCodeFor, formatError } from './errors.js';
 import { runCommand, type RunFlags } from './run-command.js';
 import { statusCommand, type StatusFlags } from './status-command.js';
+import { registerMigrationsCommands } from './migrations-command.js';
+import { registerSchemaCommands } from './schema-command.js';
 
 const program = new Command();
 program
   .name('cdc')
-  .description('cdc-merge: replicate PostgreSQL tables into clean target tables through staging and set-based merges')
+  .description('cdc-merge: replicate tables into clean target tables through staging and set-based merges; table definitions as code')
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
@@ -42,6 +44,9 @@ program
   .action(async (flags: StatusFlags) => {
     process.exitCode = await statusCommand(flags);
   });
+
+registerSchemaCommands(program);
+registerMigrationsCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -27,7 +27,7 @@ import { renderComparison } from './compare-report.js';
 import { compareDatabases } from '../verify/compare-databases.js';
 import { compactLogger } from './console-log.js';
 import { replicate } from '../cli/replicate.js';
-import { formatCount } from './text-table.js';
+import { formatCount } from '../cli/text-table.js';
 import { runChinookWorkload } from './workload.js';
 
 const PIPELINE = 'demo';

@@ -20,7 +20,7 @@ import { mergeProcedureSql } from './merge-procedure.js';
 import { applyMigration, type Migration } from './migration-history.js';
 import { LSN_COLUMN, ORDINAL_COLUMN, assertSupportedTable, stagingTableId } from './naming.js';
 import { planSchemaChange, type SchemaChangePolicy } from './schema-change.js';
-import { finalTableSql, stagingTableSql, type TableOptions } from './table-ddl.js';
+import { OUT_OF_BAND_LSN, OUT_OF_BAND_ORDINAL, finalTableSql, stagingTableSql, type TableOptions } from './table-ddl.js';
 
 /** Options for {@link PostgresSink.open}. */
 export interface PostgresSinkOptions {
@@ -192,7 +192,8 @@ export class PostgresSink implements ChangeSink {
     const final = quoteTable(table.id);
     await this.inTransaction(async () => {
       await this.client.query(
-        `ALTER TABLE ${final} ALTER COLUMN ${quoteIdent(LSN_COLUMN)} DROP DEFAULT, ALTER COLUMN ${quoteIdent(ORDINAL_COLUMN)} DROP DEFAULT`,
+        `ALTER TABLE ${final} ALTER COLUMN ${quoteIdent(LSN_COLUMN)} SET DEFAULT ${OUT_OF_BAND_LSN}, ` +
+          `ALTER COLUMN ${quoteIdent(ORDINAL_COLUMN)} SET DEFAULT ${OUT_OF_BAND_ORDINAL}`,
       );
       await this.setSnapshotState(table, 'done', snapshotLsn, rowsCopied);
     }, `finish the snapshot of ${formatTableId(table.id)}`);

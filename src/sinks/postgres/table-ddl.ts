@@ -44,11 +44,20 @@ export function columnDefinition(column: ColumnSchema, notNull: boolean): string
   return `${quoteIdent(column.name)} ${column.type}${notNull ? ' NOT NULL' : ''}`;
 }
 
+/**
+ * Position given to rows written into a final table by something other than the merge (a bulk
+ * load, a hand-written INSERT): `_cdc_lsn` 0, `_cdc_ordinal` -1, below every captured change, so
+ * the next change of such a row always wins. These are the columns' defaults.
+ */
+export const OUT_OF_BAND_LSN = 0;
+/** See {@link OUT_OF_BAND_LSN}. */
+export const OUT_OF_BAND_ORDINAL = -1;
+
 /** Metadata column definitions of the final table, in table order. */
 function finalMetadataColumns(options: TableOptions): string[] {
   const columns = [
-    `${quoteIdent(LSN_COLUMN)} bigint NOT NULL`,
-    `${quoteIdent(ORDINAL_COLUMN)} integer NOT NULL`,
+    `${quoteIdent(LSN_COLUMN)} bigint NOT NULL DEFAULT ${OUT_OF_BAND_LSN}`,
+    `${quoteIdent(ORDINAL_COLUMN)} integer NOT NULL DEFAULT ${OUT_OF_BAND_ORDINAL}`,
     `${quoteIdent(COMMIT_TIME_COLUMN)} timestamptz`,
     `${quoteIdent(SYNCED_AT_COLUMN)} timestamptz NOT NULL DEFAULT now()`,
   ];
@@ -65,8 +74,8 @@ export function primaryKeyConstraintSql(table: TableSchema): string {
 /**
  * `CREATE SCHEMA IF NOT EXISTS` + `CREATE TABLE IF NOT EXISTS` for the final table, at the
  * source's schema and name: the source columns in source order with the same types and NOT NULL
- * where the source has it, then the metadata columns `_cdc_lsn bigint NOT NULL`,
- * `_cdc_ordinal integer NOT NULL`, `_cdc_commit_time timestamptz`,
+ * where the source has it, then the metadata columns `_cdc_lsn bigint NOT NULL DEFAULT 0`,
+ * `_cdc_ordinal integer NOT NULL DEFAULT -1` (see {@link OUT_OF_BAND_LSN}), `_cdc_commit_time timestamptz`,
  * `_cdc_synced_at timestamptz NOT NULL DEFAULT now()` and, with `softDelete`,
  * `_cdc_deleted boolean NOT NULL DEFAULT false`; then the primary key, if the table has one, as
  * constraint {@link primaryKeyConstraintName} (`<table>_pkey`).

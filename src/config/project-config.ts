@@ -1,0 +1,89 @@
+/**
+ * The project sections of cdc.yaml (DESIGN.md §5): `services` (source systems whose tables are
+ * defined under `schemas/<service>/`), `sinks` (targets that migrations are generated for, with
+ * their naming rules) and `environments` (a database name per environment).
+ */
+import { z } from 'zod';
+
+/** How a sink spells identifiers taken from the source (as pgloader offers). */
+export const identifierCase = z.enum(['preserve', 'lower', 'snake_case']);
+
+const name = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/, 'use letters, digits, _, . or - (at most 63)');
+
+/** `services.<name>`: one source system. */
+export const serviceSchema = z
+  .object({
+    /** Dialect of the types in this service's table files. */
+    dialect: z.enum(['mssql', 'postgresql']),
+    /** Source database name (SQL Server: the database `cdc mssql` works on). */
+    database: z.string().min(1).optional(),
+    /** Source URL for `cdc schema inspect` (PostgreSQL). */
+    url: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** A column every target table of a sink gets after the source columns. */
+export const columnTemplateSchema = z
+  .object({
+    name: z.string().min(1).max(63),
+    type: z.string().min(1),
+    nullable: z.boolean().default(true),
+  })
+  .strict();
+
+/** `sinks.<name>.tenancy`. */
+export const tenancySchema = z
+  .object({
+    /**
+     * `db-per-tenant`: each tenant has its own source database and the target holds them all, so
+     * every target table gets `column` (leading, NOT NULL, part of the primary key).
+     * `db-shared`: the source tables already carry `column`; tables without it are reported.
+     */
+    mode: z.enum(['db-per-tenant', 'db-shared']),
+    column: z.string().min(1).max(63),
+    /** Target type of the tenant column (db-per-tenant), e.g. `uuid`. */
+    type: z.string().min(1).default('uuid'),
+  })
+  .strict();
+
+/** `sinks.<name>`: one target that migrations are generated for (`migrations/<name>/`). */
+export const sinkSchema = z
+  .object({
+    type: z.literal('postgresql').default('postgresql'),
+    /** Identifier naming: `preserve` (default), `lower` or `snake_case`. */
+    naming: identifierCase.default('preserve'),
+    /** Source schema → target schema, e.g. `{ dbo: public }`; unmapped schemas keep their name. */
+    schemas: z.record(z.string(), z.string().min(1).max(63)).default({}),
+    /** Services whose tables go to this sink (default: all). */
+    services: z.array(z.string()).optional(),
+    /** Table patterns (`schema.table`, `*` wildcards, source names) to include (default: all). */
+    tables: z.array(z.string().min(1)).optional(),
+    /** Columns appended to every target table after the source columns. */
+    columns: z.array(columnTemplateSchema).default([]),
+    tenancy: tenancySchema.optional(),
+    /** Soft delete for every table (a table file's `options.soft_delete` overrides it). */
+    soft_delete: z.boolean().default(false),
+  })
+  .strict();
+
+/** `environments.<name>`. */
+export const environmentSchema = z
+  .object({
+    /** Target database of every sink in this environment (`PG_<ENV>_*` give host, port, user, password). */
+    database: z.string().min(1),
+  })
+  .strict();
+
+/** The project sections of cdc.yaml. */
+export const projectSectionsSchema = {
+  services: z.record(name, serviceSchema).optional(),
+  sinks: z.record(name, sinkSchema).optional(),
+  environments: z.record(z.string().regex(/^[A-Za-z0-9_]{1,30}$/, 'use letters, digits or _'), environmentSchema).optional(),
+};
+
+/** A sink's settings after defaults. */
+export type SinkConfig = z.infer<typeof sinkSchema>;
+/** A service's settings. */
+export type ServiceConfig = z.infer<typeof serviceSchema>;
+/** An environment's settings. */
+export type EnvironmentConfig = z.infer<typeof environmentSchema>;
