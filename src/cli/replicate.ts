@@ -3,6 +3,7 @@
  * pipeline. The CLI, the demo, the benchmark and the tests all run the pipeline through it.
  */
 import type { TablePattern } from '../config/table-pattern.js';
+import { mappedSink, type TableMapping } from '../pipeline/mapped-sink.js';
 import { runPipeline, type RunOptions, type RunResult } from '../pipeline/run.js';
 import type { SchemaChangePolicy } from '../sinks/postgres/schema-change.js';
 import { PostgresSink } from '../sinks/postgres/sink.js';
@@ -21,6 +22,8 @@ export interface ReplicateOptions extends Omit<RunOptions, 'source' | 'sink'> {
   readonly schemaPolicy?: SchemaChangePolicy;
   /** Connections loading snapshot chunks, and chunks copied at once (default 2). */
   readonly snapshotParallelism?: number;
+  /** Target names and types for source tables (a project's sink rules); identity when absent. */
+  readonly tableMapping?: TableMapping;
 }
 
 /**
@@ -28,7 +31,7 @@ export interface ReplicateOptions extends Omit<RunOptions, 'source' | 'sink'> {
  * @throws {CdcError} as `PostgresSource.open`, `PostgresSink.open` and `runPipeline`.
  */
 export async function replicate(options: ReplicateOptions): Promise<RunResult> {
-  const { sourceUrl, targetUrl, name, patterns, tableOptions, schemaPolicy, ...run } = options;
+  const { sourceUrl, targetUrl, name, patterns, tableOptions, schemaPolicy, tableMapping, ...run } = options;
   const parallelism = options.snapshotParallelism ?? 2;
   const source = await PostgresSource.open({ url: sourceUrl, name, patterns: patterns ?? [] });
   let sink: PostgresSink | undefined;
@@ -41,7 +44,7 @@ export async function replicate(options: ReplicateOptions): Promise<RunResult> {
       ...(tableOptions ? { tableOptions } : {}),
       ...(schemaPolicy ? { schemaPolicy } : {}),
     });
-    return await runPipeline({ ...run, snapshotParallelism: parallelism, source, sink });
+    return await runPipeline({ ...run, snapshotParallelism: parallelism, source, sink: tableMapping ? mappedSink(sink, tableMapping) : sink });
   } finally {
     await sink?.close();
     await source.close();

@@ -17,6 +17,7 @@ import type { RunResult } from '../pipeline/run.js';
 import { validatePostgresUrl } from '../sql/connect.js';
 import { EXIT } from './errors.js';
 import { replicate } from './replicate.js';
+import { runProject } from './run-project.js';
 
 /** Flags of `cdc run` as commander parses them. */
 export interface RunFlags {
@@ -78,7 +79,8 @@ export function resolveRunSettings(flags: RunFlags): RunSettings {
 /** Runs `cdc run` and resolves to the process exit code. */
 export async function runCommand(flags: RunFlags): Promise<number> {
   const settings = resolveRunSettings(flags);
-  const patterns = parseTablePatterns(settings.tables);
+  const project = flags.config ? runProject(flags.config, settings.file) : undefined;
+  const patterns = project && project.patterns.length > 0 && !flags.tables ? [...project.patterns] : parseTablePatterns(settings.tables);
   const log = createLogger(flags.logLevel ? { level: flags.logLevel } : {});
   const metrics = new Metrics();
   const health: HealthState = { ready: false };
@@ -103,8 +105,9 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       log,
       settings,
       controller.signal,
-      () =>
-        replicate({
+      async () => {
+        await project?.applyMigrations(settings.targetUrl, log);
+        return replicate({
           sourceUrl: settings.sourceUrl,
           targetUrl: settings.targetUrl,
           name: settings.name,
@@ -115,7 +118,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
           untilCaughtUp: settings.untilCaughtUp,
           resync: settings.resync,
           signal: controller.signal,
-          tableOptions: { softDelete: settings.file.soft_delete ?? false },
+          tableOptions: { softDelete: flags.softDelete || (project?.softDelete ?? settings.file.soft_delete ?? false) },
+          ...(project ? { tableMapping: project.mapping } : {}),
           schemaPolicy: { drop: settings.file.schema_changes?.drop ?? 'ignore', typeChange: settings.file.schema_changes?.type_change ?? 'apply' },
           snapshotParallelism: settings.file.snapshot?.parallelism ?? 2,
           batchPolicy: {
@@ -127,7 +131,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
             health.ready = true;
             delete health.lastError;
           },
-        }),
+        });
+      },
       health,
       metrics,
     );

@@ -92,3 +92,10 @@ export function parseTablePatterns(list: string): TablePattern[] {
 export function matchesPattern(pattern: TablePattern, id: TableId): boolean {
   return pattern.schema.test(id.schema) && pattern.table.test(id.name);
 }
+
+/** A pattern matching exactly one table (names taken literally). */
+export function exactPattern(id: TableId): TablePattern {
+  const literal = (s: string) => new RegExp(`^${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  const quote = (s: string) => `"${s.replaceAll('"', '""')}"`;
+  return { text: `${quote(id.schema)}.${quote(id.name)}`, schema: literal(id.schema), table: literal(id.name) };
+}

@@ -84,7 +84,10 @@ export function decide(manifest: Manifest, history: ReadonlyMap<string, AppliedM
 /** Options for {@link applyMigrations}. */
 export interface ApplyOptions {
   readonly project: Project;
-  readonly env: string;
+  /** Environment whose database to use (`PG_<ENV>_*` + the manifest's database)… */
+  readonly env?: string;
+  /** …or this database URL (`cdc run --config` passes its target). */
+  readonly url?: string;
   readonly sink?: string;
   /** Print the plan, run nothing. */
   readonly dryRun?: boolean;
@@ -128,9 +131,12 @@ export async function applyMigrations(options: ApplyOptions): Promise<ApplyResul
   if (options.to !== undefined && !manifest.files.some((f) => f.path === options.to)) {
     throw new CdcError('CONFIG_INVALID', `--to ${options.to} is not a file of ${dir}`, { remedy: `give a path as listed in ${dir}/manifest.yaml, e.g. ${manifest.files[0]?.path ?? '00-infrastructure/…'}` });
   }
-  const url = environmentUrl(options.env, manifest, options.environ);
-  const database = manifest.databases[options.env]!;
-  const client = await connectPostgres(url, { role: `${options.env} database`, applicationName: 'cdc-merge migrations' });
+  if (options.env === undefined && options.url === undefined) {
+    throw new CdcError('CONFIG_INVALID', 'no database to apply migrations to', { remedy: 'pass --env ENV' });
+  }
+  const url = options.url ?? environmentUrl(options.env!, manifest, options.environ);
+  const database = options.env !== undefined ? manifest.databases[options.env]! : (decodeURIComponent(new URL(url).pathname.slice(1)) || 'target');
+  const client = await connectPostgres(url, { role: options.env !== undefined ? `${options.env} database` : 'target', applicationName: 'cdc-merge migrations' });
   try {
     const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [APPLY_LOCK_KEY]);
     if (!rows[0]!.locked) {

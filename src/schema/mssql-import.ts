@@ -4,19 +4,22 @@
  * foreign keys and thousands of `INSERT`s, of which only the tables are kept.
  *
  * How it works:
- * 1. A T-SQL lexer ({@link tokenize}) cuts the whole script into tokens, skipping comments
- *    (nested block comments included) and treating strings, `[bracketed]` and `"quoted"` names as
- *    units. It finds `CREATE TABLE` and `ALTER TABLE … ADD … PRIMARY KEY | DEFAULT` statements;
- *    everything else is passed over without being parsed.
+ * 1. A T-SQL lexer ({@link tokenize}, in `tsql-lexer.ts`) cuts the whole script into tokens,
+ *    skipping comments (nested block comments included) and treating strings, `[bracketed]` and
+ *    `"quoted"` names as units. It finds `CREATE TABLE` and `ALTER TABLE … ADD … PRIMARY KEY |
+ *    DEFAULT` statements; everything else is passed over without being parsed.
  * 2. Each of those statements is parsed by node-sql-parser (`transactsql` dialect), which gives
  *    the table and column names, NULL / NOT NULL, IDENTITY and the primary key. Its T-SQL
  *    grammar knows a fixed list of type names, few DEFAULT expressions and not every clause, so
- *    it gets a rewritten copy of the statement ({@link parserView}): column types become `int`
- *    and DEFAULT expressions `0` (both are read from the tokens instead, in the script's own
- *    spelling); clauses cdc-merge does not import are cut out (the names of column
- *    constraints, CLUSTERED, foreign keys, UNIQUE / CHECK / INDEX table elements, computed
- *    columns, ROWGUIDCOL, SPARSE, NOT FOR REPLICATION, …); names it cannot read (`[a]]b]`,
- *    unbracketed non-ASCII) become placeholders. Its errors are mapped back to file:line.
+ *    it gets a rewritten copy of the statement ({@link parserView}, in `tsql-parser-view.ts`):
+ *    column types become `int` and DEFAULT expressions `0` (both are read from the tokens
+ *    instead, in the script's own spelling); clauses cdc-merge does not import are cut out (the
+ *    names of column constraints, CLUSTERED, foreign keys, UNIQUE / CHECK / INDEX table
+ *    elements, computed columns, ROWGUIDCOL, SPARSE, NOT FOR REPLICATION, …); names it cannot
+ *    read (`[a]]b]`, unbracketed non-ASCII) become placeholders. Its errors are mapped back to
+ *    file:line, and its AST is read, in `tsql-ast.ts`.
+ * 3. This module reads the statements into tables: CREATE TABLE bodies, primary keys and
+ *    defaults added by ALTER TABLE, and the checks across statements.
  *
  * Rules of SQL Server followed: a column without NULL / NOT NULL is nullable (ANSI_NULL_DFLT_ON,
  * which SSMS and the ODBC, OLE DB and .NET drivers turn on), except primary-key, IDENTITY and
@@ -25,9 +28,11 @@
  * @see https://learn.microsoft.com/sql/t-sql/statements/create-table-transact-sql
  * @see https://learn.microsoft.com/sql/t-sql/language-elements/sql-server-utilities-statements-go
  */
-import sqlParser from 'node-sql-parser/build/transactsql.js';
 import { CdcError } from '../errors.js';
-import { normalizeSourceType } from './type-map.js';
+import { scriptError } from './mssql-import-error.js';
+import { asArray, asObject, identityValue, keyColumns, parseStatement, tableName } from './tsql-ast.js';
+import { dottedName, expressionText, isName, isPunct, isWord, matching, tokenize, type Token } from './tsql-lexer.js';
+import { parserView, placeholderEdits, readColumn, type ColumnTokens, type Edit } from './tsql-parser-view.js';
 
 /** One column of an imported table. */
 export interface ImportedColumn {
@@ -56,178 +61,6 @@ export interface ImportedTable {
   readonly line: number;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Lexer
-
-type TokenKind = 'word' | 'ident' | 'string' | 'number' | 'punct' | 'go';
-
-/** A token of the script. `value` is a name without its quotes for `ident`, the text otherwise. */
-interface Token {
-  readonly kind: TokenKind;
-  readonly value: string;
-  /** Upper-cased `value` of a `word` (for keyword tests); '' for other kinds. */
-  readonly upper: string;
-  readonly start: number;
-  readonly end: number;
-  readonly line: number;
-}
-
-const WORD = /[\p{L}\p{M}_@#][\p{L}\p{M}\p{N}_@#$]*/uy;
-const NUMBER = /0x[0-9a-f]*|(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?/iy;
-/** Rest of a line holding only `GO [count]` (sqlcmd's batch separator), after the GO. */
-const GO_REST = /[ \t]*(?:\d+)?[ \t]*(?:--[^\n]*)?(?=\r?\n|$)/y;
-
-/** True when the sticky `re` matches `text` at `at`; then `re.lastIndex` is the end of the match. */
-function stickyMatch(re: RegExp, text: string, at: number): boolean {
-  re.lastIndex = at;
-  return re.test(text);
-}
-
-function newlines(text: string, from: number, to: number): number {
-  let n = 0;
-  for (let i = text.indexOf('\n', from); i >= 0 && i < to; i = text.indexOf('\n', i + 1)) n++;
-  return n;
-}
-
-/**
- * Cuts a T-SQL script into tokens, without comments and whitespace. `GO` alone on its line
- * becomes a `go` token.
- * @throws {CdcError} SCHEMA_IMPORT_INVALID for an unterminated string, quoted name or comment
- */
-function tokenize(text: string, file: string): Token[] {
-  const tokens: Token[] = [];
-  let i = 0;
-  let line = 1;
-  let lineHasToken = false;
-  const unterminated = (what: string, at: number, atLine: number): never => {
-    throw invalid(file, atLine, `${what} starting here is not closed`, 'close it; the rest of the file cannot be read otherwise');
-  };
-  /** End (exclusive) of a quoted run opened at `at` by `close`'s partner; doubled `close` is an escape. */
-  const closing = (at: number, close: string, what: string): number => {
-    let j = at + 1;
-    for (;;) {
-      const k = text.indexOf(close, j);
-      if (k < 0) return unterminated(what, at, line);
-      if (text[k + 1] !== close) return k + 1;
-      j = k + 2;
-    }
-  };
-  while (i < text.length) {
-    const c = text[i]!;
-    if (c === '\n') {
-      line++;
-      i++;
-      lineHasToken = false;
-      continue;
-    }
-    if (c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v' || c === '\ufeff' || c === '\u00a0') {
-      i++;
-      continue;
-    }
-    if (c === '-' && text[i + 1] === '-') {
-      const nl = text.indexOf('\n', i);
-      i = nl < 0 ? text.length : nl;
-      continue;
-    }
-    if (c === '/' && text[i + 1] === '*') {
-      const startLine = line;
-      let depth = 0;
-      let j = i;
-      do {
-        const open = text.indexOf('/*', j);
-        const close = text.indexOf('*/', j);
-        if (close < 0) unterminated('/* comment', i, startLine);
-        if (open >= 0 && open < close) {
-          depth++;
-          j = open + 2;
-        } else {
-          depth--;
-          j = close + 2;
-        }
-      } while (depth > 0);
-      line += newlines(text, i, j);
-      i = j;
-      continue;
-    }
-    const start = i;
-    const startLine = line;
-    let kind: TokenKind;
-    let value: string;
-    if (c === '[' || c === '"') {
-      const close = c === '[' ? ']' : '"';
-      i = closing(i, close, c === '[' ? 'bracketed name' : 'quoted name');
-      kind = 'ident';
-      value = text.slice(start + 1, i - 1).replaceAll(close + close, close);
-    } else if (c === "'" || ((c === 'N' || c === 'n') && text[i + 1] === "'")) {
-      i = closing(c === "'" ? i : i + 1, "'", 'string');
-      kind = 'string';
-      value = text.slice(start, i);
-    } else if ((c >= '0' && c <= '9') || (c === '.' && /\d/.test(text[i + 1] ?? ''))) {
-      NUMBER.lastIndex = i;
-      NUMBER.exec(text);
-      i = NUMBER.lastIndex;
-      kind = 'number';
-      value = text.slice(start, i);
-    } else if (stickyMatch(WORD, text, i)) {
-      i = WORD.lastIndex;
-      value = text.slice(start, i);
-      kind = 'word';
-      if (!lineHasToken && value.length === 2 && value.toUpperCase() === 'GO') {
-        if (stickyMatch(GO_REST, text, i)) {
-          i = GO_REST.lastIndex;
-          kind = 'go';
-        }
-      }
-    } else {
-      i++;
-      kind = 'punct';
-      value = c;
-    }
-    line += newlines(text, start, i);
-    tokens.push({ kind, value, upper: kind === 'word' ? value.toUpperCase() : '', start, end: i, line: startLine });
-    lineHasToken = true;
-  }
-  return tokens;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Statements
-
-function invalid(file: string, line: number, message: string, remedy: string, extra: Record<string, unknown> = {}, cause?: unknown): CdcError {
-  return new CdcError('SCHEMA_IMPORT_INVALID', `${file}:${line}: ${message}`, { remedy, context: { file, line, ...extra }, cause });
-}
-
-const isWord = (t: Token | undefined, ...words: string[]): boolean => t?.kind === 'word' && words.includes(t.upper);
-const isPunct = (t: Token | undefined, p: string): boolean => t?.kind === 'punct' && t.value === p;
-const isName = (t: Token | undefined): boolean => t?.kind === 'ident' || t?.kind === 'word';
-
-/** Index of the `)` matching the `(` at `open`, or of the first `go` / the end when unbalanced. */
-function matching(tokens: readonly Token[], open: number): number {
-  let depth = 0;
-  for (let i = open; i < tokens.length; i++) {
-    const t = tokens[i]!;
-    if (t.kind === 'go') return i;
-    if (t.kind !== 'punct') continue;
-    if (t.value === '(') depth++;
-    else if (t.value === ')' && --depth === 0) return i;
-  }
-  return tokens.length;
-}
-
-/** A dotted name starting at `at`: its parts (empty parts of `db..T` dropped) and the index after it. */
-function dottedName(tokens: readonly Token[], at: number): { parts: string[]; next: number } {
-  const parts: string[] = [];
-  let i = at;
-  while (isName(tokens[i]) || isPunct(tokens[i], '.')) {
-    if (isName(tokens[i])) {
-      if (parts.length > 0 && !isPunct(tokens[i - 1], '.')) break;
-      parts.push(tokens[i]!.value);
-    }
-    i++;
-  }
-  return { parts, next: i };
-}
-
 /** Parts of a CREATE TABLE body: a column, the primary key, or another table element. */
 interface Element {
   readonly kind: 'column' | 'computed' | 'primary key' | 'other';
@@ -237,210 +70,6 @@ interface Element {
   /** Column name (unquoted), for messages. */
   readonly column?: string;
 }
-
-/** Rewrite of a statement for node-sql-parser: replaced source ranges, absolute offsets. */
-interface Edit {
-  readonly start: number;
-  readonly end: number;
-  readonly text: string;
-}
-
-/** Type names of more than one word (T-SQL synonyms), by their first word. */
-const MULTI_WORD_TYPES: Readonly<Record<string, readonly (readonly string[])[]>> = {
-  DOUBLE: [['PRECISION']],
-  NATIONAL: [['CHARACTER', 'VARYING'], ['CHAR', 'VARYING'], ['CHARACTER'], ['CHAR'], ['TEXT']],
-  CHAR: [['VARYING']],
-  CHARACTER: [['VARYING']],
-  BINARY: [['VARYING']],
-};
-
-/** Words that end an unparenthesized DEFAULT expression. */
-const AFTER_DEFAULT = new Set(['NOT', 'NULL', 'CONSTRAINT', 'PRIMARY', 'UNIQUE', 'CHECK', 'REFERENCES', 'FOREIGN', 'IDENTITY', 'COLLATE', 'ROWGUIDCOL', 'SPARSE', 'FILESTREAM', 'WITH', 'MASKED', 'ENCRYPTED', 'GENERATED', 'HIDDEN', 'PERSISTED']);
-/** Column options cdc-merge does not import and node-sql-parser does not know: cut out. */
-const DROPPED_WORDS = new Set(['CLUSTERED', 'NONCLUSTERED', 'ROWGUIDCOL', 'SPARSE', 'FILESTREAM', 'HIDDEN', 'PERSISTED']);
-
-/** The source text of `tokens[from..to]` without parentheses around all of it: `((0))` → `0`; undefined when empty. */
-function expressionText(text: string, tokens: readonly Token[], from: number, to: number): string | undefined {
-  let a = from;
-  let b = to;
-  while (a < b && isPunct(tokens[a], '(') && matching(tokens, a) === b) {
-    a++;
-    b--;
-  }
-  return a <= b ? text.slice(tokens[a]!.start, tokens[b]!.end) : undefined;
-}
-
-/** What a column element says, read from its tokens. */
-interface ColumnTokens {
-  readonly type: string;
-  readonly default: string | undefined;
-  readonly edits: Edit[];
-}
-
-/**
- * Reads the type and the default of the column element `tokens[from..to]` and lists the edits
- * that make it parseable by node-sql-parser.
- */
-function readColumn(text: string, tokens: readonly Token[], from: number, to: number): ColumnTokens | string {
-  const edits: Edit[] = [];
-  const drop = (a: number, b: number) => edits.push({ start: tokens[a]!.start, end: tokens[b]!.end, text: ' ' });
-  // The type: a (possibly dotted or multi-word) name, then an optional argument list.
-  let i = from + 1;
-  const first = tokens[i];
-  if (i > to || !isName(first) || isWord(first, 'NOT', 'NULL', 'DEFAULT', 'IDENTITY', 'CONSTRAINT', 'PRIMARY', 'UNIQUE')) return 'has no data type';
-  const more = first!.kind === 'word' ? MULTI_WORD_TYPES[first!.upper] : undefined;
-  const words = more?.find((w) => w.every((word, k) => i + 1 + k <= to && isWord(tokens[i + 1 + k], word)));
-  i += 1 + (words?.length ?? 0);
-  while (i + 1 <= to && isPunct(tokens[i], '.') && isName(tokens[i + 1])) i += 2;
-  if (i <= to && isPunct(tokens[i], '(')) i = matching(tokens, i) + 1;
-  if (i - 1 > to) return 'has an unclosed type argument list';
-  const typeText = text.slice(tokens[from + 1]!.start, tokens[i - 1]!.end);
-  edits.push({ start: tokens[from + 1]!.start, end: tokens[i - 1]!.end, text: ' int ' });
-  // Column options, at parenthesis depth 0.
-  let dflt: string | undefined;
-  while (i <= to) {
-    const t = tokens[i]!;
-    if (isPunct(t, '(')) {
-      i = matching(tokens, i) + 1;
-    } else if (isWord(t, 'CONSTRAINT') && isName(tokens[i + 1])) {
-      drop(i, i + 1);
-      i += 2;
-    } else if (t.kind === 'word' && DROPPED_WORDS.has(t.upper)) {
-      drop(i, i);
-      i++;
-    } else if (isWord(t, 'NOT') && isWord(tokens[i + 1], 'FOR') && isWord(tokens[i + 2], 'REPLICATION')) {
-      drop(i, i + 2);
-      i += 3;
-    } else if (isWord(t, 'FOREIGN', 'REFERENCES')) {
-      // [FOREIGN KEY] REFERENCES t [(c)] [ON DELETE|UPDATE action]… [NOT FOR REPLICATION]
-      let j = i + 1;
-      while (j <= to && !isWord(tokens[j], 'NOT', 'NULL', 'DEFAULT', 'CONSTRAINT', 'PRIMARY', 'UNIQUE', 'CHECK', 'IDENTITY', 'COLLATE')) {
-        j = isPunct(tokens[j], '(') ? matching(tokens, j) + 1 : j + 1;
-      }
-      if (isWord(tokens[j], 'NOT') && isWord(tokens[j + 1], 'FOR')) j += 3;
-      drop(i, j - 1);
-      i = j;
-    } else if (isWord(t, 'GENERATED') && isWord(tokens[i + 1], 'ALWAYS') && isWord(tokens[i + 2], 'AS')) {
-      drop(i, Math.min(i + 4, to));
-      i += 5;
-    } else if (isWord(t, 'MASKED', 'ENCRYPTED') && isWord(tokens[i + 1], 'WITH') && isPunct(tokens[i + 2], '(')) {
-      const end = matching(tokens, i + 2);
-      drop(i, end);
-      i = end + 1;
-    } else if (isWord(t, 'DEFAULT')) {
-      let j = i + 1;
-      while (j <= to && (j === i + 1 || !(tokens[j]!.kind === 'word' && AFTER_DEFAULT.has(tokens[j]!.upper)))) {
-        j = isPunct(tokens[j], '(') ? matching(tokens, j) + 1 : j + 1;
-      }
-      const last = Math.min(j, to + 1) - 1;
-      dflt = expressionText(text, tokens, i + 1, last);
-      // The parser gets a plain 0: any T-SQL expression may follow DEFAULT, more than its grammar knows.
-      if (dflt !== undefined) edits.push({ start: tokens[i + 1]!.start, end: tokens[last]!.end, text: ' 0 ' });
-      i = j;
-    } else {
-      i++;
-    }
-  }
-  return { type: normalizeSourceType('mssql', typeText), default: dflt, edits };
-}
-
-/** Identifiers node-sql-parser cannot read (escaped quotes inside, non-ASCII without brackets) → placeholders. */
-function placeholderEdits(tokens: readonly Token[], from: number, to: number, names: Map<string, string>): Edit[] {
-  const edits: Edit[] = [];
-  for (let i = from; i <= to; i++) {
-    const t = tokens[i]!;
-    const awkward = (t.kind === 'ident' && /[\]"]/.test(t.value)) || (t.kind === 'word' && /[^\x20-\x7e]/.test(t.value));
-    if (!awkward) continue;
-    const placeholder = `cdc_merge_name_${names.size}`;
-    names.set(placeholder, t.value);
-    edits.push({ start: t.start, end: t.end, text: `[${placeholder}]` });
-  }
-  return edits;
-}
-
-/**
- * The text node-sql-parser gets for `text[start, end)`, with `edits` applied, and a map from its
- * offsets back to offsets in `text`.
- */
-function parserView(text: string, start: number, end: number, edits: readonly Edit[]): { sql: string; toSource: (offset: number) => number } {
-  const sorted = [...edits].sort((a, b) => a.start - b.start);
-  const pieces: string[] = [];
-  const marks: { view: number; source: number; replaced: boolean }[] = [];
-  let pos = start;
-  let length = 0;
-  const add = (piece: string, source: number, replaced: boolean) => {
-    marks.push({ view: length, source, replaced });
-    pieces.push(piece);
-    length += piece.length;
-  };
-  for (const e of sorted) {
-    if (e.start < pos) continue; // overlaps an earlier edit (sorted stably: the one listed first wins)
-    add(text.slice(pos, e.start), pos, false);
-    add(e.text, e.start, true);
-    pos = e.end;
-  }
-  add(text.slice(pos, end), pos, false);
-  const toSource = (offset: number) => {
-    let m = marks[0]!;
-    for (const k of marks) if (k.view <= offset) m = k;
-    return m.replaced ? m.source : m.source + (offset - m.view);
-  };
-  return { sql: pieces.join(''), toSource };
-}
-
-type Json = Record<string, unknown>;
-const asObject = (v: unknown): Json | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined);
-const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
-
-const parser = new sqlParser.Parser();
-
-/**
- * Parses one statement of the view with node-sql-parser.
- * @throws {CdcError} SCHEMA_IMPORT_INVALID naming the element (column) the error is in
- */
-function parseStatement(
-  view: ReturnType<typeof parserView>,
-  ctx: { text: string; file: string; tokens: readonly Token[]; first: number; last: number; table: string; what: string; elementAt?: (offset: number) => Element | undefined },
-): Json {
-  try {
-    const ast = asObject(asArray(parser.astify(view.sql, { database: 'transactsql' }))[0]);
-    if (!ast) throw new Error('no statement');
-    return ast;
-  } catch (cause) {
-    const location = asObject(asObject(asObject(cause)?.location)?.start);
-    const offset = typeof location?.offset === 'number' ? view.toSource(location.offset) : ctx.tokens[ctx.first]!.start;
-    let at = ctx.first;
-    while (at <= ctx.last && ctx.tokens[at]!.end <= offset) at++;
-    const token = at <= ctx.last ? ctx.tokens[at]! : undefined;
-    const line = token?.line ?? ctx.tokens[ctx.last]!.line;
-    const element = ctx.elementAt?.(offset);
-    const where = element?.column !== undefined ? `column ${JSON.stringify(element.column)} of ${ctx.what}` : ctx.what;
-    const found = token ? `unexpected ${JSON.stringify(ctx.text.slice(token.start, token.end))}` : 'unexpected end of statement';
-    throw invalid(ctx.file, line, `cannot parse ${where}: ${found}`, 'correct the statement (it must be valid T-SQL), or simplify it: only column names, types, NULL / NOT NULL, IDENTITY, DEFAULT and the primary key are imported', { table: ctx.table, column: element?.column }, cause);
-  }
-}
-
-/** `[db.]schema.table` from the AST's table reference (`dbo` when unqualified). */
-function tableName(ast: Json, names: ReadonlyMap<string, string>): { schema: string; name: string } {
-  const ref = asObject(asArray(ast.table)[0]) ?? {};
-  const part = (v: unknown) => (typeof v === 'string' && v !== '' ? (names.get(v) ?? v) : undefined);
-  return { schema: part(ref.schema) ?? part(ref.db) ?? 'dbo', name: part(ref.table) ?? '' };
-}
-
-/** Column names of a primary-key constraint node. */
-function keyColumns(constraint: Json, names: ReadonlyMap<string, string>): string[] {
-  return asArray(constraint.definition).map((d) => {
-    const c = asObject(d)?.column;
-    return typeof c === 'string' ? (names.get(c) ?? c) : String(c);
-  });
-}
-
-/** An IDENTITY seed or increment from the AST (a number node, or absent). */
-const identityValue = (v: unknown, fallback: number): number => {
-  const raw = asObject(v)?.value ?? v;
-  const n = raw === undefined || raw === null ? fallback : Number(raw);
-  return Number.isFinite(n) ? n : fallback;
-};
 
 /** A table being imported, mutable until the end of the script. */
 interface Draft {
@@ -495,23 +124,23 @@ function createTable(script: Script, first: number): number {
   const line = tokens[first]!.line;
   const named = dottedName(tokens, first + 2);
   const table = named.parts.join('.');
-  if (named.parts.length === 0) throw invalid(file, line, 'CREATE TABLE without a table name', 'write CREATE TABLE schema.name (…)');
+  if (named.parts.length === 0) throw scriptError(file, line, 'CREATE TABLE without a table name', 'write CREATE TABLE schema.name (…)');
   if (named.parts.at(-1)!.startsWith('#')) {
     warnings.push(`${file}:${line}: temporary table ${table} skipped`);
     return named.next - 1;
   }
   const open = named.next;
   if (!isPunct(tokens[open], '(')) {
-    throw invalid(file, line, `CREATE TABLE ${table}: expected "(" and the column list after the name`, 'write CREATE TABLE name (column type, …)', { table });
+    throw scriptError(file, line, `CREATE TABLE ${table}: expected "(" and the column list after the name`, 'write CREATE TABLE name (column type, …)', { table });
   }
   const close = matching(tokens, open);
   if (!isPunct(tokens[close], ')')) {
     const before = close < tokens.length ? `GO at line ${tokens[close]!.line}` : 'the end of the file';
-    throw invalid(file, line, `CREATE TABLE ${table}: the column list is not closed before ${before}`, 'add the missing ")"', { table });
+    throw scriptError(file, line, `CREATE TABLE ${table}: the column list is not closed before ${before}`, 'add the missing ")"', { table });
   }
   const { elements, commas } = splitElements(tokens, open, close);
   if (!elements.some((e) => e.kind === 'column')) {
-    throw invalid(file, line, `CREATE TABLE ${table} has no columns cdc-merge can import`, 'declare at least one column with a type', { table });
+    throw scriptError(file, line, `CREATE TABLE ${table} has no columns cdc-merge can import`, 'declare at least one column with a type', { table });
   }
   // The parser's copy: kept elements (columns, primary key) rewritten, the others cut out with
   // their commas (one comma stays between consecutive kept elements).
@@ -522,7 +151,7 @@ function createTable(script: Script, first: number): number {
     if (e.kind === 'column') {
       const read = readColumn(text, tokens, e.from, e.to);
       if (typeof read === 'string') {
-        throw invalid(file, tokens[e.from]!.line, `column ${JSON.stringify(e.column)} of table ${table} ${read}`, 'give the column a type: name type [NULL | NOT NULL] …', { table, column: e.column });
+        throw scriptError(file, tokens[e.from]!.line, `column ${JSON.stringify(e.column)} of table ${table} ${read}`, 'give the column a type: name type [NULL | NOT NULL] …', { table, column: e.column });
       }
       columns.push(read);
       edits.push(...read.edits);
@@ -543,7 +172,7 @@ function createTable(script: Script, first: number): number {
   const where = `${id.schema}.${id.name}`;
   const draft: Draft = { ...id, columns: [], primaryKey: [], line };
   const setKey = (key: string[], at: number) => {
-    if (draft.primaryKey.length > 0) throw invalid(file, at, `table ${where} has two primary keys`, 'keep one PRIMARY KEY', { table: where });
+    if (draft.primaryKey.length > 0) throw scriptError(file, at, `table ${where} has two primary keys`, 'keep one PRIMARY KEY', { table: where });
     draft.primaryKey = key;
   };
   for (const e of elements) {
@@ -559,7 +188,7 @@ function createTable(script: Script, first: number): number {
       const nullable = asObject(def.nullable)?.type;
       const identity = asObject(def.auto_increment);
       if (draft.columns.some((col) => col.name.toLowerCase() === name.toLowerCase())) {
-        throw invalid(file, at, `column ${JSON.stringify(name)} appears twice in table ${where}`, 'remove or rename one of them', { table: where, column: name });
+        throw scriptError(file, at, `column ${JSON.stringify(name)} appears twice in table ${where}`, 'remove or rename one of them', { table: where, column: name });
       }
       draft.columns.push({
         name,
@@ -576,7 +205,7 @@ function createTable(script: Script, first: number): number {
     }
   }
   const earlier = script.tables.get(tableKey(id.schema, id.name));
-  if (earlier) throw invalid(file, line, `table ${where} is created twice (first at line ${earlier.line})`, 'keep one CREATE TABLE per table', { table: where });
+  if (earlier) throw scriptError(file, line, `table ${where} is created twice (first at line ${earlier.line})`, 'keep one CREATE TABLE per table', { table: where });
   script.tables.set(tableKey(id.schema, id.name), draft);
   return close;
 }
@@ -596,7 +225,7 @@ function alterDefault(script: Script, first: number, at: number, edits: Edit[]):
   const table = dottedName(tokens, first + 2).parts.join('.');
   const expression = expressionText(text, tokens, at + 1, forAt - 1);
   if (!isWord(tokens[forAt], 'FOR') || !isName(tokens[forAt + 1]) || expression === undefined) {
-    throw invalid(file, line, `cannot parse a default of table ${table}: expected DEFAULT expression FOR column`, 'write ALTER TABLE t ADD CONSTRAINT name DEFAULT (expression) FOR column', { table });
+    throw scriptError(file, line, `cannot parse a default of table ${table}: expected DEFAULT expression FOR column`, 'write ALTER TABLE t ADD CONSTRAINT name DEFAULT (expression) FOR column', { table });
   }
   edits.push({ start: tokens[at + 1]!.start, end: tokens[forAt - 1]!.end, text: ' 0 ' });
   const names = new Map<string, string>();
@@ -612,7 +241,7 @@ function alterDefault(script: Script, first: number, at: number, edits: Edit[]):
   if (!draft || index < 0) {
     warnings.push(`${file}:${line}: default for column ${JSON.stringify(column)} of table ${where}: ${draft ? 'no such column' : 'the table is not created in this script'}; ignored`);
   } else if (draft.columns[index]!.default !== undefined) {
-    throw invalid(file, line, `column ${JSON.stringify(column)} of table ${where} already has a default`, 'keep one DEFAULT per column', { table: where, column });
+    throw scriptError(file, line, `column ${JSON.stringify(column)} of table ${where} already has a default`, 'keep one DEFAULT per column', { table: where, column });
   } else {
     draft.columns[index] = { ...draft.columns[index]!, default: expression };
   }
@@ -647,7 +276,7 @@ function alterTable(script: Script, first: number): number {
   const open = isWord(tokens[kind + 2], 'CLUSTERED', 'NONCLUSTERED') ? kind + 3 : kind + 2;
   const close = isPunct(tokens[open], '(') ? matching(tokens, open) : open;
   if (!isPunct(tokens[close], ')')) {
-    throw invalid(file, line, `cannot parse the primary key of table ${table}: expected (column, …)`, 'write ALTER TABLE t ADD CONSTRAINT name PRIMARY KEY (column, …)', { table });
+    throw scriptError(file, line, `cannot parse the primary key of table ${table}: expected (column, …)`, 'write ALTER TABLE t ADD CONSTRAINT name PRIMARY KEY (column, …)', { table });
   }
   const names = new Map<string, string>();
   edits.push(...placeholderEdits(tokens, first, close, names));
@@ -659,7 +288,7 @@ function alterTable(script: Script, first: number): number {
   if (!draft) {
     warnings.push(`${file}:${line}: primary key of table ${where}: the table is not created in this script; ignored`);
   } else if (draft.primaryKey.length > 0) {
-    throw invalid(file, line, `table ${where} already has a primary key (CREATE TABLE at line ${draft.line})`, 'keep one PRIMARY KEY', { table: where });
+    throw scriptError(file, line, `table ${where} already has a primary key (CREATE TABLE at line ${draft.line})`, 'keep one PRIMARY KEY', { table: where });
   } else {
     draft.primaryKey = keyColumns(asObject(asObject(asArray(ast.expr)[0])?.create_definitions) ?? {}, names);
   }
@@ -707,7 +336,7 @@ export function importMssqlDdl(text: string, file: string): { tables: ImportedTa
     const primaryKey = draft.primaryKey.map((k) => {
       const column = draft.columns.find((c) => c.name.toLowerCase() === k.toLowerCase());
       if (!column) {
-        throw invalid(file, draft.line, `the primary key of table ${where} names ${JSON.stringify(k)}, which is not a column of the table`, 'fix the column name in the PRIMARY KEY', { table: where, column: k });
+        throw scriptError(file, draft.line, `the primary key of table ${where} names ${JSON.stringify(k)}, which is not a column of the table`, 'fix the column name in the PRIMARY KEY', { table: where, column: k });
       }
       return column.name;
     });

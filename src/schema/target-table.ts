@@ -98,3 +98,40 @@ export function targetTables(definitions: readonly TableDefinition[], sink: Sink
   }
   return out;
 }
+
+/**
+ * A table as a running source describes it (PostgreSQL catalog or relation message), mapped for
+ * `sink` by the same rules as {@link targetTable}: target schema, naming, and types through the
+ * postgresql→postgresql data file. Column templates and tenancy are not applied here: a running
+ * pipeline has no values for them (see `assertRunnableSink`).
+ */
+export function mapSourceTable(table: TableSchema, sink: SinkConfig): TableSchema {
+  const name = (n: string) => applyIdentifierCase(sink.naming, n);
+  const where = formatTableId(table.id);
+  return {
+    id: mapTableId(table.id, sink),
+    columns: table.columns.map((c) => {
+      const type = mapColumnType('postgresql', c.type, { table: where, column: c.name }).type;
+      return { ...c, name: name(c.name), type, toastable: c.toastable || isToastable(type) };
+    }),
+    primaryKey: table.primaryKey.map(name),
+  };
+}
+
+/** The target id of a source table id under `sink`'s schema map and naming. */
+export function mapTableId(id: TableSchema['id'], sink: SinkConfig): TableSchema['id'] {
+  return { schema: sink.schemas[id.schema] ?? applyIdentifierCase(sink.naming, id.schema), name: applyIdentifierCase(sink.naming, id.name) };
+}
+
+/**
+ * Checks that `cdc run` can fill every column of `sink`'s tables.
+ * @throws {CdcError} CONFIG_INVALID for column templates or db-per-tenant tenancy, whose values
+ *   only external writers (deferred merge mode) can supply.
+ */
+export function assertRunnableSink(sink: SinkConfig, sinkName: string): void {
+  if (sink.columns.length > 0 || sink.tenancy?.mode === 'db-per-tenant') {
+    throw new CdcError('CONFIG_INVALID', `sink ${sinkName}: cdc run cannot fill template or tenant columns (sinks.${sinkName}.columns / tenancy db-per-tenant)`, {
+      remedy: 'remove them for cdc run, or land rows with an external writer that fills them (deferred merge mode)',
+    });
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * What `cdc run --config cdc.yaml` takes from a project (DESIGN.md §5) when the file declares
+ * sinks: the tables of the PostgreSQL services' definitions (unless `tables` is set), the sink's
+ * naming and schema map for target tables, its soft-delete setting, and its generated migrations,
+ * applied to the target before the pipeline starts.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { exactPattern, type TablePattern } from '../config/table-pattern.js';
+import type { RunConfigFile } from '../config/run-config.js';
+import { applyMigrations } from '../migrations/apply.js';
+import { migrationsDir } from '../migrations/generate.js';
+import { MANIFEST_FILE } from '../migrations/manifest.js';
+import type { TableMapping } from '../pipeline/mapped-sink.js';
+import { loadProject, projectSink, sinkDefinitions } from '../project/project.js';
+import { assertRunnableSink, mapSourceTable, mapTableId } from '../schema/target-table.js';
+
+/** The project's contribution to a run. */
+export interface RunProject {
+  /** Exact patterns of the defined tables; empty when the config has `tables` or no definitions. */
+  readonly patterns: readonly TablePattern[];
+  readonly mapping: TableMapping;
+  readonly softDelete: boolean;
+  /** Applies pending migrations to the target (no-op without generated migrations). */
+  applyMigrations(targetUrl: string, log: Logger): Promise<void>;
+}
+
+/**
+ * The project settings for `cdc run`, or undefined when cdc.yaml declares no sinks.
+ * @throws {CdcError} as `loadProject`, `projectSink` and `assertRunnableSink`.
+ */
+export function runProject(configFile: string, file: RunConfigFile): RunProject | undefined {
+  if (!file.sinks) return undefined;
+  const project = loadProject(configFile);
+  const { name, sink } = projectSink(project);
+  assertRunnableSink(sink, name);
+  const definitions = sinkDefinitions(project, sink).filter((d) => d.dialect === 'postgresql');
+  const manifest = join(migrationsDir(project, name), MANIFEST_FILE);
+  return {
+    patterns: file.tables ? [] : definitions.map((d) => exactPattern({ schema: d.schema, name: d.table })),
+    mapping: { table: (t) => mapSourceTable(t, sink), id: (i) => mapTableId(i, sink) },
+    softDelete: file.soft_delete ?? sink.soft_delete,
+    async applyMigrations(targetUrl, log) {
+      if (!existsSync(manifest)) return;
+      const result = await applyMigrations({ project, url: targetUrl, log: (line) => log.info(line) });
+      const ran = result.decisions.filter((d) => d.action !== 'skip').length;
+      log.info({ sink: name, ran, files: result.decisions.length }, 'target migrations checked');
+    },
+  };
+}
