@@ -293,6 +293,40 @@ describe('protection', () => {
   });
 });
 
+describe('SQL Server CDC operations', () => {
+  it('enable-cdc --dry-run prints the exact T-SQL for the defined tables', async () => {
+    const r = await cdc(['mssql', 'enable-cdc', '--env', 'dev', '--dry-run', '--table', 'dbo.PlaylistTrack']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('IF EXISTS (SELECT 1 FROM sys.databases WHERE name = DB_NAME() AND is_cdc_enabled = 0)\n    EXEC sys.sp_cdc_enable_db;\nGO');
+    expect(r.stdout).toContain(
+      "    EXEC sys.sp_cdc_enable_table @source_schema = N'dbo', @source_name = N'PlaylistTrack', @role_name = NULL, @supports_net_changes = 1;",
+    );
+    expect(r.stdout).not.toContain("N'Album'");
+  });
+
+  it('clean-cdc --dry-run --days 7 prints sp_cdc_cleanup_change_table per capture instance', async () => {
+    const r = await cdc(['mssql', 'clean-cdc', '--env', 'dev', '--dry-run', '--days', '7', '--table', 'dbo.Album']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("DATEADD(day, -7, GETDATE())");
+    expect(r.stdout).toContain("EXEC @rc = sys.sp_cdc_cleanup_change_table @capture_instance = N'dbo_Album', @low_water_mark = @lsn, @threshold = 5000;");
+  });
+
+  it('without connection settings, or with an unreachable server, it says what to set', async () => {
+    const unset = await cdc(['mssql', 'enable-cdc', '--env', 'dev']);
+    expect(unset.code).toBe(2);
+    expect(unset.stderr).toMatch(/MSSQL_DEV_HOST/);
+    const closed = await cdc(['mssql', 'enable-cdc', '--env', 'dev'], {
+      MSSQL_DEV_HOST: '127.0.0.1',
+      MSSQL_DEV_PORT: '1',
+      MSSQL_DEV_USER: 'sa',
+      MSSQL_DEV_PASSWORD: 'x',
+      MSSQL_DEV_DATABASE: 'Chinook',
+    });
+    expect(closed.code).toBe(1);
+    expect(closed.stderr).toMatch(/CONNECTION_FAILED.*127\.0\.0\.1:1/);
+  });
+});
+
 describe('bad input', () => {
   it('missing config: names the file and says to run cdc init', async () => {
     const r = await runCli(['migrations', 'generate', '--config', join(root, 'nowhere', 'cdc.yaml')]);

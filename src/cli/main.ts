@@ -8,6 +8,7 @@ import { runCommand, type RunFlags } from './run-command.js';
 import { statusCommand, type StatusFlags } from './status-command.js';
 import { registerMigrationsCommands } from './migrations-command.js';
 import { registerSchemaCommands } from './schema-command.js';
+import { registerMssqlCommands } from './mssql-command.js';
 
 const program = new Command();
 program
@@ -47,6 +48,7 @@ program
 
 registerSchemaCommands(program);
 registerMigrationsCommands(program);
+registerMssqlCommands(program);
 
 try {
   await program.parseAsync(process.argv);
