@@ -4,7 +4,7 @@
  * INSERT of Chinook_PostgreSql.sql loads into the generated tables; then definition changes
  * through diff --write onto a database with data; a hand-edited file; concurrent applies.
  */
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync as removeFile, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,11 +77,16 @@ describe('Chinook round trip: SQL Server DDL → YAML → migrations → Postgre
   });
 
   it('cdc migrations generate is deterministic', async () => {
+    const dry = await cdc(['migrations', 'generate', '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/would write .*01-tables\/invoice_line\.sql \(new\)/);
+    expect(existsSync(join(project, 'migrations', 'postgres', 'manifest.yaml'))).toBe(false);
     const first = await cdc(['migrations', 'generate']);
     expect(first.code).toBe(0);
     const dir = join(project, 'migrations', 'postgres');
     const invoiceLine = readFileSync(join(dir, '01-tables', 'invoice_line.sql'), 'utf8');
     expect(invoiceLine).toMatch(/DO NOT EDIT/);
+    expect(invoiceLine).toMatch(/^-- Source: schemas\/chinook\/dbo\/InvoiceLine\.yaml$/m);
     expect(invoiceLine).toMatch(/^-- Checksum: sha256:[0-9a-f]{64}$/m);
     expect(invoiceLine).toMatch(/CREATE TABLE IF NOT EXISTS "public"."invoice_line" \(\n {2}"invoice_line_id" integer NOT NULL,/);
     expect(invoiceLine).toMatch(/"unit_price" numeric\(10,2\) NOT NULL/);
@@ -294,6 +299,23 @@ describe('protection', () => {
       writeFileSync(path, original);
     }
     expect((await cdc(['migrations', 'validate'])).code).toBe(0);
+  });
+
+  it('validate catches a reordered manifest, a missing file and an extra file', async () => {
+    const copy = join(root, 'tampered');
+    cpSync(project, copy, { recursive: true });
+    const dir = join(copy, 'migrations', 'postgres');
+    const manifest = readFileSync(join(dir, 'manifest.yaml'), 'utf8');
+    const entry = /  - path: 01-tables\/album\.sql\n(?: {4}.*\n){3}/.exec(manifest)![0];
+    const next = /  - path: 01-tables\/artist\.sql\n(?: {4}.*\n){3}/.exec(manifest)![0];
+    writeFileSync(join(dir, 'manifest.yaml'), manifest.replace(entry + next, next + entry));
+    removeFile(join(dir, '01-tables', 'genre.sql'));
+    writeFileSync(join(dir, '01-tables', 'extra.sql'), 'SELECT 1;\n');
+    const r = await runCli(['migrations', 'validate', '--config', join(copy, 'cdc.yaml')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/CHAIN_BROKEN: manifest\.yaml: the chain breaks at 01-tables\/artist\.sql/);
+    expect(r.stdout).toMatch(/FILE_MISSING: 01-tables\/genre\.sql/);
+    expect(r.stdout).toMatch(/FILE_EXTRA: 01-tables\/extra\.sql/);
   });
 
   it('two concurrent applies never both run a file', async () => {

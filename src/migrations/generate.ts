@@ -11,7 +11,7 @@
  * its migrated state is left alone with a warning pointing to `diff --write`.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { CdcError } from '../errors.js';
 import { definitionKey } from '../schema/definition.js';
 import { formatTableId, tableKey, type TableSchema } from '../schema/table.js';
@@ -161,7 +161,7 @@ export function planMigrations(
     const base = baseName(target.table, targets, [...states.values()]);
     const tableFile = `${TABLES_DIR}/${base}.sql`;
     const stagingFile = `${TABLES_DIR}/${base}-staging.sql`;
-    const source = `Source: ${target.definition.file}`;
+    const source = `Source: ${relative(project.dir, target.definition.file).split(sep).join('/')}`;
     put(tableFile, 'table', renderMigrationFile(tableFile, 'table', finalTableSql(target.table, { softDelete: target.softDelete }), source));
     states.set(key, stateOf(target, { table: tableFile, staging: stagingFile }));
   }
