@@ -6,6 +6,7 @@
  */
 import { formatTableId, type ColumnSchema, type TableSchema } from '../schema/table.js';
 import { quoteIdent, quoteLiteral, quoteTable } from '../sql/quote.js';
+import { markingTriggerSql } from '../sinks/postgres/deferred-merge.js';
 import { mergeProcedureSql } from '../sinks/postgres/merge-procedure.js';
 import { mergeProcedureId, primaryKeyConstraintName, stagingTableId } from '../sinks/postgres/naming.js';
 import { primaryKeyConstraintSql, stagingTableSql } from '../sinks/postgres/table-ddl.js';
@@ -95,6 +96,7 @@ export function changeMigration(
     '',
     `DROP TABLE IF EXISTS ${quoteTable(stagingTableId(after.id))};`,
     stagingTableSql(result),
+    markingTriggerSql(after.id),
     '',
     mergeProcedureSql(result, { softDelete: options.softDelete }),
     '',

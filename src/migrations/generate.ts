@@ -18,6 +18,7 @@ import { formatTableId, tableKey, type TableSchema } from '../schema/table.js';
 import { targetTables, type TargetTable } from '../schema/target-table.js';
 import { parseTablePatterns, matchesPattern } from '../config/table-pattern.js';
 import { infrastructureSql } from '../sinks/postgres/infrastructure.js';
+import { markingTriggerSql } from '../sinks/postgres/deferred-merge.js';
 import { mergeProcedureSql } from '../sinks/postgres/merge-procedure.js';
 import { finalTableSql, stagingTableSql } from '../sinks/postgres/table-ddl.js';
 import { byCodePoint, MIGRATIONS_DIR, projectSink, sinkDefinitions, type Project } from '../project/project.js';
@@ -82,9 +83,9 @@ function baseName(table: TableSchema, all: readonly TargetTable[], states: reado
   return same > 1 ? `${table.id.schema}.${table.id.name}` : table.id.name;
 }
 
-/** The staging file body for a table state: staging table, then merge procedure. */
+/** The staging file body for a table state: staging table, its marking trigger, then merge procedure. */
 export function stagingBody(table: TableSchema, softDelete: boolean): string {
-  return `${stagingTableSql(table)}\n\n${mergeProcedureSql(table, { softDelete })}\n`;
+  return `${stagingTableSql(table)}\n${markingTriggerSql(table.id)}\n\n${mergeProcedureSql(table, { softDelete })}\n`;
 }
 
 /** The table state recorded for a target table. */

@@ -4,6 +4,7 @@
  * table, merge procedure) are generated elsewhere from each table's definition.
  */
 import { quoteIdent, quoteLiteral, quoteTable } from '../../sql/quote.js';
+import { deferredMergeSql } from './deferred-merge.js';
 import { MANAGEMENT_SCHEMA, STAGING_SCHEMA } from './naming.js';
 
 /** Quoted `cdc_management.<name>`. */
@@ -17,6 +18,11 @@ interface TableSpec {
   readonly comment: string;
   /** `[definition, comment]` per column, in order; constraints have an empty comment. */
   readonly columns: readonly (readonly [string, string])[];
+  /**
+   * Columns added after the first release, `[definition, comment]`: created with the table and,
+   * on a database made by an older version, added by `ADD COLUMN IF NOT EXISTS`.
+   */
+  readonly added?: readonly (readonly [string, string])[];
 }
 
 const TABLES: readonly TableSpec[] = [
@@ -46,6 +52,31 @@ const TABLES: readonly TableSpec[] = [
       ['last_merge_duration_ms double precision', 'Duration of the last merge, in milliseconds.'],
       ['last_merge_rows bigint', 'Staged rows consumed by the last merge.'],
       ['PRIMARY KEY (schema_name, table_name)', ''],
+    ],
+    added: [
+      ['merge_procedure text', 'The merge procedure, schema-qualified and quoted (registered by the staging trigger).'],
+      ['first_change_time timestamptz', 'First change staged since the last merge (bounds how long a busy table waits).'],
+      ['merge_started_at timestamptz', 'When the current merge was claimed (a stale claim is released after a timeout).'],
+      ['merged_by text', 'Who claimed the current merge: application name and backend pid.'],
+      ['last_error text', 'Error of the last failed merge (cleared by a successful one).'],
+      ['last_error_time timestamptz', 'When the last merge failed.'],
+    ],
+  },
+  {
+    name: 'merge_log',
+    comment: 'One row per deferred merge (trigger_pending_merges, manual_merge, cdc merge-worker).',
+    columns: [
+      ['id bigserial PRIMARY KEY', 'Sequence.'],
+      ['schema_name text NOT NULL', 'Schema of the final table.'],
+      ['table_name text NOT NULL', 'Name of the final table.'],
+      ['claimed_at timestamptz NOT NULL', 'When the merge was claimed.'],
+      ['last_change_time timestamptz', 'The last staged change the claim saw.'],
+      ['started_at timestamptz NOT NULL', 'When the merge procedure started.'],
+      ['finished_at timestamptz NOT NULL', 'When it finished or failed.'],
+      ['rows bigint', 'Staged rows merged.'],
+      ['success boolean NOT NULL', 'Whether it merged.'],
+      ['error text', 'The error, when it failed.'],
+      ['merged_by text', 'Application name and backend pid of the merger.'],
     ],
   },
   {
@@ -120,22 +151,25 @@ const TABLES: readonly TableSpec[] = [
 ];
 
 function createTableSql(spec: TableSpec): string {
-  const body = spec.columns.map(([definition]) => `  ${definition}`).join(',\n');
+  const columns = [...spec.columns, ...(spec.added ?? [])];
+  const body = columns.map(([definition]) => `  ${definition}`).join(',\n');
   const table = managementTable(spec.name);
+  const upgrades = (spec.added ?? []).map(([definition]) => `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${definition};`);
   const comments = [`COMMENT ON TABLE ${table} IS ${quoteLiteral(spec.comment)};`];
-  for (const [definition, comment] of spec.columns) {
+  for (const [definition, comment] of columns) {
     if (comment === '') continue;
     const column = definition.slice(0, definition.indexOf(' '));
     comments.push(`COMMENT ON COLUMN ${table}.${quoteIdent(column)} IS ${quoteLiteral(comment)};`);
   }
-  return [`CREATE TABLE IF NOT EXISTS ${table} (\n${body}\n);`, ...comments].join('\n');
+  return [`CREATE TABLE IF NOT EXISTS ${table} (\n${body}\n);`, ...upgrades, ...comments].join('\n');
 }
 
 /**
  * SQL that creates the sink's schemas ({@link MANAGEMENT_SCHEMA}, {@link STAGING_SCHEMA}) and its
- * bookkeeping tables, with comments: `offsets`, `merge_control`, `snapshot_progress`,
- * `table_definitions`, `error_log`, `processing_log`, `migration_history`. Idempotent (IF NOT
- * EXISTS throughout; COMMENT ON replaces), so it may run before every start. Several statements
+ * bookkeeping tables, with comments: `offsets`, `merge_control`, `merge_log`,
+ * `snapshot_progress`, `table_definitions`, `error_log`, `processing_log`, `migration_history`;
+ * then the deferred-merge functions, procedures and views (`deferredMergeSql`). Idempotent (IF
+ * NOT EXISTS, ADD COLUMN IF NOT EXISTS, CREATE OR REPLACE), so it may run before every start. Several statements
  * separated by `;`: run it as a simple query (no parameters). Deterministic text.
  *
  * It does not alter tables created by an older version; changes to these tables go through
@@ -145,5 +179,6 @@ export function infrastructureSql(): string {
   const schemas = [MANAGEMENT_SCHEMA, STAGING_SCHEMA].map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)};`);
   const errorIndex =
     `CREATE INDEX IF NOT EXISTS ${quoteIdent('error_log_occurred_at_idx')} ` + `ON ${managementTable('error_log')} (occurred_at);`;
-  return [...schemas, ...TABLES.map(createTableSql), errorIndex].join('\n\n') + '\n';
+  const mergeLogIndex = `CREATE INDEX IF NOT EXISTS ${quoteIdent('merge_log_table_idx')} ON ${managementTable('merge_log')} (schema_name, table_name, id);`;
+  return [...schemas, ...TABLES.map(createTableSql), errorIndex, mergeLogIndex, deferredMergeSql()].join('\n\n') + '\n';
 }

@@ -46,12 +46,17 @@ function statementSql(statement: MergeStatement): string {
 function mergeControlSql(table: TableSchema): string {
   return [
     `INSERT INTO ${managementTable('merge_control')} AS mc`,
-    '  (schema_name, table_name, has_changes, is_merging, last_merge_time, merge_count, last_merge_duration_ms, last_merge_rows)',
-    `VALUES (${quoteLiteral(table.id.schema)}, ${quoteLiteral(table.id.name)}, false, false, now(), 1,`,
+    '  (schema_name, table_name, merge_procedure, has_changes, is_merging, last_merge_time, merge_count, last_merge_duration_ms, last_merge_rows)',
+    `VALUES (${quoteLiteral(table.id.schema)}, ${quoteLiteral(table.id.name)}, ${quoteLiteral(quoteTable(mergeProcedureId(table.id)))}, false, false, now(), 1,`,
     '        1000 * extract(epoch FROM clock_timestamp() - _cdc_started), _cdc_staged_rows)',
     'ON CONFLICT (schema_name, table_name) DO UPDATE',
     'SET has_changes = false,',
     '    is_merging = false,',
+    '    first_change_time = NULL,',
+    '    merge_started_at = NULL,',
+    '    merged_by = NULL,',
+    '    last_error = NULL,',
+    '    last_error_time = NULL,',
     '    last_merge_time = EXCLUDED.last_merge_time,',
     '    merge_count = mc.merge_count + 1,',
     '    last_merge_duration_ms = EXCLUDED.last_merge_duration_ms,',
@@ -109,7 +114,7 @@ function keylessWithInsertOnlyPath(table: TableSchema, statement: MergeStatement
  *    which rolls back the caller's transaction rather than write NULL;
  * 4. TRUNCATEs staging and upserts the table's `merge_control` row (merge_count + 1,
  *    last_merge_time = now(), last_merge_duration_ms, last_merge_rows = staged rows consumed,
- *    has_changes and is_merging false).
+ *    has_changes and is_merging false, the claim and last error cleared).
  *
  * Metadata written: `_cdc_lsn`, `_cdc_ordinal`, `_cdc_commit_time` from the staged row,
  * `_cdc_synced_at = now()` (the merge transaction's start). The procedure does not commit: the

@@ -15,6 +15,7 @@ import { quoteIdent, quoteTable } from '../../sql/quote.js';
 import { formatLsn } from '../../events/position.js';
 import type { ChangeSink, SinkBatch, TableSnapshotState } from '../../pipeline/sink.js';
 import { PostgresBatch } from './batch.js';
+import { markingTriggerSql } from './deferred-merge.js';
 import { infrastructureSql } from './infrastructure.js';
 import { mergeProcedureSql } from './merge-procedure.js';
 import { applyMigration, type Migration } from './migration-history.js';
@@ -48,6 +49,7 @@ export function tableMigrations(table: TableSchema, options: TableOptions): Migr
     { name: `schema ${table.id.schema}`, kind: 'repeatable', sql: `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.id.schema)}` },
     { name: `table ${name}`, kind: 'table', sql: finalTableSql(table, options) },
     { name: `staging ${name}`, kind: 'table', sql: stagingTableSql(table) },
+    { name: `staging trigger ${name}`, kind: 'repeatable', sql: markingTriggerSql(table.id) },
     { name: `merge procedure ${name}`, kind: 'repeatable', sql: mergeProcedureSql(table, options) },
   ];
 }
