@@ -306,8 +306,8 @@ describe('protection', () => {
     cpSync(project, copy, { recursive: true });
     const dir = join(copy, 'migrations', 'postgres');
     const manifest = readFileSync(join(dir, 'manifest.yaml'), 'utf8');
-    const entry = /  - path: 01-tables\/album\.sql\n(?: {4}.*\n){3}/.exec(manifest)![0];
-    const next = /  - path: 01-tables\/artist\.sql\n(?: {4}.*\n){3}/.exec(manifest)![0];
+    const entry = / {2}- path: 01-tables\/album\.sql\n(?: {4}.*\n){3}/.exec(manifest)![0];
+    const next = / {2}- path: 01-tables\/artist\.sql\n(?: {4}.*\n){3}/.exec(manifest)![0];
     writeFileSync(join(dir, 'manifest.yaml'), manifest.replace(entry + next, next + entry));
     removeFile(join(dir, '01-tables', 'genre.sql'));
     writeFileSync(join(dir, '01-tables', 'extra.sql'), 'SELECT 1;\n');
