@@ -9,6 +9,7 @@ import { statusCommand, type StatusFlags } from './status-command.js';
 import { registerMigrationsCommands } from './migrations-command.js';
 import { registerSchemaCommands } from './schema-command.js';
 import { registerMssqlCommands } from './mssql-command.js';
+import { registerMergeWorkerCommand } from './merge-worker-command.js';
 
 const program = new Command();
 program
@@ -46,6 +47,7 @@ program
     process.exitCode = await statusCommand(flags);
   });
 
+registerMergeWorkerCommand(program);
 registerSchemaCommands(program);
 registerMigrationsCommands(program);
 registerMssqlCommands(program);

@@ -8,6 +8,7 @@ import { quoteTable } from '../sql/quote.js';
 import { readSlot } from '../sources/postgres/slot.js';
 import { validatePipelineName } from '../sources/postgres/source.js';
 import { EXIT } from './errors.js';
+import { collectMergeStatus, formatMergeStatus } from './merge-status.js';
 
 /** Flags of `cdc status`. */
 export interface StatusFlags {
@@ -46,7 +47,9 @@ export interface StatusReport {
 /** Builds the report. */
 export async function collectStatus(flags: StatusFlags): Promise<StatusReport> {
   if (!flags.source || !flags.target) {
-    throw new CdcError('CONFIG_INVALID', 'cdc status needs --source and --target', { remedy: 'pass both URLs, as for cdc run' });
+    throw new CdcError('CONFIG_INVALID', 'cdc status needs --source and --target (or --target alone for the merge status views)', {
+      remedy: 'pass both URLs, as for cdc run, or only --target',
+    });
   }
   const pipeline = flags.name ?? 'cdc';
   validatePipelineName(pipeline);
@@ -135,6 +138,11 @@ export function formatStatus(r: StatusReport): string {
 
 /** Runs `cdc status`; resolves to the exit code. */
 export async function statusCommand(flags: StatusFlags): Promise<number> {
+  if (flags.target && !flags.source) {
+    const merge = await collectMergeStatus(flags.target);
+    process.stdout.write(flags.json ? `${JSON.stringify(merge, null, 2)}\n` : `${formatMergeStatus(merge)}\n`);
+    return EXIT.ok;
+  }
   const report = await collectStatus(flags);
   process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
   return EXIT.ok;

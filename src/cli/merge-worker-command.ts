@@ -1,0 +1,91 @@
+/**
+ * `cdc merge-worker`: merges staging tables written by external writers (deferred mode,
+ * DESIGN.md §4) until SIGTERM/SIGINT; running merges finish first (exit 0, or 130 after Ctrl-C).
+ */
+import type { Command } from 'commander';
+import { CdcError } from '../errors.js';
+import { parseDuration } from '../config/duration.js';
+import { createLogger } from '../observability/logger.js';
+import { startHttpServer, type HealthState } from '../observability/http.js';
+import { MergeWorkerMetrics } from '../observability/merge-metrics.js';
+import { DEFAULT_STUCK_AFTER_SECONDS, DEFAULT_WINDOW_SECONDS } from '../sinks/postgres/deferred-merge.js';
+import { runMergeWorker } from '../sinks/postgres/merge-worker.js';
+import { validatePostgresUrl } from '../sql/connect.js';
+import { EXIT } from './errors.js';
+
+interface MergeWorkerFlags {
+  target: string;
+  window: string;
+  concurrency: string;
+  stuckAfter: string;
+  maxWait?: string;
+  poll?: string;
+  metricsPort?: string;
+  logLevel?: string;
+}
+
+/** Registers `cdc merge-worker` on `program`. */
+export function registerMergeWorkerCommand(program: Command): void {
+  program
+    .command('merge-worker')
+    .description('merge staging tables filled by external writers (Kafka Connect, Redpanda Connect, …) after a batching window')
+    .requiredOption('--target <url>', 'target PostgreSQL URL (with the cdc_management schema)')
+    .option('--window <duration>', 'merge a table once no change was staged for this long', `${DEFAULT_WINDOW_SECONDS}s`)
+    .option('--concurrency <n>', 'tables merged at once', '1')
+    .option('--stuck-after <duration>', 'take over a claim this old (its merger died)', `${DEFAULT_STUCK_AFTER_SECONDS}s`)
+    .option('--max-wait <duration>', 'merge a busy table at the latest this long after its first unmerged change (default 10 × window)')
+    .option('--poll <duration>', 'look for pending merges this often even without notifications (default: the window, at least 1s)')
+    .option('--metrics-port <port>', 'serve /metrics and /health on this port (127.0.0.1)')
+    .option('--log-level <level>', 'debug, info, warn or error (default info)')
+    .action(async (flags: MergeWorkerFlags) => {
+      validatePostgresUrl(flags.target, 'target');
+      const concurrency = Number(flags.concurrency);
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+        throw new CdcError('CONFIG_INVALID', `--concurrency ${flags.concurrency} is not a number from 1 to 64`, { remedy: 'give the number of tables to merge at once' });
+      }
+      let metricsPort: number | undefined;
+      if (flags.metricsPort !== undefined) {
+        metricsPort = Number(flags.metricsPort);
+        if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) {
+          throw new CdcError('CONFIG_INVALID', `--metrics-port ${flags.metricsPort} is not a port number`, { remedy: 'give a number from 1 to 65535' });
+        }
+      }
+      const windowMs = parseDuration(flags.window, '--window');
+      const stuckAfterMs = parseDuration(flags.stuckAfter, '--stuck-after');
+      const maxWaitMs = flags.maxWait === undefined ? undefined : parseDuration(flags.maxWait, '--max-wait');
+      const pollMs = flags.poll === undefined ? undefined : parseDuration(flags.poll, '--poll');
+      const log = createLogger(flags.logLevel ? { level: flags.logLevel } : {});
+      const metrics = new MergeWorkerMetrics();
+      const health: HealthState = { ready: false };
+      const server = metricsPort !== undefined ? await startHttpServer({ port: metricsPort, registry: metrics.registry, health }) : undefined;
+      const controller = new AbortController();
+      let interrupted = false;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (controller.signal.aborted) process.exit(EXIT.interrupted);
+        interrupted = signal === 'SIGINT';
+        log.info({ signal }, 'stopping: finishing running merges');
+        controller.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        await runMergeWorker({
+          url: flags.target,
+          windowMs,
+          concurrency,
+          stuckAfterMs,
+          ...(maxWaitMs === undefined ? {} : { maxWaitMs }),
+          ...(pollMs === undefined ? {} : { pollMs }),
+          log,
+          metrics,
+          signal: controller.signal,
+          onReady: () => (health.ready = true),
+        });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        server?.close();
+      }
+      process.exitCode = interrupted ? EXIT.interrupted : EXIT.ok;
+    });
+}
