@@ -46,6 +46,24 @@ export const tenancySchema = z
   })
   .strict();
 
+/** `sinks.<name>.merge`: deferred merge mode settings (DESIGN.md §4). */
+export const mergeSettingsSchema = z
+  .object({
+    /**
+     * pg_cron schedule for `trigger_pending_merges`, emitted by `cdc migrations generate` as
+     * `03-schedule/001-pg-cron.sql`: cron syntax (`* * * * *`), or `N seconds` (pg_cron ≥ 1.5).
+     */
+    schedule: z
+      .string()
+      .regex(/^(\s*\S+){5}\s*$|^\s*([1-9]|[1-5][0-9]) seconds\s*$/, 'use cron syntax (5 fields, e.g. "* * * * *") or "N seconds" with N from 1 to 59')
+      .optional(),
+    /** Batching window, in seconds: a table merges once no change was staged for this long. */
+    window_seconds: z.number().min(0).default(5),
+    /** A claim older than this, in seconds, belongs to a dead merger and is taken over. */
+    stuck_after_seconds: z.number().positive().default(300),
+  })
+  .strict();
+
 /** `sinks.<name>`: one target that migrations are generated for (`migrations/<name>/`). */
 export const sinkSchema = z
   .object({
@@ -63,6 +81,8 @@ export const sinkSchema = z
     tenancy: tenancySchema.optional(),
     /** Soft delete for every table (a table file's `options.soft_delete` overrides it). */
     soft_delete: z.boolean().default(false),
+    /** Deferred merge mode: pg_cron schedule and its window. */
+    merge: mergeSettingsSchema.optional(),
   })
   .strict();
 

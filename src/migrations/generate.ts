@@ -18,7 +18,7 @@ import { formatTableId, tableKey, type TableSchema } from '../schema/table.js';
 import { targetTables, type TargetTable } from '../schema/target-table.js';
 import { parseTablePatterns, matchesPattern } from '../config/table-pattern.js';
 import { infrastructureSql } from '../sinks/postgres/infrastructure.js';
-import { markingTriggerSql } from '../sinks/postgres/deferred-merge.js';
+import { markingTriggerSql, pgCronScheduleSql } from '../sinks/postgres/deferred-merge.js';
 import { mergeProcedureSql } from '../sinks/postgres/merge-procedure.js';
 import { finalTableSql, stagingTableSql } from '../sinks/postgres/table-ddl.js';
 import { byCodePoint, MIGRATIONS_DIR, projectSink, sinkDefinitions, type Project } from '../project/project.js';
@@ -32,6 +32,8 @@ export const INFRASTRUCTURE_FILE = '00-infrastructure/001-management.sql';
 export const TABLES_DIR = '01-tables';
 /** Folder of ALTER migrations. */
 export const CHANGES_DIR = '02-changes';
+/** The pg_cron schedule file (when the sink sets `merge.schedule`). */
+export const SCHEDULE_FILE = '03-schedule/001-pg-cron.sql';
 
 /** A rendered file and whether it differs from what is on disk. */
 export interface PlannedFile {
@@ -63,6 +65,7 @@ export function migrationsDir(project: Project, sink: string): string {
 function applyRank(f: { path: string; kind: MigrationKind }): number {
   if (f.kind === 'infrastructure') return 0;
   if (f.path.startsWith(`${CHANGES_DIR}/`)) return 3;
+  if (f.path === SCHEDULE_FILE) return 4;
   return f.kind === 'table' ? 1 : 2;
 }
 
@@ -169,6 +172,9 @@ export function planMigrations(
   for (const state of states.values()) {
     const note = `Table: ${state.schema}.${state.name} (from ${state.source})`;
     put(state.files.staging, 'repeatable', renderMigrationFile(state.files.staging, 'repeatable', stagingBody(stateToSchema(state), state.soft_delete), note));
+  }
+  if (sink.merge?.schedule) {
+    put(SCHEDULE_FILE, 'repeatable', renderMigrationFile(SCHEDULE_FILE, 'repeatable', pgCronScheduleSql(sinkName, sink.merge.schedule, sink.merge.window_seconds, sink.merge.stuck_after_seconds)));
   }
   const defined = new Set(targets.map((t) => tableKey(t.table.id)));
   for (const state of states.values()) {

@@ -238,3 +238,26 @@ export function markingTriggerSql(id: TableId): string {
     `FOR EACH STATEMENT EXECUTE FUNCTION ${m('mark_staged')}(${args});`
   );
 }
+
+/** The pg_cron job name for a sink's merges. */
+export function pgCronJobName(sink: string): string {
+  return `cdc-merge ${sink}`;
+}
+
+/**
+ * Schedules `trigger_pending_merges` with pg_cron (https://github.com/citusdata/pg_cron):
+ * `CREATE EXTENSION IF NOT EXISTS pg_cron` (allowed only in the database named by
+ * `cron.database_name`, with pg_cron in `shared_preload_libraries`), then `cron.schedule`, which
+ * replaces a job of the same name. `schedule` is cron syntax (minute resolution) or
+ * `N seconds`, which needs pg_cron 1.5 or later.
+ */
+export function pgCronScheduleSql(sink: string, schedule: string, windowSeconds: number, stuckAfterSeconds: number): string {
+  const command = `CALL ${m('trigger_pending_merges')}(${windowSeconds}, ${stuckAfterSeconds})`;
+  return [
+    '-- pg_cron must be in shared_preload_libraries, and this must be the database named by cron.database_name.',
+    "-- Schedules in seconds ('5 seconds') need pg_cron >= 1.5; older versions take cron syntax (one minute at best).",
+    'CREATE EXTENSION IF NOT EXISTS pg_cron;',
+    `SELECT cron.schedule(${quoteLiteral(pgCronJobName(sink))}, ${quoteLiteral(schedule.trim())}, ${quoteLiteral(command)});`,
+    '',
+  ].join('\n');
+}
