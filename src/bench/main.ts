@@ -9,6 +9,10 @@
  * transactions with BENCH_CLIENTS (4) clients and BENCH_JOBS (2) threads; then the catch-up is
  * timed. Both targets are compared with their source. BENCH_ONLY=native|cdc runs one peer.
  *
+ * Then the deferred-merge benchmark (`merge.ts`): a set-based merge of BENCH_MERGE_CHANGES
+ * (1,000,000) staged changes into a BENCH_MERGE_ROWS (1,000,000)-row table against per-row
+ * upserts (BENCH_MERGE_ROWWISE, 200,000 changes). BENCH_SUITE=replication|merge runs one part.
+ *
  * Results go to standard output, progress to standard error. Exits 1 when a target differs
  * from its source or a step fails.
  */
@@ -19,6 +23,7 @@ import { benchCdc } from './cdc.js';
 import { note, type BenchConfig, type PeerResult } from './common.js';
 import { describeMachine, formatMachine } from './machine.js';
 import { benchNative } from './native.js';
+import { benchMerge, renderMergeResults } from './merge.js';
 import { renderResults } from './report.js';
 
 /** A positive integer from the environment, or `fallback`. */
@@ -44,15 +49,28 @@ async function main(): Promise<number> {
   note(`machine: ${formatMachine(machine)}`);
   note(`pgbench scale ${config.scale}, ${config.transactions} transactions, ${config.clients} clients, ${config.jobs} threads`);
 
+  const suite = process.env.BENCH_SUITE ?? 'all';
+  if (!['all', 'replication', 'merge'].includes(suite)) throw new Error(`BENCH_SUITE=${suite}: use replication, merge or all`);
   const log = compactLogger(process.env.CDC_LOG_LEVEL ?? 'warn');
-  const native: PeerResult | undefined = only === 'cdc' ? undefined : await benchNative(config);
-  const cdc: PeerResult | undefined = only === 'native' ? undefined : await benchCdc(config, log);
+  const replication = suite !== 'merge';
+  const native: PeerResult | undefined = only === 'cdc' || !replication ? undefined : await benchNative(config);
+  const cdc: PeerResult | undefined = only === 'native' || !replication ? undefined : await benchCdc(config, log);
+  const merge =
+    suite === 'replication'
+      ? undefined
+      : await benchMerge({
+          tableRows: envInteger('BENCH_MERGE_ROWS', 1_000_000),
+          changes: envInteger('BENCH_MERGE_CHANGES', 1_000_000),
+          rowwiseChanges: envInteger('BENCH_MERGE_ROWWISE', 200_000),
+          rowwiseBatch: 1000,
+        });
 
   const out = (s = '') => process.stdout.write(`${s}\n`);
   out(`cdc-merge benchmark, ${new Date().toISOString()}`);
   out(`machine: ${formatMachine(machine)}`);
-  out(renderResults(config, native, cdc));
-  let ok = true;
+  if (replication) out(renderResults(config, native, cdc));
+  if (merge) out(`${replication ? '\n' : ''}${renderMergeResults(merge)}`);
+  let ok = merge?.equal ?? true;
   for (const r of [native, cdc]) {
     if (!r) continue;
     if (r.comparison.every((c) => c.equal)) continue;
