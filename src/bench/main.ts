@@ -63,6 +63,7 @@ async function main(): Promise<number> {
           changes: envInteger('BENCH_MERGE_CHANGES', 1_000_000),
           rowwiseChanges: envInteger('BENCH_MERGE_ROWWISE', 200_000),
           rowwiseBatch: 1000,
+          loopChanges: envInteger('BENCH_MERGE_LOOP', 50_000),
         });
 
   const out = (s = '') => process.stdout.write(`${s}\n`);

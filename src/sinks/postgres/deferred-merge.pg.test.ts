@@ -108,6 +108,15 @@ describe('deferred merge in SQL', () => {
     expect(await sql('SELECT id, label FROM public.b')).toEqual([{ id: 7, label: 'seven' }]);
   });
 
+  it("accepts Debezium's op codes (c, r, u, d) and a missing ordinal, as external writers copy them", async () => {
+    await sql(`INSERT INTO cdc_staging."public.b" (id, label, _cdc_op, _cdc_lsn) VALUES (20, 'r', 'r', 50), (21, 'c', 'c', 51), (20, 'u', 'u', 52), (7, NULL, 'd', 53)`);
+    await sql("CALL cdc_management.manual_merge('public', 'b')");
+    expect(await sql('SELECT id, label FROM public.b ORDER BY id')).toEqual([
+      { id: 20, label: 'u' },
+      { id: 21, label: 'c' },
+    ]);
+  });
+
   it('the lag and gap views read the pipeline logs', async () => {
     await sql("INSERT INTO cdc_management.offsets (pipeline, position, position_text) VALUES ('p', 100, '0/64')");
     await sql("INSERT INTO cdc_management.processing_log (pipeline, at, changes) VALUES ('p', now() - interval '5 minutes', 10), ('p', now(), 5)");

@@ -22,7 +22,7 @@ import {
   UNCHANGED_COLUMN,
   stagingTableId,
 } from './naming.js';
-import { col, colList, keyMatch, latestFirst, listsUnchanged, positionOf, type MergeStatement } from './merge-sql.js';
+import { col, colList, isDelete, keyMatch, latestFirst, listsUnchanged, positionOf, type MergeStatement } from './merge-sql.js';
 import type { TableOptions } from './table-ddl.js';
 
 /** Rank of a staged row among its key's rows, 1 = latest position. */
@@ -59,7 +59,7 @@ function fillCte(table: TableSchema, column: ColumnSchema): string {
     'FROM ranked AS s',
     `WHERE ${col('s', RANK)} > 1`,
     `  AND ${listsUnchanged('s', column.name, WINNER_UNCHANGED)}`,
-    `  AND ${col('s', OP_COLUMN)} <> 'D'`,
+    `  AND NOT ${isDelete('s')}`,
     `  AND NOT ${listsUnchanged('s', column.name)}`,
     `ORDER BY ${keys}, ${col('s', RANK)}`,
   ].join('\n');
@@ -109,7 +109,7 @@ function resolvedCte(table: TableSchema, toastable: readonly ColumnSchema[]): st
 /** Deletes (or soft-deletes) target rows whose winner is a 'D' with a newer position. */
 function deletedCte(table: TableSchema, options: TableOptions): string {
   const where = [
-    `WHERE ${col('w', OP_COLUMN)} = 'D'`,
+    `WHERE ${isDelete('w')}`,
     `  AND ${keyMatch('t', 'w', table.primaryKey)}`,
     `  AND ${positionOf('t')} < ${positionOf('w')}`,
     'RETURNING 1',
@@ -133,7 +133,7 @@ function writtenCte(table: TableSchema, options: TableOptions, checkMissing: boo
     `INSERT INTO ${quoteTable(table.id)} AS t (${colList([...source, ...metadata])})`,
     `SELECT ${[colList(source, 'w'), ...metadataValues].join(', ')}`,
     'FROM resolved AS w',
-    `WHERE ${col('w', OP_COLUMN)} <> 'D'${checkMissing ? ` AND NOT ${col('w', MISSING)}` : ''}`,
+    `WHERE NOT ${isDelete('w')}${checkMissing ? ` AND NOT ${col('w', MISSING)}` : ''}`,
     `ON CONFLICT (${colList(table.primaryKey)}) DO UPDATE`,
     `SET ${updated.map((c) => `${quoteIdent(c)} = ${col('EXCLUDED', c)}`).join(',\n    ')}`,
     `WHERE ${positionOf('t')} < ${positionOf('EXCLUDED')}`,
@@ -171,6 +171,6 @@ export function keyedMergeStatement(table: TableSchema, options: TableOptions): 
     deletedRows: '(SELECT count(*) FROM deleted)',
     writtenRows: '(SELECT count(*) FROM written)',
     missingRows:
-      toastable.length > 0 ? `(SELECT count(*) FROM resolved AS w WHERE ${col('w', MISSING)} AND ${col('w', OP_COLUMN)} <> 'D')` : '0',
+      toastable.length > 0 ? `(SELECT count(*) FROM resolved AS w WHERE ${col('w', MISSING)} AND NOT ${isDelete('w')})` : '0',
   };
 }

@@ -12,8 +12,8 @@
  */
 import type { TableSchema } from '../../schema/table.js';
 import { quoteIdent, quoteTable } from '../../sql/quote.js';
-import { COMMIT_TIME_COLUMN, DELETED_COLUMN, LSN_COLUMN, OP_COLUMN, ORDINAL_COLUMN, SYNCED_AT_COLUMN, stagingTableId } from './naming.js';
-import { col, colList, latestFirst, type MergeStatement } from './merge-sql.js';
+import { COMMIT_TIME_COLUMN, DELETED_COLUMN, LSN_COLUMN, ORDINAL_COLUMN, SYNCED_AT_COLUMN, stagingTableId } from './naming.js';
+import { col, colList, isDelete, latestFirst, type MergeStatement } from './merge-sql.js';
 import type { TableOptions } from './table-ddl.js';
 
 /** Net count of a group: inserts and updates minus deletes. */
@@ -47,7 +47,7 @@ function sameRow(table: TableSchema, a: string, b: string): string {
 function groupedCte(table: TableSchema): string {
   return [
     `SELECT s.*,`,
-    `       sum(CASE WHEN ${col('s', OP_COLUMN)} = 'D' THEN -1 ELSE 1 END) OVER same_row AS ${quoteIdent(NET)},`,
+    `       sum(CASE WHEN ${isDelete('s')} THEN -1 ELSE 1 END) OVER same_row AS ${quoteIdent(NET)},`,
     `       row_number() OVER (same_row ORDER BY ${latestFirst('s')}) AS ${quoteIdent(RANK)}`,
     `FROM ${quoteTable(stagingTableId(table.id))} AS s`,
     `WINDOW same_row AS (PARTITION BY ${asText(table, 's')})`,

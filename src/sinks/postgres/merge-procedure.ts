@@ -9,18 +9,17 @@ import { dollarQuote } from './dollar-quote.js';
 import { managementTable } from './infrastructure.js';
 import { keyedMergeStatement } from './merge-keyed.js';
 import { keylessMergeStatement } from './merge-keyless.js';
-import { indent, type MergeStatement } from './merge-sql.js';
+import { indent, isDelete, type MergeStatement } from './merge-sql.js';
 import {
   COMMIT_TIME_COLUMN,
   LSN_COLUMN,
-  OP_COLUMN,
   ORDINAL_COLUMN,
   SYNCED_AT_COLUMN,
   assertSupportedTable,
   mergeProcedureId,
   stagingTableId,
 } from './naming.js';
-import { STAGED_OP, type TableOptions } from './table-ddl.js';
+import type { TableOptions } from './table-ddl.js';
 
 /**
  * SQLSTATE the merge procedure raises when a winning update lists a value as unchanged and neither
@@ -89,7 +88,7 @@ function keylessWithInsertOnlyPath(table: TableSchema, statement: MergeStatement
   const columns = table.columns.map((c) => quoteIdent(c.name));
   const meta = [LSN_COLUMN, ORDINAL_COLUMN, COMMIT_TIME_COLUMN].map(quoteIdent);
   return [
-    `IF EXISTS (SELECT 1 FROM ${staging} WHERE ${quoteIdent(OP_COLUMN)} = ${quoteLiteral(STAGED_OP.delete)}) THEN`,
+    `IF EXISTS (SELECT 1 FROM ${staging} AS s WHERE ${isDelete('s')}) THEN`,
     indent(statementSql(statement), 2),
     'ELSE',
     `  INSERT INTO ${quoteTable(table.id)} (${[...columns, ...meta, quoteIdent(SYNCED_AT_COLUMN)].join(', ')})`,

@@ -4,7 +4,7 @@
  * column name goes through `quoteIdent`.
  */
 import { quoteIdent, quoteLiteral } from '../../sql/quote.js';
-import { LSN_COLUMN, ORDINAL_COLUMN, UNCHANGED_COLUMN } from './naming.js';
+import { LSN_COLUMN, OP_COLUMN, ORDINAL_COLUMN, UNCHANGED_COLUMN } from './naming.js';
 
 /**
  * One merge statement, before it is wrapped into the procedure: named CTEs (in order) and the four
@@ -63,4 +63,9 @@ export function indent(text: string, spaces: number): string {
     .split('\n')
     .map((line) => (line === '' ? line : pad + line))
     .join('\n');
+}
+
+/** True when the staged row `alias` is a delete: `_cdc_op` 'D', or Debezium's 'd'. */
+export function isDelete(alias: string): string {
+  return `${col(alias, OP_COLUMN)} IN ('D', 'd')`;
 }

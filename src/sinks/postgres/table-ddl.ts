@@ -36,6 +36,15 @@ export const STAGED_OP = {
   delete: 'D',
 } as const;
 
+/**
+ * Every `_cdc_op` a staging table accepts: {@link STAGED_OP}'s, and Debezium's `op` codes as
+ * external writers copy them from events (`c` create and `r` snapshot read upsert like 'I', `u`
+ * like 'U', `d` deletes like 'D'), so a Kafka Connect or Redpanda Connect pipeline can write
+ * Debezium's `__op` field as is.
+ * @see https://debezium.io/documentation/reference/stable/connectors/postgresql.html#postgresql-change-events-value
+ */
+export const STAGED_OP_CODES = ['I', 'U', 'D', 'c', 'r', 'u', 'd'] as const;
+
 /** One of {@link STAGED_OP}'s values. */
 export type StagedOp = (typeof STAGED_OP)[keyof typeof STAGED_OP];
 
@@ -97,9 +106,9 @@ export function finalTableSql(table: TableSchema, options: TableOptions = {}): s
 /** Metadata column definitions of the staging table, in table order. */
 export function stagingMetadataColumns(): string[] {
   return [
-    `${quoteIdent(OP_COLUMN)} "char" NOT NULL CHECK (${quoteIdent(OP_COLUMN)} IN ('I', 'U', 'D'))`,
+    `${quoteIdent(OP_COLUMN)} "char" NOT NULL CHECK (${quoteIdent(OP_COLUMN)} IN (${STAGED_OP_CODES.map((c) => `'${c}'`).join(', ')}))`,
     `${quoteIdent(LSN_COLUMN)} bigint NOT NULL`,
-    `${quoteIdent(ORDINAL_COLUMN)} integer NOT NULL`,
+    `${quoteIdent(ORDINAL_COLUMN)} integer NOT NULL DEFAULT 0`,
     `${quoteIdent(COMMIT_TIME_COLUMN)} timestamptz`,
     `${quoteIdent(UNCHANGED_COLUMN)} text[]`,
   ];
