@@ -10,11 +10,13 @@ import { managementTable } from './infrastructure.js';
 import { keyedMergeStatement } from './merge-keyed.js';
 import { keylessMergeStatement } from './merge-keyless.js';
 import { indent, isDelete, type MergeStatement } from './merge-sql.js';
+import { leanMergeSql } from './merge-lean.js';
 import {
   COMMIT_TIME_COLUMN,
   LSN_COLUMN,
   ORDINAL_COLUMN,
   SYNCED_AT_COLUMN,
+  UNCHANGED_COLUMN,
   assertSupportedTable,
   mergeProcedureId,
   stagingTableId,
@@ -108,7 +110,9 @@ function keylessWithInsertOnlyPath(table: TableSchema, statement: MergeStatement
  *    row another transaction stages meanwhile is truncated unmerged: call it in READ COMMITTED);
  * 2. merges every staged row in one set-based statement: see `keyedMergeStatement` (table with a
  *    primary key: dedup by position, unchanged values filled, idempotent on the stored position)
- *    and `keylessMergeStatement` (no primary key: multiset counts);
+ *    and `keylessMergeStatement` (no primary key: multiset counts). When no staged row of a keyed
+ *    table lists an unchanged value, the lean statement runs instead: `MERGE` on PostgreSQL 15+
+ *    (`leanMergeSql`), else the keyed statement without its fill steps;
  * 3. raises SQLSTATE {@link UNCHANGED_VALUE_MISSING_SQLSTATE} if an unchanged value is unknown,
  *    which rolls back the caller's transaction rather than write NULL;
  * 4. TRUNCATEs staging and upserts the table's `merge_control` row (merge_count + 1,
@@ -123,21 +127,48 @@ function keylessWithInsertOnlyPath(table: TableSchema, statement: MergeStatement
  */
 export function mergeProcedureSql(table: TableSchema, options: TableOptions = {}): string {
   assertSupportedTable(table);
-  const statement = table.primaryKey.length > 0 ? keyedMergeStatement(table, options) : keylessMergeStatement(table, options);
   const staging = quoteTable(stagingTableId(table.id));
+  const keyed = table.primaryKey.length > 0;
+  const full = keyed ? keyedMergeStatement(table, options) : keylessMergeStatement(table, options);
+  const fullSql = [
+    keyed ? statementSql(full) : keylessWithInsertOnlyPath(table, full),
+    ...(full.missingRows === '0' ? [] : [missingCheckSql(table)]),
+  ].join('\n');
+  let merge = fullSql;
+  if (keyed) {
+    // Without unchanged values to fill, a lean statement does: MERGE on 15+, else the keyed
+    // statement without its fill steps.
+    const plain = { ...table, columns: table.columns.map((c) => ({ ...c, toastable: false })) };
+    const lean = [
+      `IF current_setting('server_version_num')::int >= 150000 THEN`,
+      `  SELECT count(*) INTO _cdc_staged_rows FROM ${staging};`,
+      `  EXECUTE ${dollarQuote(leanMergeSql(table, options), 'cdc_lean')};`,
+      'ELSE',
+      indent(statementSql(keyedMergeStatement(plain, options)), 2),
+      'END IF;',
+    ].join('\n');
+    merge = table.columns.some((c) => c.toastable)
+      ? [
+          `IF EXISTS (SELECT 1 FROM ${staging} WHERE ${quoteIdent(UNCHANGED_COLUMN)} IS NOT NULL) THEN`,
+          indent(fullSql, 2),
+          'ELSE',
+          indent(lean, 2),
+          'END IF;',
+        ].join('\n')
+      : lean;
+  }
   const body = [
     '',
     '#variable_conflict use_column',
     'DECLARE',
     '  _cdc_started timestamptz := clock_timestamp();',
-    '  _cdc_staged_rows bigint;',
-    '  _cdc_deleted_rows bigint;',
-    '  _cdc_written_rows bigint;',
-    '  _cdc_missing_rows bigint;',
+    '  _cdc_staged_rows bigint := 0;',
+    '  _cdc_deleted_rows bigint := 0;',
+    '  _cdc_written_rows bigint := 0;',
+    '  _cdc_missing_rows bigint := 0;',
     'BEGIN',
     indent(`LOCK TABLE ${staging} IN ACCESS EXCLUSIVE MODE;`, 2),
-    indent(table.primaryKey.length > 0 ? statementSql(statement) : keylessWithInsertOnlyPath(table, statement), 2),
-    ...(statement.missingRows === '0' ? [] : [indent(missingCheckSql(table), 2)]),
+    indent(merge, 2),
     indent(`TRUNCATE ${staging};`, 2),
     indent(mergeControlSql(table), 2),
     'END;',
