@@ -1,0 +1,147 @@
+/**
+ * NATS JetStream as a transport of Debezium events (Debezium Server's NATS JetStream sink):
+ * one stream, read through a durable pull consumer named after the pipeline.
+ *
+ * Exactly-once comes from the target, not from the consumer's redelivery (DESIGN.md §3.2): the
+ * stream sequence of the last merged message is stored with the data, and at start the durable
+ * consumer is re-created to deliver from the next sequence. Messages are acknowledged (ack policy
+ * `all`: acknowledging a message acknowledges every earlier one) only after the batch holding them
+ * committed, so a stream with interest or work-queue retention keeps them until then.
+ * @see https://docs.nats.io/nats-concepts/jetstream/consumers
+ */
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type Consumer, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { CdcError } from '../../errors.js';
+
+/** Options for {@link JetStreamTransport.open}. */
+export interface JetStreamTransportOptions {
+  /** `nats://host:port` (comma-separated for a cluster). */
+  readonly url: string;
+  /** The stream Debezium Server publishes to. */
+  readonly stream: string;
+  /** Durable consumer name (the pipeline name). */
+  readonly durable: string;
+  /** Subjects to read (default: every subject of the stream). */
+  readonly subjects?: readonly string[];
+  /**
+   * Stream sequence of the last merged message (from the target); delivery starts after it.
+   * Absent: from the first message of the stream.
+   */
+  readonly after?: bigint;
+  /** How long a delivered message may stay unacknowledged before redelivery, ms (default 10 min). */
+  readonly ackWaitMs?: number;
+}
+
+/** One message as the pipeline sees it. */
+export interface TransportMessage {
+  readonly subject: string;
+  /** Stream sequence: the broker position, a total order over the stream. */
+  readonly sequence: bigint;
+  readonly data: Uint8Array;
+  /** Publish time on the broker (ms since epoch). */
+  readonly timestampMs: number;
+}
+
+const NANOS_PER_MS = 1_000_000;
+
+/** A connected JetStream consumer. */
+export class JetStreamTransport {
+  /** Fetched messages not acknowledged yet, in stream order (bounded by the open batches). */
+  private pending: JsMsg[] = [];
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly consumer: Consumer,
+    /** The stream's name. */
+    readonly stream: string,
+  ) {}
+
+  /**
+   * Connects, checks the stream, and (re-)creates the durable pull consumer to deliver after
+   * `options.after`.
+   * @throws {CdcError} CONNECTION_FAILED (retryable) when the server is unreachable;
+   *   STREAM_NOT_FOUND when the stream does not exist.
+   */
+  static async open(options: JetStreamTransportOptions): Promise<JetStreamTransport> {
+    let nc: NatsConnection;
+    try {
+      nc = await connect({ servers: options.url.split(','), name: `cdc-merge ${options.durable}`, reconnect: true, maxReconnectAttempts: -1 });
+    } catch (cause) {
+      throw new CdcError('CONNECTION_FAILED', `cannot connect to NATS at ${options.url}: ${(cause as Error).message}`, {
+        cause,
+        retryable: true,
+        remedy: 'check that nats-server runs with JetStream (-js) and that the URL is right',
+      });
+    }
+    try {
+      const jsm = await jetstreamManager(nc);
+      await streamInfo(jsm, options.stream, options.url);
+      // The target's merged position decides where to start: drop the consumer's own state.
+      await jsm.consumers.delete(options.stream, options.durable).catch(() => undefined);
+      await jsm.consumers.add(options.stream, {
+        durable_name: options.durable,
+        ack_policy: AckPolicy.All,
+        ack_wait: (options.ackWaitMs ?? 600_000) * NANOS_PER_MS,
+        max_ack_pending: -1,
+        ...(options.after === undefined || options.after === 0n
+          ? { deliver_policy: DeliverPolicy.All }
+          : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Number(options.after + 1n) }),
+        ...(options.subjects && options.subjects.length > 0 ? { filter_subjects: [...options.subjects] } : {}),
+      });
+      const consumer = await jetstream(nc).consumers.get(options.stream, options.durable);
+      return new JetStreamTransport(nc, consumer, options.stream);
+    } catch (error) {
+      await nc.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Up to `max` messages in stream order, waiting at most `expiresMs` (≥ 1000, the server's
+   * minimum) for the first; an empty array when none came.
+   */
+  async fetch(max: number, expiresMs: number): Promise<TransportMessage[]> {
+    const out: TransportMessage[] = [];
+    const messages = await this.consumer.fetch({ max_messages: max, expires: Math.max(1000, expiresMs) });
+    for await (const m of messages) {
+      this.pending.push(m);
+      out.push({ subject: m.subject, sequence: BigInt(m.seq), data: m.data, timestampMs: Math.floor(m.info.timestampNanos / NANOS_PER_MS) });
+    }
+    return out;
+  }
+
+  /**
+   * Acknowledges every message up to and including stream sequence `sequence` (call after the
+   * batch holding them committed): the latest fetched message at or below it carries the ack,
+   * which under ack policy `all` covers the earlier ones. Best effort: a lost ack only delays
+   * the consumer's ack floor; the next start begins after the target's merged position anyway.
+   */
+  async acknowledge(sequence: bigint): Promise<void> {
+    let i = 0;
+    while (i < this.pending.length && BigInt(this.pending[i]!.seq) <= sequence) i++;
+    if (i === 0) return;
+    const carrier = this.pending[i - 1]!;
+    this.pending = this.pending.slice(i);
+    await carrier.ackAck().catch(() => false);
+  }
+
+  /** Closes the connection (unacknowledged messages stay with the durable consumer). */
+  async close(): Promise<void> {
+    await this.nc.close().catch(() => undefined);
+  }
+}
+
+async function streamInfo(jsm: JetStreamManager, stream: string, url: string): Promise<void> {
+  try {
+    await jsm.streams.info(stream);
+  } catch (cause) {
+    const message = (cause as Error).message;
+    if (/not found/i.test(message)) {
+      throw new CdcError('STREAM_NOT_FOUND', `NATS at ${url} has no JetStream stream ${JSON.stringify(stream)}`, {
+        cause,
+        remedy: 'create it (Debezium Server creates it when debezium.sink.nats-jetstream.create-stream=true), or fix the stream name',
+      });
+    }
+    throw cause;
+  }
+}
