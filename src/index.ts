@@ -4,4 +4,5 @@
 export * from './schema/table.js';
 export * from './events/position.js';
 export * from './events/change.js';
+export * from './events/debezium/index.js';
 export * from './sql/quote.js';
