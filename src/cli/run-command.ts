@@ -18,6 +18,7 @@ import { validatePostgresUrl } from '../sql/connect.js';
 import { EXIT } from './errors.js';
 import { replicate } from './replicate.js';
 import { runProject } from './run-project.js';
+import { replicateDebezium } from './replicate-debezium.js';
 
 /** Flags of `cdc run` as commander parses them. */
 export interface RunFlags {
@@ -51,11 +52,11 @@ export interface RunSettings {
  */
 export function resolveRunSettings(flags: RunFlags): RunSettings {
   const file = flags.config ? loadRunConfig(flags.config) : {};
-  const sourceUrl = flags.source ?? file.source?.url;
+  const sourceUrl = flags.source ?? file.source?.url ?? (file.debezium ? file.debezium.nats.url : undefined);
   const targetUrl = flags.target ?? file.target?.url;
   if (!sourceUrl) throw new CdcError('CONFIG_INVALID', 'no source given', { remedy: 'pass --source postgres://… or set source.url in the config file' });
   if (!targetUrl) throw new CdcError('CONFIG_INVALID', 'no target given', { remedy: 'pass --target postgres://… or set target.url in the config file' });
-  validatePostgresUrl(sourceUrl, 'source');
+  if (!file.debezium || flags.source) validatePostgresUrl(sourceUrl, 'source');
   validatePostgresUrl(targetUrl, 'target');
   let metricsPort: number | undefined = file.metrics_port;
   if (flags.metricsPort !== undefined) {
@@ -101,6 +102,47 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    if (settings.file.debezium && !flags.source) {
+      const debezium = settings.file.debezium;
+      const result = await withRetries(
+        log,
+        settings,
+        controller.signal,
+        async () => {
+          const r = await replicateDebezium({
+            natsUrl: debezium.nats.url,
+            stream: debezium.nats.stream,
+            ...(debezium.nats.subjects ? { subjects: debezium.nats.subjects } : {}),
+            targetUrl: settings.targetUrl,
+            name: settings.name,
+            log,
+            metrics,
+            ...(debezium.on_invalid ? { onInvalid: debezium.on_invalid } : {}),
+            ...(debezium.keys ? { keys: debezium.keys } : {}),
+            ...(debezium.binary_handling_mode ? { binaryHandlingMode: debezium.binary_handling_mode } : {}),
+            untilIdle: settings.untilCaughtUp,
+            signal: controller.signal,
+            batchPolicy: {
+              maxChanges: settings.file.batch?.max_changes ?? DEFAULT_BATCH_POLICY.maxChanges,
+              maxAgeMs: settings.file.batch?.max_age_ms ?? DEFAULT_BATCH_POLICY.maxAgeMs,
+              idleMs: settings.file.batch?.idle_ms ?? DEFAULT_BATCH_POLICY.idleMs,
+            },
+            tableOptions: { softDelete: flags.softDelete || (project?.softDelete ?? settings.file.soft_delete ?? false) },
+            schemaPolicy: { drop: settings.file.schema_changes?.drop ?? 'ignore', typeChange: settings.file.schema_changes?.type_change ?? 'apply' },
+            ...(project ? { tableMapping: project.mapping } : {}),
+            onStreaming: () => {
+              health.ready = true;
+              delete health.lastError;
+            },
+          });
+          return { tables: [], snapshotRows: 0, transactions: r.messages, changes: r.changes, mergedLsn: r.merged };
+        },
+        health,
+        metrics,
+      );
+      log.info({ messages: result.transactions, changes: result.changes, merged: result.mergedLsn.toString() }, settings.untilCaughtUp && !controller.signal.aborted ? 'caught up' : 'stopped');
+      return interrupted ? EXIT.interrupted : EXIT.ok;
+    }
     const result = await withRetries(
       log,
       settings,

@@ -29,6 +29,19 @@ export const runConfigSchema = z
       .strict()
       .optional(),
     snapshot: z.object({ parallelism: z.number().int().min(1).max(64).optional() }).strict().optional(),
+    /** A Debezium source instead of `source`: events on NATS JetStream. */
+    debezium: z
+      .object({
+        nats: z.object({ url: z.string().min(1), stream: z.string().min(1), subjects: z.array(z.string().min(1)).optional() }).strict(),
+        /** `dead_letter` (default): set undecodable events aside in cdc_management.dead_letter; `stop`. */
+        on_invalid: z.enum(['dead_letter', 'stop']).optional(),
+        /** Primary keys by `schema.table`, for transports that carry no record key (NATS). */
+        keys: z.record(z.string(), z.array(z.string().min(1)).min(1)).optional(),
+        /** How the connector wrote bytes (`binary.handling.mode`). */
+        binary_handling_mode: z.enum(['bytes', 'base64', 'base64-url-safe', 'hex']).optional(),
+      })
+      .strict()
+      .optional(),
     ...projectSectionsSchema,
   })
   .strict();

@@ -58,6 +58,7 @@ export function mappedSink(sink: ChangeSink, mapping: TableMapping): ChangeSink 
     openBatch: async () => wrapBatch(await sink.openBatch()),
     recordIdlePosition: (lsn) => sink.recordIdlePosition(lsn),
     recordError: (error) => sink.recordError(error),
+    ...(sink.recordDeadLetter ? { recordDeadLetter: (entry: Parameters<NonNullable<ChangeSink['recordDeadLetter']>>[0]) => sink.recordDeadLetter!(entry) } : {}),
     close: () => sink.close(),
   };
 }

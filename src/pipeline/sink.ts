@@ -47,8 +47,25 @@ export interface ChangeSink {
    * operators reading the target. Best effort: never throws.
    */
   recordError(error: unknown): Promise<void>;
+  /**
+   * Sets aside a source message that cannot be decoded, with its raw bytes and the error
+   * (message sources). Written on the batch's connection, so it commits with the open batch.
+   */
+  recordDeadLetter?(entry: DeadLetter): Promise<void>;
   /** Releases connections. */
   close(): Promise<void>;
+}
+
+/** A message that could not be decoded. */
+export interface DeadLetter {
+  /** Topic or subject. */
+  readonly topic: string;
+  /** Where it sits on the broker, for people (`seq 42`, `partition 3 offset 42`). */
+  readonly brokerPosition: string;
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array | null;
+  /** The decoding error, naming the field. */
+  readonly error: string;
 }
 
 /** Statistics of one committed batch. */

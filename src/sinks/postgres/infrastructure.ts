@@ -122,6 +122,20 @@ const TABLES: readonly TableSpec[] = [
     ],
   },
   {
+    name: 'dead_letter',
+    comment: 'Source messages that could not be decoded, kept with their raw bytes (Debezium sources).',
+    columns: [
+      ['id bigserial PRIMARY KEY', 'Sequence.'],
+      ['received_at timestamptz NOT NULL DEFAULT now()', 'When it was set aside.'],
+      ['pipeline text NOT NULL', 'Pipeline name.'],
+      ['topic text NOT NULL', 'Topic or subject it came from.'],
+      ['broker_position text', 'Partition/offset or stream sequence.'],
+      ['message_key bytea', 'Raw key bytes.'],
+      ['message_value bytea', 'Raw value bytes.'],
+      ['error text NOT NULL', 'Why it could not be decoded (names the field).'],
+    ],
+  },
+  {
     name: 'processing_log',
     comment: 'One row per merged batch.',
     columns: [

@@ -13,7 +13,7 @@ import { formatTableId, tableKey, type TableSchema } from '../../schema/table.js
 import { connectPostgres } from '../../sql/connect.js';
 import { quoteIdent, quoteTable } from '../../sql/quote.js';
 import { formatLsn } from '../../events/position.js';
-import type { ChangeSink, SinkBatch, TableSnapshotState } from '../../pipeline/sink.js';
+import type { ChangeSink, DeadLetter, SinkBatch, TableSnapshotState } from '../../pipeline/sink.js';
 import { PostgresBatch } from './batch.js';
 import { markingTriggerSql } from './deferred-merge.js';
 import { infrastructureSql } from './infrastructure.js';
@@ -290,6 +290,20 @@ export class PostgresSink implements ChangeSink {
         [this.options.pipeline, text('schema'), text('table') ?? table, code, message, text('internalQuery'), JSON.stringify(detail)],
       )
       .catch((failure: unknown) => this.options.log.warn({ error: (failure as Error).message }, 'could not write cdc_management.error_log'));
+  }
+
+  async recordDeadLetter(entry: DeadLetter): Promise<void> {
+    await this.client.query(
+      `INSERT INTO cdc_management.dead_letter (pipeline, topic, broker_position, message_key, message_value, error) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [
+        this.options.pipeline,
+        entry.topic,
+        entry.brokerPosition,
+        entry.key === null ? null : Buffer.from(entry.key),
+        entry.value === null ? null : Buffer.from(entry.value),
+        entry.error,
+      ],
+    );
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,146 @@
+/**
+ * Debezium events over a real NATS JetStream into the PostgreSQL sink, through the real `cdc`
+ * binary (issue #5): a Debezium-format stream of a Chinook workload (snapshot reads, then inserts,
+ * updates and deletes, each applied to a source database too) lands in target tables equal to
+ * the source; `kill -9` mid-stream and a restart lose nothing and duplicate nothing; a malformed
+ * event is dead-lettered with a message naming subject, position and field.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadChinook } from '../src/demo/chinook.js';
+import type { TableSchema } from '../src/schema/table.js';
+import { describeTables, listTables } from '../src/sources/postgres/catalog.js';
+import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/throwaway-cluster.js';
+import { startThrowawayNats, type ThrowawayNats } from '../src/testing/throwaway-nats.js';
+import { compareTables } from '../src/verify/compare.js';
+import { runCli, startCli } from './support/cli.js';
+import { debeziumEvent, type TextRow } from './support/debezium-events.js';
+
+const TABLES = ['genre', 'media_type', 'artist', 'album', 'track', 'invoice', 'invoice_line'];
+
+let cluster: ThrowawayCluster;
+let nats: ThrowawayNats;
+let nc: NatsConnection;
+let source: pg.Client;
+let target: pg.Client;
+let targetUrl: string;
+let root: string;
+let config: string;
+let tables: TableSchema[];
+let lsn = 1000n;
+let published = 0;
+
+const textTypes = { getTypeParser: () => (v: string) => v } as unknown as pg.CustomTypesConfig;
+
+async function publish(subject: string, data: string): Promise<void> {
+  await jetstream(nc).publish(subject, new TextEncoder().encode(data));
+  published++;
+}
+
+async function emit(table: TableSchema, op: 'r' | 'c' | 'u' | 'd', rows: { before?: TextRow; after?: TextRow }): Promise<void> {
+  lsn += 8n;
+  await publish(`chinook.public.${table.id.name}`, debeziumEvent({ table, op, ...rows, lsn, txId: Number(lsn), tsMs: 1_700_000_000_000 + Number(lsn) }));
+}
+
+const tableOf = (name: string) => tables.find((t) => t.id.name === name)!;
+
+/** Runs `sql` on the source and emits the Debezium events of the rows it returns (RETURNING *). */
+async function change(name: string, op: 'c' | 'u' | 'd', sql: string): Promise<void> {
+  const table = tableOf(name);
+  const key = table.primaryKey;
+  const before = op === 'c' ? [] : (await source.query({ text: `SELECT * FROM public.${name} WHERE ${sql.split(' WHERE ')[1]!.replace(' RETURNING *', '')}`, types: textTypes })).rows as TextRow[];
+  const { rows } = await source.query({ text: sql, types: textTypes });
+  for (const after of rows as TextRow[]) {
+    const old = before.find((b) => key.every((k) => b[k] === after[k]));
+    await emit(table, op, op === 'd' ? { before: after } : op === 'u' ? { ...(old ? { before: old } : {}), after } : { after });
+  }
+}
+
+beforeAll(async () => {
+  cluster = await startThrowawayCluster({ label: 'debezium' });
+  nats = await startThrowawayNats({ label: 'debezium' });
+  await cluster.createDatabase('chinook');
+  await loadChinook(cluster, 'chinook');
+  targetUrl = await cluster.createDatabase('warehouse');
+  source = new pg.Client(cluster.url('chinook'));
+  await source.connect();
+  target = new pg.Client(targetUrl);
+  await target.connect();
+  const all = await describeTables(source, await listTables(source, []));
+  tables = TABLES.map((n) => all.find((t) => t.id.name === n)!);
+  nc = await connect({ servers: nats.url });
+  await (await jetstreamManager(nc)).streams.add({ name: 'chinook', subjects: ['chinook.>'] });
+  root = mkdtempSync(join(tmpdir(), 'cdc-debezium-'));
+  config = join(root, 'cdc.yaml');
+  const keys = tables.map((t) => `    public.${t.id.name}: [${t.primaryKey.join(', ')}]`).join('\n');
+  writeFileSync(
+    config,
+    `name: chinook_dbz\ntarget: { url: "${targetUrl}" }\nbatch: { max_changes: 500 }\ndebezium:\n  nats: { url: "${nats.url}", stream: chinook }\n  keys:\n${keys}\n`,
+  );
+}, 180_000);
+afterAll(async () => {
+  await nc?.close();
+  await source?.end();
+  await target?.end();
+  await nats?.stop();
+  await cluster?.stop();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+describe('Debezium over NATS JetStream', () => {
+  it('a Chinook snapshot and workload land equal to the source; kill -9 mid-stream loses and duplicates nothing', async () => {
+    // Snapshot: every row as an 'r' event.
+    for (const table of tables) {
+      const { rows } = await source.query({ text: `SELECT * FROM public.${table.id.name} ORDER BY ${table.primaryKey.join(', ')}`, types: textTypes });
+      for (const after of rows as TextRow[]) await emit(table, 'r', { after });
+    }
+    // Workload: the same changes on the source database and as events.
+    await change('track', 'u', `UPDATE public.track SET unit_price = unit_price + 0.10 WHERE track_id % 7 = 0 RETURNING *`);
+    await change('track', 'u', `UPDATE public.track SET composer = NULL WHERE track_id % 11 = 0 RETURNING *`);
+    await change('invoice_line', 'd', `DELETE FROM public.invoice_line WHERE invoice_line_id % 13 = 0 RETURNING *`);
+    await change('invoice', 'c', `INSERT INTO public.invoice SELECT invoice_id + 1000, customer_id, invoice_date + interval '1 day', billing_address, billing_city, billing_state, billing_country, billing_postal_code, total FROM public.invoice WHERE invoice_id <= 50 RETURNING *`);
+    await change('invoice_line', 'c', `INSERT INTO public.invoice_line SELECT invoice_line_id + 10000, invoice_id + 1000, track_id, unit_price, quantity FROM public.invoice_line WHERE invoice_id <= 50 RETURNING *`);
+    await change('artist', 'u', `UPDATE public.artist SET name = name || ' (remastered)' WHERE artist_id % 5 = 0 RETURNING *`);
+    await change('genre', 'c', `INSERT INTO public.genre VALUES (26, 'Polka') RETURNING *`);
+    await change('genre', 'd', `DELETE FROM public.genre WHERE genre_id = 26 RETURNING *`);
+    expect(published).toBeGreaterThan(5_000);
+
+    // First run: killed once some batches are merged.
+    const first = startCli(['run', '--config', config]);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const { rows } = await target.query<{ p: string | null }>("SELECT max(position)::text AS p FROM cdc_management.offsets WHERE pipeline = 'chinook_dbz'").catch(() => ({ rows: [{ p: null }] }));
+      if (rows[0]?.p && BigInt(rows[0].p) > 0n) break;
+      if (Date.now() > deadline) throw new Error(`no progress; stderr:\n${first.stderr()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const [{ p: atKill }] = (await target.query<{ p: string }>("SELECT position::text AS p FROM cdc_management.offsets WHERE pipeline = 'chinook_dbz'")).rows as [{ p: string }];
+    expect(BigInt(atKill)).toBeLessThan(BigInt(published));
+
+    const second = await runCli(['run', '--config', config, '--until-caught-up']);
+    expect(second.code, second.stderr).toBe(0);
+    const [{ p: end }] = (await target.query<{ p: string }>("SELECT position::text AS p FROM cdc_management.offsets WHERE pipeline = 'chinook_dbz'")).rows as [{ p: string }];
+    expect(BigInt(end)).toBe(BigInt(published));
+    const targetTables = tables.map((t) => ({ ...t, id: { schema: 'public', name: t.id.name } }));
+    for (const c of await compareTables(source, target, targetTables)) expect(c, `${c.table}`).toMatchObject({ equal: true });
+  });
+
+  it('a malformed event is dead-lettered with subject, position and field; the stream goes on', async () => {
+    const genre = tableOf('genre');
+    await publish('chinook.public.genre', '{"schema": null, "payload": {"op": "c", "after": {"genre_id": 900, "name": "ok"}, "source": {"connector": "postgresql", "schema": "public", "table": "genre", "lsn": "not-a-number"}}}');
+    await source.query("INSERT INTO public.genre VALUES (901, 'after the bad one')");
+    await emit(genre, 'c', { after: { genre_id: '901', name: 'after the bad one' } });
+    const r = await runCli(['run', '--config', config, '--until-caught-up']);
+    expect(r.code, r.stderr).toBe(0);
+    const dead = (await target.query('SELECT topic, broker_position, error, length(message_value) > 0 AS raw FROM cdc_management.dead_letter')).rows;
+    expect(dead).toEqual([{ topic: 'chinook.public.genre', broker_position: `seq ${published - 1}`, error: expect.stringMatching(/chinook\.public\.genre.*payload\.source\.lsn/), raw: true }]);
+    expect((await target.query('SELECT name FROM public.genre WHERE genre_id = 901')).rows).toEqual([{ name: 'after the bad one' }]);
+  });
+});
