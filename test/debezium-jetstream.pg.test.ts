@@ -19,7 +19,7 @@ import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/thr
 import { startThrowawayNats, type ThrowawayNats } from '../src/testing/throwaway-nats.js';
 import { compareTables } from '../src/verify/compare.js';
 import { runCli, startCli } from './support/cli.js';
-import { debeziumEvent, type TextRow } from './support/debezium-events.js';
+import { debeziumEvent, type TextRow } from '../src/testing/debezium-events.js';
 
 const TABLES = ['genre', 'media_type', 'artist', 'album', 'track', 'invoice', 'invoice_line'];
 

@@ -11,7 +11,9 @@
  *
  * Then the deferred-merge benchmark (`merge.ts`): a set-based merge of BENCH_MERGE_CHANGES
  * (1,000,000) staged changes into a BENCH_MERGE_ROWS (1,000,000)-row table against per-row
- * upserts (BENCH_MERGE_ROWWISE, 200,000 changes). BENCH_SUITE=replication|merge runs one part.
+ * upserts (BENCH_MERGE_ROWWISE, 200,000 changes). Then the Debezium benchmark (`debezium.ts`):
+ * BENCH_DBZ_CHANGES (100,000) changes through the PostgreSQL slot and as Debezium events on NATS
+ * JetStream. BENCH_SUITE=replication|merge|debezium runs one part.
  *
  * Results go to standard output, progress to standard error. Exits 1 when a target differs
  * from its source or a step fails.
@@ -24,6 +26,7 @@ import { note, type BenchConfig, type PeerResult } from './common.js';
 import { describeMachine, formatMachine } from './machine.js';
 import { benchNative } from './native.js';
 import { benchMerge, renderMergeResults } from './merge.js';
+import { benchDebezium, renderDebeziumResults } from './debezium.js';
 import { renderResults } from './report.js';
 
 /** A positive integer from the environment, or `fallback`. */
@@ -50,13 +53,13 @@ async function main(): Promise<number> {
   note(`pgbench scale ${config.scale}, ${config.transactions} transactions, ${config.clients} clients, ${config.jobs} threads`);
 
   const suite = process.env.BENCH_SUITE ?? 'all';
-  if (!['all', 'replication', 'merge'].includes(suite)) throw new Error(`BENCH_SUITE=${suite}: use replication, merge or all`);
+  if (!['all', 'replication', 'merge', 'debezium'].includes(suite)) throw new Error(`BENCH_SUITE=${suite}: use replication, merge, debezium or all`);
   const log = compactLogger(process.env.CDC_LOG_LEVEL ?? 'warn');
-  const replication = suite !== 'merge';
+  const replication = suite === 'all' || suite === 'replication';
   const native: PeerResult | undefined = only === 'cdc' || !replication ? undefined : await benchNative(config);
   const cdc: PeerResult | undefined = only === 'native' || !replication ? undefined : await benchCdc(config, log);
   const merge =
-    suite === 'replication'
+    suite !== 'all' && suite !== 'merge'
       ? undefined
       : await benchMerge({
           tableRows: envInteger('BENCH_MERGE_ROWS', 1_000_000),
@@ -66,12 +69,18 @@ async function main(): Promise<number> {
           loopChanges: envInteger('BENCH_MERGE_LOOP', 50_000),
         });
 
+  const debezium =
+    suite !== 'all' && suite !== 'debezium'
+      ? undefined
+      : await benchDebezium({ changes: envInteger('BENCH_DBZ_CHANGES', 100_000), transactionSize: envInteger('BENCH_DBZ_TXN', 10) }, log);
+
   const out = (s = '') => process.stdout.write(`${s}\n`);
   out(`cdc-merge benchmark, ${new Date().toISOString()}`);
   out(`machine: ${formatMachine(machine)}`);
   if (replication) out(renderResults(config, native, cdc));
   if (merge) out(`${replication ? '\n' : ''}${renderMergeResults(merge)}`);
-  let ok = merge?.equal ?? true;
+  if (debezium) out(`\n${renderDebeziumResults(debezium)}`);
+  let ok = (merge?.equal ?? true) && (debezium?.equal ?? true);
   for (const r of [native, cdc]) {
     if (!r) continue;
     if (r.comparison.every((c) => c.equal)) continue;

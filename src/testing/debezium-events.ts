@@ -1,12 +1,12 @@
 /**
- * Test support: Debezium change events (PostgreSQL connector, JSON converter with the embedded
+ * Debezium change events for tests and benchmarks (PostgreSQL connector, JSON converter with the embedded
  * schema) built from rows of a real PostgreSQL table, in the shape Debezium Server publishes:
  * `{ schema, payload: { before, after, source, op, ts_ms } }`. Only the column types the tests use
  * are covered: smallint/integer/bigint, text/varchar, numeric(p,s) (Kafka Connect Decimal), and
  * timestamp without time zone (io.debezium.time.MicroTimestamp).
  * @see https://debezium.io/documentation/reference/stable/connectors/postgresql.html#postgresql-events
  */
-import type { TableSchema } from '../../src/schema/table.js';
+import type { TableSchema } from '../schema/table.js';
 
 /** A row as text values (what `pg` returns with every type parser off), by column name. */
 export type TextRow = Record<string, string | null>;
