@@ -83,36 +83,57 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
   let last = merged;
   const totals = { messages: 0, changes: 0, deadLettered: 0 };
 
-  const commit = async () => {
-    if (!batch) return;
-    const b = batch;
-    batch = null;
-    if (pendingMessages === 0) {
-      await b.rollback();
-      return;
+  // At most one batch commits at a time while the next one fills (the sink orders them); a
+  // failed commit stops the loop at the next step.
+  let inflight: Promise<void> | null = null;
+  let failure: unknown = null;
+  const settle = async () => {
+    const p = inflight;
+    inflight = null;
+    if (p) await p;
+    if (failure) throw failure;
+  };
+  const commit = async (wait: boolean) => {
+    if (batch) {
+      const b = batch;
+      const end = last;
+      const count = pendingMessages;
+      batch = null;
+      pendingMessages = 0;
+      await settle();
+      if (count === 0) await b.rollback();
+      else {
+        inflight = b.commit(end, count).then(
+          async (stats) => {
+            totals.messages += count;
+            totals.changes += stats.changes;
+            merged = end;
+            options.metrics?.batchMerged(stats);
+            log.debug({ position: end.toString(), ...stats }, 'batch merged');
+            await transport.acknowledge(end);
+          },
+          (error: unknown) => {
+            failure ??= error;
+          },
+        );
+      }
     }
-    const stats = await b.commit(last, pendingMessages);
-    totals.messages += pendingMessages;
-    totals.changes += stats.changes;
-    pendingMessages = 0;
-    merged = last;
-    options.metrics?.batchMerged(stats);
-    await transport.acknowledge(last);
-    log.debug({ position: last.toString(), ...stats }, 'batch merged');
+    if (wait) await settle();
   };
 
   options.onStreaming?.();
   try {
     for (;;) {
       if (options.signal?.aborted) break;
+      if (failure) throw failure;
       const messages = await transport.fetch(1000, batch ? policy.idleMs : 1000);
       if (messages.length === 0) {
-        await commit();
+        await commit(true);
         if (options.untilIdle) break;
         continue;
       }
       for (const m of messages) {
-        if (m.sequence <= merged) continue;
+        if (m.sequence <= last) continue;
         if (!batch) {
           batch = await sink.openBatch();
           openedAt = Date.now();
@@ -145,12 +166,13 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
         }
         last = m.sequence;
         pendingMessages++;
-        if (batchFull(policy, batch.changes, openedAt)) await commit();
+        if (batchFull(policy, batch.changes, openedAt)) await commit(false);
       }
     }
-    await commit();
+    await commit(true);
   } catch (error) {
     if (batch) await (batch as SinkBatch).rollback().catch(() => undefined);
+    await (inflight as Promise<void> | null)?.catch(() => undefined);
     await sink.recordError(error);
     throw error;
   }

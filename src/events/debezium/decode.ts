@@ -15,7 +15,7 @@ import type { TableId } from '../../schema/table.js';
 import { parseConnectSchema, type ConnectSchema } from './connect-schema.js';
 import { decodeChangeEnvelope, decodeHeartbeat, decodeSchemaChange, isHeartbeat, isSchemaChange, type DecodedKey, type PayloadContext } from './envelope.js';
 import { DebeziumDecodeError, fail, formatJsonPath, InvalidField, type BrokerCoordinates, type JsonPath, type RecordPart } from './errors.js';
-import { isJsonObject, JsonSyntaxError, parseJson, type JsonValue } from './json.js';
+import { isJsonObject, JsonSyntaxError, JsonValueCache, parseJson, type JsonObject, type JsonValue } from './json.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import type { DebeziumRecord, DebeziumRecordInput } from './record.js';
 import { columnsFromRows, columnsFromSchema, decodeRowByType, decodeRowWithSchema } from './row.js';
@@ -25,6 +25,27 @@ import { decodeUnwrapped, isUnwrapped } from './unwrap.js';
 import { describe } from './value-readers.js';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Embedded schemas by their exact text: a topic's records repeat the same schema, so its JSON is
+ * read once and reused (see {@link JsonValueCache}).
+ */
+const SCHEMA_TEXTS = new JsonValueCache(256);
+const REUSE_SCHEMA = { reuse: { member: 'schema', cache: SCHEMA_TEXTS } } as const;
+
+/** The Kafka Connect schema parsed from a (reused) schema object; only successes are kept. */
+const CONNECT_SCHEMAS = new WeakMap<JsonObject, ConnectSchema>();
+
+/** {@link parseConnectSchema} of the `schema` member, once per distinct schema object. */
+function connectSchemaOf(json: JsonValue): ConnectSchema {
+  if (!isJsonObject(json)) return parseConnectSchema(json, ['schema']);
+  let schema = CONNECT_SCHEMAS.get(json);
+  if (schema === undefined) {
+    schema = parseConnectSchema(json, ['schema']);
+    CONNECT_SCHEMAS.set(json, schema);
+  }
+  return schema;
+}
 
 /** The JSON of one part of the record; undefined for an absent (null) part. */
 function readJson(raw: Uint8Array | string | null | undefined): JsonValue | undefined {
@@ -40,7 +61,7 @@ function readJson(raw: Uint8Array | string | null | undefined): JsonValue | unde
     }
   }
   try {
-    return parseJson(text);
+    return parseJson(text, REUSE_SCHEMA);
   } catch (error) {
     if (error instanceof JsonSyntaxError) fail([], `not JSON (${error.message})`, error);
     throw error;
@@ -59,7 +80,7 @@ interface Unenveloped {
 function unenvelope(json: JsonValue): Unenveloped {
   if (isJsonObject(json) && json.has('payload') && (json.size === 1 || (json.size === 2 && json.has('schema')))) {
     const schemaJson = json.get('schema');
-    const schema = schemaJson === undefined || schemaJson === null ? undefined : parseConnectSchema(schemaJson, ['schema']);
+    const schema = schemaJson === undefined || schemaJson === null ? undefined : connectSchemaOf(schemaJson);
     return { schema, payload: json.get('payload')!, root: ['payload'] };
   }
   return { schema: undefined, payload: json, root: [] };

@@ -21,7 +21,14 @@ export class JsonNumber {
 
   /** True when the literal has no fraction and no exponent (`-12`, `0`). */
   get isInteger(): boolean {
-    return /^-?\d+$/.test(this.text);
+    const t = this.text;
+    let i = t.charCodeAt(0) === 0x2d ? 1 : 0;
+    if (i >= t.length) return false;
+    for (; i < t.length; i++) {
+      const c = t.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) return false;
+    }
+    return true;
   }
 }
 
@@ -49,11 +56,76 @@ export class JsonSyntaxError extends Error {
 const MAX_DEPTH = 256;
 
 /**
+ * A bounded cache of parsed JSON values by their exact source text, for large values that repeat
+ * from record to record (the embedded Kafka Connect schema). Cached values are shared between
+ * the texts that produced them, so they must be treated as read-only (as their types say).
+ * When full, it starts over (cheap, and a stream rarely has more live schemas than entries).
+ */
+export class JsonValueCache {
+  private readonly entries = new Map<string, JsonValue>();
+  /** The last texts found, most recent first: checked in place, with no scan and no hashing. */
+  private readonly recent: { text: string; value: JsonValue }[] = [];
+
+  /** @param maxEntries - how many distinct texts to keep before starting over */
+  constructor(readonly maxEntries = 256) {}
+
+  /** The value parsed from exactly this text before, if still cached. */
+  get(text: string): JsonValue | undefined {
+    return this.entries.get(text);
+  }
+
+  /** Remembers the value parsed from a text. */
+  set(text: string, value: JsonValue): void {
+    if (this.entries.size >= this.maxEntries) {
+      this.entries.clear();
+      this.recent.length = 0;
+    }
+    this.entries.set(text, value);
+    this.remember(text, value);
+  }
+
+  /** A recently used text that `source` holds at `start`, with its value; undefined when none does. */
+  recentAt(source: string, start: number): { readonly text: string; readonly value: JsonValue } | undefined {
+    const recent = this.recent;
+    for (let i = 0; i < recent.length; i++) {
+      const entry = recent[i]!;
+      // A slice compared with === is much faster in V8 than startsWith for long texts.
+      if (source.slice(start, start + entry.text.length) === entry.text) {
+        if (i > 0) {
+          recent.splice(i, 1);
+          recent.unshift(entry);
+        }
+        return entry;
+      }
+    }
+    return undefined;
+  }
+
+  /** Marks a text as recently used. */
+  remember(text: string, value: JsonValue): void {
+    const recent = this.recent;
+    recent.unshift({ text, value });
+    if (recent.length > RECENT_ENTRIES) recent.pop();
+  }
+}
+
+const RECENT_ENTRIES = 4;
+
+/** Options for {@link parseJson}. */
+export interface ParseJsonOptions {
+  /**
+   * Reuse the parsed value of the named member of the top-level object when it is an object
+   * whose exact text was parsed before (the result is the same; only the work is saved).
+   */
+  readonly reuse?: { readonly member: string; readonly cache: JsonValueCache };
+}
+
+/**
  * Parses one JSON text (RFC 8259, no extensions; surrounding whitespace allowed).
  * @throws {JsonSyntaxError} on anything that is not exactly one JSON value.
  */
-export function parseJson(text: string): JsonValue {
-  const reader = new Reader(text);
+export function parseJson(text: string, options?: ParseJsonOptions): JsonValue {
+  const reader = new Reader(text, options?.reuse);
   reader.skipSpace();
   const value = reader.value(0);
   reader.skipSpace();
@@ -112,16 +184,51 @@ export function toPlainJson(value: JsonValue): unknown {
   return out;
 }
 
-const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-// eslint-disable-next-line no-control-regex -- JSON forbids raw control characters in strings
-const PLAIN_STRING_RUN = /[^"\\\u0000-\u001f]*/y;
-
 const ESCAPE_CHARS: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+function isHexDigit(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+}
+
+/**
+ * The end (exclusive) of the object or array starting at `p`, found by matching brackets outside
+ * strings without validating anything; -1 when the text ends first. Only a hint: a span it finds
+ * is trusted only when it equals a text the exact reader has parsed before.
+ */
+function compositeEnd(t: string, p: number): number {
+  const n = t.length;
+  let depth = 0;
+  while (p < n) {
+    const c = t.charCodeAt(p++);
+    if (c === QUOTE) {
+      while (p < n) {
+        const d = t.charCodeAt(p++);
+        if (d === BACKSLASH) p++;
+        else if (d === QUOTE) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+    } else if (c === 0x7d || c === 0x5d) {
+      if (--depth === 0) return p;
+    }
+  }
+  return -1;
+}
 
 class Reader {
   pos = 0;
 
-  constructor(private readonly text: string) {}
+  constructor(
+    private readonly text: string,
+    private readonly reuse?: { readonly member: string; readonly cache: JsonValueCache },
+  ) {}
 
   skipSpace(): void {
     const t = this.text;
@@ -136,23 +243,21 @@ class Reader {
 
   value(depth: number): JsonValue {
     if (depth > MAX_DEPTH) throw new JsonSyntaxError(`nesting deeper than ${MAX_DEPTH} levels`, this.pos);
-    const c = this.text[this.pos];
-    switch (c) {
-      case '{':
+    switch (this.text.charCodeAt(this.pos)) {
+      case 0x7b: // {
         return this.object(depth);
-      case '[':
+      case 0x5b: // [
         return this.array(depth);
-      case '"':
+      case QUOTE:
         return this.string();
-      case 't':
+      case 0x74: // t
         return this.literal('true', true);
-      case 'f':
+      case 0x66: // f
         return this.literal('false', false);
-      case 'n':
+      case 0x6e: // n
         return this.literal('null', null);
-      case undefined:
-        throw new JsonSyntaxError('unexpected end of input', this.pos);
       default:
+        if (this.pos >= this.text.length) throw new JsonSyntaxError('unexpected end of input', this.pos);
         return this.number();
     }
   }
@@ -163,50 +268,99 @@ class Reader {
     return value;
   }
 
+  /** `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, each optional part taken only when complete. */
   private number(): JsonNumber {
-    NUMBER.lastIndex = this.pos;
-    const m = NUMBER.exec(this.text);
-    if (!m) throw new JsonSyntaxError('unexpected character', this.pos);
-    this.pos += m[0].length;
-    return new JsonNumber(m[0]);
+    const t = this.text;
+    const start = this.pos;
+    let p = start;
+    if (t.charCodeAt(p) === 0x2d) p++; // -
+    const first = t.charCodeAt(p);
+    if (first === 0x30) {
+      p++;
+    } else if (first >= 0x31 && first <= 0x39) {
+      p++;
+      while (isDigit(t.charCodeAt(p))) p++;
+    } else {
+      throw new JsonSyntaxError('unexpected character', start);
+    }
+    if (t.charCodeAt(p) === 0x2e && isDigit(t.charCodeAt(p + 1))) {
+      p += 2;
+      while (isDigit(t.charCodeAt(p))) p++;
+    }
+    const e = t.charCodeAt(p);
+    if (e === 0x65 || e === 0x45) {
+      let q = p + 1;
+      const sign = t.charCodeAt(q);
+      if (sign === 0x2b || sign === 0x2d) q++;
+      if (isDigit(t.charCodeAt(q))) {
+        q++;
+        while (isDigit(t.charCodeAt(q))) q++;
+        p = q;
+      }
+    }
+    this.pos = p;
+    return new JsonNumber(t.slice(start, p));
   }
 
   private string(): string {
     const t = this.text;
-    let p = this.pos + 1; // past the opening quote
-    let out = '';
+    const start = this.pos + 1; // past the opening quote
+    let p = start;
+    // The common case: no escapes, so the value is a slice of the input.
     for (;;) {
-      PLAIN_STRING_RUN.lastIndex = p;
-      const run = PLAIN_STRING_RUN.exec(t)![0];
-      out += run;
-      p += run.length;
-      const c = t[p];
-      if (c === '"') {
+      const c = t.charCodeAt(p);
+      if (c === QUOTE) {
         this.pos = p + 1;
-        return out;
+        return t.slice(start, p);
       }
-      if (c === undefined) throw new JsonSyntaxError('unterminated string', p);
-      if (c !== '\\') throw new JsonSyntaxError('control character in string', p);
-      const e = t[p + 1];
-      if (e === 'u') {
-        const hex = t.slice(p + 2, p + 6);
-        if (!/^[0-9A-Fa-f]{4}$/.test(hex)) throw new JsonSyntaxError('bad \\u escape', p);
-        out += String.fromCharCode(parseInt(hex, 16));
-        p += 6;
-      } else if (e !== undefined && Object.hasOwn(ESCAPE_CHARS, e)) {
-        out += ESCAPE_CHARS[e];
-        p += 2;
+      if (c === BACKSLASH || c < 0x20 || p >= t.length) break;
+      p++;
+    }
+    return this.escapedString(start, p);
+  }
+
+  /** The rest of a string from `p`, where an escape, a control character or the end was met. */
+  private escapedString(start: number, p: number): string {
+    const t = this.text;
+    let out = t.slice(start, p);
+    let runStart = p;
+    for (;;) {
+      if (p >= t.length) throw new JsonSyntaxError('unterminated string', p);
+      const c = t.charCodeAt(p);
+      if (c === QUOTE) {
+        this.pos = p + 1;
+        return out + t.slice(runStart, p);
+      }
+      if (c === BACKSLASH) {
+        out += t.slice(runStart, p);
+        const e = t[p + 1];
+        if (e === 'u') {
+          if (!(isHexDigit(t.charCodeAt(p + 2)) && isHexDigit(t.charCodeAt(p + 3)) && isHexDigit(t.charCodeAt(p + 4)) && isHexDigit(t.charCodeAt(p + 5)))) {
+            throw new JsonSyntaxError('bad \\u escape', p);
+          }
+          out += String.fromCharCode(parseInt(t.slice(p + 2, p + 6), 16));
+          p += 6;
+        } else if (e !== undefined && Object.hasOwn(ESCAPE_CHARS, e)) {
+          out += ESCAPE_CHARS[e];
+          p += 2;
+        } else {
+          throw new JsonSyntaxError('bad escape', p);
+        }
+        runStart = p;
+      } else if (c < 0x20) {
+        throw new JsonSyntaxError('control character in string', p);
       } else {
-        throw new JsonSyntaxError('bad escape', p);
+        p++;
       }
     }
   }
 
   private array(depth: number): JsonValue[] {
+    const t = this.text;
     this.pos++; // [
     const items: JsonValue[] = [];
     this.skipSpace();
-    if (this.text[this.pos] === ']') {
+    if (t.charCodeAt(this.pos) === 0x5d) {
       this.pos++;
       return items;
     }
@@ -214,33 +368,63 @@ class Reader {
       this.skipSpace();
       items.push(this.value(depth + 1));
       this.skipSpace();
-      const c = this.text[this.pos++];
-      if (c === ']') return items;
-      if (c !== ',') throw new JsonSyntaxError("expected ',' or ']'", this.pos - 1);
+      const c = t.charCodeAt(this.pos++);
+      if (c === 0x5d) return items;
+      if (c !== 0x2c) throw new JsonSyntaxError("expected ',' or ']'", this.pos - 1);
     }
   }
 
   private object(depth: number): Map<string, JsonValue> {
+    const t = this.text;
     this.pos++; // {
     const members = new Map<string, JsonValue>();
     this.skipSpace();
-    if (this.text[this.pos] === '}') {
+    if (t.charCodeAt(this.pos) === 0x7d) {
       this.pos++;
       return members;
     }
+    const reuse = depth === 0 ? this.reuse : undefined;
     for (;;) {
       this.skipSpace();
-      if (this.text[this.pos] !== '"') throw new JsonSyntaxError('expected a member name', this.pos);
+      if (t.charCodeAt(this.pos) !== QUOTE) throw new JsonSyntaxError('expected a member name', this.pos);
       const name = this.string();
       this.skipSpace();
-      if (this.text[this.pos] !== ':') throw new JsonSyntaxError("expected ':'", this.pos);
+      if (t.charCodeAt(this.pos) !== 0x3a) throw new JsonSyntaxError("expected ':'", this.pos);
       this.pos++;
       this.skipSpace();
-      members.set(name, this.value(depth + 1));
+      members.set(name, reuse !== undefined && name === reuse.member ? this.reusedValue(depth + 1, reuse.cache) : this.value(depth + 1));
       this.skipSpace();
-      const c = this.text[this.pos++];
-      if (c === '}') return members;
-      if (c !== ',') throw new JsonSyntaxError("expected ',' or '}'", this.pos - 1);
+      const c = t.charCodeAt(this.pos++);
+      if (c === 0x7d) return members;
+      if (c !== 0x2c) throw new JsonSyntaxError("expected ',' or '}'", this.pos - 1);
     }
+  }
+
+  /**
+   * {@link value}, taken from the cache when the value is an object whose exact text was parsed
+   * before: the exact reader would read the same text the same way, and stop at its end.
+   */
+  private reusedValue(depth: number, cache: JsonValueCache): JsonValue {
+    const t = this.text;
+    const start = this.pos;
+    if (t.charCodeAt(start) !== 0x7b) return this.value(depth);
+    const recent = cache.recentAt(t, start);
+    if (recent !== undefined) {
+      this.pos = start + recent.text.length;
+      return recent.value;
+    }
+    const end = compositeEnd(t, start);
+    if (end > 0) {
+      const text = t.slice(start, end);
+      const cached = cache.get(text);
+      if (cached !== undefined) {
+        cache.remember(text, cached);
+        this.pos = end;
+        return cached;
+      }
+    }
+    const value = this.value(depth);
+    cache.set(t.slice(start, this.pos), value);
+    return value;
   }
 }

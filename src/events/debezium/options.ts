@@ -37,7 +37,7 @@ export function resolveOptions(options: DecodeOptions = DEFAULTS): ResolvedOptio
       decimalHandlingMode: options.decimalHandlingMode ?? 'precise',
       unavailable: UnavailableValue.of(options.unavailableValuePlaceholder ?? DEFAULT_UNAVAILABLE_VALUE_PLACEHOLDER),
     },
-    typesFor: (table) => byTable.get(tableKey(table)),
+    typesFor: (table) => (byTable.size === 0 ? undefined : byTable.get(tableKey(table))),
   };
   RESOLVED.set(options, resolved);
   return resolved;

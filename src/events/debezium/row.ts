@@ -35,6 +35,20 @@ function newRow(): Record<string, ColumnValue> {
  * @throws {InvalidField} when the schema is not a struct or a field has no PostgreSQL type.
  */
 export function columnsFromSchema(schema: ConnectSchema, path: JsonPath, reading: RowReading): ColumnInfo[] {
+  // Without supplied types or a column filter the answer depends on the schema alone: keep it.
+  if (reading.types !== undefined || reading.isColumn !== undefined) return schemaColumns(schema, path, reading);
+  let columns = PLAIN_COLUMNS.get(schema);
+  if (columns === undefined) {
+    columns = schemaColumns(schema, path, reading);
+    PLAIN_COLUMNS.set(schema, columns);
+  }
+  return columns.map((c) => ({ ...c }));
+}
+
+/** {@link columnsFromSchema} results by schema, for readings without types or a filter. */
+const PLAIN_COLUMNS = new WeakMap<ConnectSchema, readonly ColumnInfo[]>();
+
+function schemaColumns(schema: ConnectSchema, path: JsonPath, reading: RowReading): ColumnInfo[] {
   if (schema.type !== 'struct') fail(path, `expected a struct schema for a row, found ${schema.type}`);
   const isColumn = reading.isColumn ?? allColumns;
   const columns: ColumnInfo[] = [];

@@ -12,6 +12,18 @@ import { describe } from './value-readers.js';
 
 /** The table named by the topic `<prefix>.<schema>.<table>` (the last two dot-separated parts). */
 export function tableFromTopic(topic: string): TableId | undefined {
+  // Records come topic by topic: remember the last answer (a fresh object each time).
+  if (topic !== lastTopic) {
+    lastTopic = topic;
+    lastTable = splitTopic(topic);
+  }
+  return lastTable === undefined ? undefined : { schema: lastTable.schema, name: lastTable.name };
+}
+
+let lastTopic: string | undefined;
+let lastTable: TableId | undefined;
+
+function splitTopic(topic: string): TableId | undefined {
   const parts = topic.split('.');
   if (parts.length < 3) return undefined;
   const name = parts[parts.length - 1]!;

@@ -10,7 +10,7 @@
  * @see https://docs.nats.io/nats-concepts/jetstream/consumers
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type Consumer, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { CdcError } from '../../errors.js';
 
 /** Options for {@link JetStreamTransport.open}. */
@@ -43,18 +43,44 @@ export interface TransportMessage {
 }
 
 const NANOS_PER_MS = 1_000_000;
+/** Messages the continuous pull keeps requested from the server. */
+const PULL_BATCH = 1000;
 
 /** A connected JetStream consumer. */
 export class JetStreamTransport {
   /** Fetched messages not acknowledged yet, in stream order (bounded by the open batches). */
   private pending: JsMsg[] = [];
+  /** Messages received from the server and not yet handed out (at most one pull's worth). */
+  private readonly buffer: JsMsg[] = [];
+  private wake: (() => void) | undefined;
+  private space: (() => void) | undefined;
+  private failure: unknown;
+  private ended = false;
 
   private constructor(
     private readonly nc: NatsConnection,
-    private readonly consumer: Consumer,
+    private readonly messages: ConsumerMessages,
     /** The stream's name. */
     readonly stream: string,
-  ) {}
+  ) {
+    // One continuous pull (the client keeps up to `PULL_BATCH` messages requested); the
+    // pipeline takes them from the buffer at its own pace.
+    void (async () => {
+      try {
+        for await (const m of messages) {
+          this.buffer.push(m);
+          this.wake?.();
+          // Backpressure: stop taking from the client while the pipeline is behind.
+          while (this.buffer.length >= 2 * PULL_BATCH && !this.ended) await new Promise<void>((resolve) => (this.space = resolve));
+        }
+      } catch (error) {
+        this.failure = error;
+      } finally {
+        this.ended = true;
+        this.wake?.();
+      }
+    })();
+  }
 
   /**
    * Connects, checks the stream, and (re-)creates the durable pull consumer to deliver after
@@ -89,7 +115,7 @@ export class JetStreamTransport {
         ...(options.subjects && options.subjects.length > 0 ? { filter_subjects: [...options.subjects] } : {}),
       });
       const consumer = await jetstream(nc).consumers.get(options.stream, options.durable);
-      return new JetStreamTransport(nc, consumer, options.stream);
+      return new JetStreamTransport(nc, await consumer.consume({ max_messages: PULL_BATCH }), options.stream);
     } catch (error) {
       await nc.close().catch(() => undefined);
       throw error;
@@ -97,17 +123,38 @@ export class JetStreamTransport {
   }
 
   /**
-   * Up to `max` messages in stream order, waiting at most `expiresMs` (≥ 1000, the server's
-   * minimum) for the first; an empty array when none came.
+   * Up to `max` messages in stream order, waiting at most `waitMs` for the first; an empty array
+   * when none came.
+   * @throws {CdcError} CONNECTION_FAILED (retryable) when the consumer stopped.
    */
-  async fetch(max: number, expiresMs: number): Promise<TransportMessage[]> {
-    const out: TransportMessage[] = [];
-    const messages = await this.consumer.fetch({ max_messages: max, expires: Math.max(1000, expiresMs) });
-    for await (const m of messages) {
-      this.pending.push(m);
-      out.push({ subject: m.subject, sequence: BigInt(m.seq), data: m.data, timestampMs: Math.floor(m.info.timestampNanos / NANOS_PER_MS) });
+  async fetch(max: number, waitMs: number): Promise<TransportMessage[]> {
+    if (this.buffer.length === 0 && !this.ended) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.wake = undefined;
+          resolve();
+        }, waitMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          this.wake = undefined;
+          resolve();
+        };
+      });
     }
-    return out;
+    // Let the rest of a delivery that just arrived reach the buffer.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.buffer.length === 0 && this.ended) {
+      throw new CdcError('CONNECTION_FAILED', `the JetStream consumer of stream ${this.stream} stopped: ${(this.failure as Error | undefined)?.message ?? 'closed'}`, {
+        cause: this.failure,
+        retryable: true,
+        remedy: 'check the NATS server; the pipeline resumes after the merged position',
+      });
+    }
+    const taken = this.buffer.splice(0, max);
+    this.space?.();
+    this.space = undefined;
+    this.pending.push(...taken);
+    return taken.map((m) => ({ subject: m.subject, sequence: BigInt(m.seq), data: m.data, timestampMs: Math.floor(m.info.timestampNanos / NANOS_PER_MS) }));
   }
 
   /**
@@ -127,6 +174,9 @@ export class JetStreamTransport {
 
   /** Closes the connection (unacknowledged messages stay with the durable consumer). */
   async close(): Promise<void> {
+    this.ended = true;
+    this.space?.();
+    await this.messages.close().catch(() => undefined);
     await this.nc.close().catch(() => undefined);
   }
 }
