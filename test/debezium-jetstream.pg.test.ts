@@ -19,7 +19,7 @@ import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/thr
 import { startThrowawayNats, type ThrowawayNats } from '../src/testing/throwaway-nats.js';
 import { compareTables } from '../src/verify/compare.js';
 import { runCli, startCli } from './support/cli.js';
-import { debeziumEvent, type TextRow } from '../src/testing/debezium-events.js';
+import { debeziumEvent, debeziumTransactionEvent, type TextRow } from '../src/testing/debezium-events.js';
 
 const TABLES = ['genre', 'media_type', 'artist', 'album', 'track', 'invoice', 'invoice_line'];
 
@@ -142,5 +142,50 @@ describe('Debezium over NATS JetStream', () => {
     const dead = (await target.query('SELECT topic, broker_position, error, length(message_value) > 0 AS raw FROM cdc_management.dead_letter')).rows;
     expect(dead).toEqual([{ topic: 'chinook.public.genre', broker_position: `seq ${published - 1}`, error: expect.stringMatching(/chinook\.public\.genre.*payload\.source\.lsn/), raw: true }]);
     expect((await target.query('SELECT name FROM public.genre WHERE genre_id = 901')).rows).toEqual([{ name: 'after the bad one' }]);
+  });
+});
+
+describe('Debezium transaction metadata', () => {
+  it('a batch never ends inside a source transaction, even with batches of one change', async () => {
+    await (await jetstreamManager(nc)).streams.add({ name: 'txn', subjects: ['txn.>'] });
+    const ledger: TableSchema = {
+      id: { schema: 'public', name: 'ledger' },
+      columns: [
+        { name: 'id', type: 'integer', nullable: false, toastable: false },
+        { name: 'amount', type: 'numeric(10,2)', nullable: true, toastable: true },
+      ],
+      primaryKey: ['id'],
+    };
+    const js = jetstream(nc);
+    const send = (subject: string, data: string) => js.publish(subject, new TextEncoder().encode(data));
+    let position = 100n;
+    const row = async (id: number, amount: string, transaction?: { id: string; totalOrder: number }) => {
+      position += 8n;
+      await send(
+        'txn.public.ledger',
+        debeziumEvent({
+          table: ledger,
+          op: 'c',
+          after: { id: String(id), amount },
+          lsn: position,
+          txId: 7,
+          tsMs: 1_700_000_000_000,
+          ...(transaction ? { transaction: { ...transaction, dataCollectionOrder: transaction.totalOrder } } : {}),
+        }),
+      );
+    };
+    await send('txn.transaction', debeziumTransactionEvent('BEGIN', 't1'));
+    await row(1, '10.00', { id: 't1', totalOrder: 1 });
+    await row(2, '-5.50', { id: 't1', totalOrder: 2 });
+    await row(3, '-4.50', { id: 't1', totalOrder: 3 });
+    await send('txn.transaction', debeziumTransactionEvent('END', 't1', 3));
+    await row(4, '1.00');
+    const txnConfig = join(root, 'txn.yaml');
+    writeFileSync(txnConfig, `name: txn_test\ntarget: { url: "${targetUrl}" }\nbatch: { max_changes: 1 }\ndebezium:\n  nats: { url: "${nats.url}", stream: txn }\n  keys:\n    public.ledger: [id]\n`);
+    const r = await runCli(['run', '--config', txnConfig, '--until-caught-up']);
+    expect(r.code, r.stderr).toBe(0);
+    const batches = (await target.query<{ changes: string }>("SELECT changes::text FROM cdc_management.processing_log WHERE pipeline = 'txn_test' ORDER BY id")).rows;
+    expect(batches.map((b) => Number(b.changes))).toEqual([3, 1]);
+    expect((await target.query('SELECT sum(amount)::text AS s FROM public.ledger')).rows).toEqual([{ s: '1.00' }]);
   });
 });

@@ -4,7 +4,9 @@
  * sink committed (DESIGN.md §3.2).
  *
  * Ordering key: the broker position (the JetStream stream sequence), a total order over the
- * stream that follows the connector's own order (DESIGN.md §3.1). Each message becomes one
+ * stream that follows the connector's own order (DESIGN.md §3.1). With Debezium's transaction
+ * metadata on the stream, a batch never ends between a transaction's BEGIN and END events, so
+ * the target never shows part of a source transaction (§3.3). Each message becomes one
  * position; the sink stores the last merged one with the data, and messages at or below it are
  * skipped, so a redelivery changes nothing. A message that cannot be decoded is set aside in the
  * sink's dead-letter table with its raw bytes (in the same transaction as the batch), or stops
@@ -81,6 +83,11 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
   let openedAt = 0;
   let pendingMessages = 0;
   let last = merged;
+  /**
+   * The source transaction whose BEGIN was seen and whose END was not (Debezium transaction
+   * metadata, `provide.transaction.metadata=true`): no batch ends inside it (DESIGN.md §3.3).
+   */
+  let openTransaction: string | undefined;
   const totals = { messages: 0, changes: 0, deadLettered: 0 };
 
   // At most one batch commits at a time while the next one fills (the sink orders them); a
@@ -128,6 +135,8 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
       if (failure) throw failure;
       const messages = await transport.fetch(1000, batch ? policy.idleMs : 1000);
       if (messages.length === 0) {
+        // Inside a source transaction, wait for its END (unless told to stop when idle).
+        if (openTransaction !== undefined && !options.untilIdle) continue;
         await commit(true);
         if (options.untilIdle) break;
         continue;
@@ -147,7 +156,9 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
           totals.deadLettered++;
           log.warn({ subject: m.subject, sequence: m.sequence.toString(), error: error.message }, 'message set aside in cdc_management.dead_letter');
         }
-        if (record?.kind === 'change') {
+        if (record?.kind === 'transaction') {
+          openTransaction = record.status === 'BEGIN' ? record.id : undefined;
+        } else if (record?.kind === 'change') {
           const id = options.route ? options.route(record.table, m) : record.table;
           const table = tableFromRecord(record, id, options.keyOf?.(id));
           const key = tableKey(id);
@@ -166,7 +177,7 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
         }
         last = m.sequence;
         pendingMessages++;
-        if (batchFull(policy, batch.changes, openedAt)) await commit(false);
+        if (openTransaction === undefined && batchFull(policy, batch.changes, openedAt)) await commit(false);
       }
     }
     await commit(true);

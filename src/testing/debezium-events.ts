@@ -56,7 +56,17 @@ function toJson(v: unknown): string {
 }
 
 /** One change event. `lsn` must grow with every event (it orders the changes). */
-export function debeziumEvent(e: { table: TableSchema; op: 'r' | 'c' | 'u' | 'd'; before?: TextRow; after?: TextRow; lsn: bigint; txId: number; tsMs: number }): string {
+export function debeziumEvent(e: {
+  table: TableSchema;
+  op: 'r' | 'c' | 'u' | 'd';
+  before?: TextRow;
+  after?: TextRow;
+  lsn: bigint;
+  txId: number;
+  tsMs: number;
+  /** Debezium's transaction block (`provide.transaction.metadata=true`). */
+  transaction?: { id: string; totalOrder: number; dataCollectionOrder: number };
+}): string {
   const fields = e.table.columns.map(fieldSchema);
   const row = (r: TextRow | undefined) => (r ? Object.fromEntries(e.table.columns.map((c) => [c.name, value(c, r[c.name] ?? null)])) : null);
   const rowSchema = (field: string) => ({ type: 'struct', fields, optional: true, name: `chinook.${e.table.id.schema}.${e.table.id.name}.Value`, field });
@@ -86,6 +96,17 @@ export function debeziumEvent(e: { table: TableSchema; op: 'r' | 'c' | 'u' | 'd'
       },
       { type: 'string', optional: false, field: 'op' },
       { type: 'int64', optional: true, field: 'ts_ms' },
+      {
+        type: 'struct',
+        optional: true,
+        name: 'event.block',
+        field: 'transaction',
+        fields: [
+          { type: 'string', optional: false, field: 'id' },
+          { type: 'int64', optional: false, field: 'total_order' },
+          { type: 'int64', optional: false, field: 'data_collection_order' },
+        ],
+      },
     ],
   };
   const payload = {
@@ -104,6 +125,20 @@ export function debeziumEvent(e: { table: TableSchema; op: 'r' | 'c' | 'u' | 'd'
     },
     op: e.op,
     ts_ms: { raw: String(e.tsMs + 5) },
+    transaction: e.transaction
+      ? { id: e.transaction.id, total_order: { raw: String(e.transaction.totalOrder) }, data_collection_order: { raw: String(e.transaction.dataCollectionOrder) } }
+      : null,
   };
   return toJson({ schema, payload });
+}
+
+/** A Debezium transaction metadata event (BEGIN or END), as the connector writes it to `<prefix>.transaction`. */
+export function debeziumTransactionEvent(status: 'BEGIN' | 'END', id: string, eventCount?: number): string {
+  return JSON.stringify({
+    status,
+    id,
+    event_count: status === 'END' ? (eventCount ?? 0) : null,
+    data_collections: null,
+    ts_ms: 1_700_000_000_000,
+  });
 }
