@@ -189,3 +189,38 @@ describe('Debezium transaction metadata', () => {
     expect((await target.query('SELECT sum(amount)::text AS s FROM public.ledger')).rows).toEqual([{ s: '1.00' }]);
   });
 });
+
+describe('Debezium with a project', () => {
+  it('primary keys come from the YAML table definitions when the events carry no key', async () => {
+    await (await jetstreamManager(nc)).streams.add({ name: 'proj', subjects: ['proj.>'] });
+    const wallet: TableSchema = {
+      id: { schema: 'public', name: 'wallet' },
+      columns: [
+        { name: 'owner', type: 'text', nullable: false, toastable: true },
+        { name: 'coins', type: 'integer', nullable: true, toastable: false },
+      ],
+      primaryKey: ['owner'],
+    };
+    const js = jetstream(nc);
+    let position = 10n;
+    for (const [op, owner, coins] of [['c', 'ann', '1'], ['c', 'bob', '2'], ['u', 'ann', '5'], ['d', 'bob', '2']] as const) {
+      position += 8n;
+      const row = { owner, coins };
+      await js.publish('proj.public.wallet', new TextEncoder().encode(debeziumEvent({ table: wallet, op, ...(op === 'd' ? { before: row } : { after: row }), lsn: position, txId: 1, tsMs: 1_700_000_000_000 })));
+    }
+    const dir = join(root, 'project');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(dir, 'schemas', 'shop', 'public'), { recursive: true });
+    writeFileSync(join(dir, 'schemas', 'shop', 'public', 'wallet.yaml'), 'schema: public\ntable: wallet\ncolumns:\n  - { name: owner, type: text, nullable: false, primary_key: true }\n  - { name: coins, type: integer }\n');
+    writeFileSync(
+      join(dir, 'cdc.yaml'),
+      `name: proj_test\ntarget: { url: "${targetUrl}" }\nservices:\n  shop: { dialect: postgresql }\nsinks:\n  postgres: {}\ndebezium:\n  nats: { url: "${nats.url}", stream: proj }\n`,
+    );
+    const r = await runCli(['run', '--config', join(dir, 'cdc.yaml'), '--until-caught-up']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await target.query('SELECT owner, coins FROM public.wallet ORDER BY owner')).rows).toEqual([{ owner: 'ann', coins: 5 }]);
+    expect((await target.query("SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'public.wallet'::regclass AND contype = 'p'")).rows).toEqual([
+      { def: 'PRIMARY KEY (owner)' },
+    ]);
+  });
+});

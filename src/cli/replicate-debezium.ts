@@ -25,6 +25,8 @@ export interface ReplicateDebeziumOptions {
   readonly onInvalid?: 'dead_letter' | 'stop';
   /** Primary keys by `schema.table` (source names) when messages carry no record key. */
   readonly keys?: Readonly<Record<string, readonly string[]>>;
+  /** More primary keys (a project's table definitions), asked after `keys`. */
+  readonly keyOf?: (table: { schema: string; name: string }) => readonly string[] | undefined;
   readonly binaryHandlingMode?: BinaryHandlingMode;
   readonly untilIdle?: boolean;
   readonly signal?: AbortSignal;
@@ -67,7 +69,7 @@ export async function replicateDebezium(options: ReplicateDebeziumOptions): Prom
       log: options.log,
       decode: (m) => decodeDebeziumRecord({ value: m.data, topic: m.subject, offset: m.sequence, options: decodeOptions }),
       ...(options.onInvalid ? { onInvalid: options.onInvalid } : {}),
-      ...(options.keys ? { keyOf: (t: { schema: string; name: string }) => options.keys![`${t.schema}.${t.name}`] } : {}),
+      ...(options.keys || options.keyOf ? { keyOf: (t: { schema: string; name: string }) => options.keys?.[`${t.schema}.${t.name}`] ?? options.keyOf?.(t) } : {}),
       ...(options.untilIdle ? { untilIdle: true } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.metrics ? { metrics: options.metrics } : {}),

@@ -109,6 +109,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
         settings,
         controller.signal,
         async () => {
+          await project?.applyMigrations(settings.targetUrl, log);
           const r = await replicateDebezium({
             natsUrl: debezium.nats.url,
             stream: debezium.nats.stream,
@@ -119,6 +120,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
             metrics,
             ...(debezium.on_invalid ? { onInvalid: debezium.on_invalid } : {}),
             ...(debezium.keys ? { keys: debezium.keys } : {}),
+            ...(project ? { keyOf: project.keyOf } : {}),
             ...(debezium.binary_handling_mode ? { binaryHandlingMode: debezium.binary_handling_mode } : {}),
             untilIdle: settings.untilCaughtUp,
             signal: controller.signal,

@@ -1,7 +1,8 @@
 /**
  * What `cdc run --config cdc.yaml` takes from a project (DESIGN.md §5) when the file declares
  * sinks: the tables of the PostgreSQL services' definitions (unless `tables` is set), the sink's
- * naming and schema map for target tables, its soft-delete setting, and its generated migrations,
+ * naming and schema map for target tables, its soft-delete setting, primary keys from the
+ * definitions (for Debezium events that carry no record key), and its generated migrations,
  * applied to the target before the pipeline starts.
  */
 import { existsSync } from 'node:fs';
@@ -22,6 +23,8 @@ export interface RunProject {
   readonly patterns: readonly TablePattern[];
   readonly mapping: TableMapping;
   readonly softDelete: boolean;
+  /** Primary-key columns of a source table from its YAML definition (any dialect), if defined. */
+  keyOf(table: { schema: string; name: string }): readonly string[] | undefined;
   /** Applies pending migrations to the target (no-op without generated migrations). */
   applyMigrations(targetUrl: string, log: Logger): Promise<void>;
 }
@@ -37,10 +40,15 @@ export function runProject(configFile: string, file: RunConfigFile): RunProject 
   assertRunnableSink(sink, name);
   const definitions = sinkDefinitions(project, sink).filter((d) => d.dialect === 'postgresql');
   const manifest = join(migrationsDir(project, name), MANIFEST_FILE);
+  const keys = new Map(sinkDefinitions(project, sink).map((d) => [`${d.schema}\u0000${d.table}`, d.primaryKey]));
   return {
     patterns: file.tables ? [] : definitions.map((d) => exactPattern({ schema: d.schema, name: d.table })),
     mapping: { table: (t) => mapSourceTable(t, sink), id: (i) => mapTableId(i, sink) },
     softDelete: file.soft_delete ?? sink.soft_delete,
+    keyOf: (t) => {
+      const key = keys.get(`${t.schema}\u0000${t.name}`);
+      return key && key.length > 0 ? key : undefined;
+    },
     async applyMigrations(targetUrl, log) {
       if (!existsSync(manifest)) return;
       const result = await applyMigrations({ project, url: targetUrl, log: (line) => log.info(line) });
