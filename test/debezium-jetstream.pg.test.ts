@@ -224,3 +224,34 @@ describe('Debezium with a project', () => {
     ]);
   });
 });
+
+describe('Debezium routing', () => {
+  it('routes subjects to configured target tables; keys stay keyed by source names', async () => {
+    await (await jetstreamManager(nc)).streams.add({ name: 'routed', subjects: ['routed.>'] });
+    const item: TableSchema = {
+      id: { schema: 'public', name: 'item' },
+      columns: [
+        { name: 'sku', type: 'text', nullable: false, toastable: true },
+        { name: 'qty', type: 'integer', nullable: true, toastable: false },
+      ],
+      primaryKey: ['sku'],
+    };
+    const js = jetstream(nc);
+    let position = 10n;
+    for (const [op, sku, qty] of [['c', 'a', '1'], ['c', 'b', '2'], ['u', 'a', '3']] as const) {
+      position += 8n;
+      await js.publish('routed.public.item', new TextEncoder().encode(debeziumEvent({ table: item, op, after: { sku, qty }, lsn: position, txId: 1, tsMs: 1_700_000_000_000 })));
+    }
+    const routedConfig = join(root, 'routed.yaml');
+    writeFileSync(
+      routedConfig,
+      `name: routed_test\ntarget: { url: "${targetUrl}" }\ndebezium:\n  nats: { url: "${nats.url}", stream: routed }\n  routes:\n    "routed.public.*": "inventory.{table}_current"\n  keys:\n    public.item: [sku]\n`,
+    );
+    const r = await runCli(['run', '--config', routedConfig, '--until-caught-up']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await target.query('SELECT sku, qty FROM inventory.item_current ORDER BY sku')).rows).toEqual([
+      { sku: 'a', qty: 3 },
+      { sku: 'b', qty: 2 },
+    ]);
+  });
+});

@@ -12,6 +12,7 @@ import type { SchemaChangePolicy } from '../sinks/postgres/schema-change.js';
 import { PostgresSink } from '../sinks/postgres/sink.js';
 import type { TableOptions } from '../sinks/postgres/table-ddl.js';
 import { JetStreamTransport } from '../sources/debezium/jetstream.js';
+import { compileRoutes } from '../sources/debezium/routing.js';
 
 /** Options for {@link replicateDebezium}. */
 export interface ReplicateDebeziumOptions {
@@ -25,6 +26,8 @@ export interface ReplicateDebeziumOptions {
   readonly onInvalid?: 'dead_letter' | 'stop';
   /** Primary keys by `schema.table` (source names) when messages carry no record key. */
   readonly keys?: Readonly<Record<string, readonly string[]>>;
+  /** Subject pattern → target `schema.table` (see `compileRoutes`). */
+  readonly routes?: Readonly<Record<string, string>>;
   /** More primary keys (a project's table definitions), asked after `keys`. */
   readonly keyOf?: (table: { schema: string; name: string }) => readonly string[] | undefined;
   readonly binaryHandlingMode?: BinaryHandlingMode;
@@ -70,6 +73,7 @@ export async function replicateDebezium(options: ReplicateDebeziumOptions): Prom
       decode: (m) => decodeDebeziumRecord({ value: m.data, topic: m.subject, offset: m.sequence, options: decodeOptions }),
       ...(options.onInvalid ? { onInvalid: options.onInvalid } : {}),
       ...(options.keys || options.keyOf ? { keyOf: (t: { schema: string; name: string }) => options.keys?.[`${t.schema}.${t.name}`] ?? options.keyOf?.(t) } : {}),
+      ...(options.routes ? { route: ((route) => (t: { schema: string; name: string }, m: { subject: string }) => route(t, m.subject))(compileRoutes(options.routes)) } : {}),
       ...(options.untilIdle ? { untilIdle: true } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.metrics ? { metrics: options.metrics } : {}),

@@ -35,6 +35,8 @@ export const runConfigSchema = z
         nats: z.object({ url: z.string().min(1), stream: z.string().min(1), subjects: z.array(z.string().min(1)).optional() }).strict(),
         /** `dead_letter` (default): set undecodable events aside in cdc_management.dead_letter; `stop`. */
         on_invalid: z.enum(['dead_letter', 'stop']).optional(),
+        /** Subject pattern (NATS wildcards) → target `schema.table` ({schema}, {table} placeholders). */
+        routes: z.record(z.string().min(1), z.string().min(3)).optional(),
         /** Primary keys by `schema.table`, for transports that carry no record key (NATS). */
         keys: z.record(z.string(), z.array(z.string().min(1)).min(1)).optional(),
         /** How the connector wrote bytes (`binary.handling.mode`). */

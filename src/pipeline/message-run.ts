@@ -47,7 +47,7 @@ export interface MessagePipelineOptions {
   readonly decode: (message: SourceMessage) => DebeziumRecord;
   /** The target table of a change record (default: the record's own schema and table). */
   readonly route?: (table: TableId, message: SourceMessage) => TableId;
-  /** Primary-key columns of a target table when the messages carry no record key. */
+  /** Primary-key columns of a source table (source names) when the messages carry no record key. */
   readonly keyOf?: (table: TableId) => readonly string[] | undefined;
   /** `dead_letter` (default): set undecodable messages aside and go on; `stop`: fail. */
   readonly onInvalid?: 'dead_letter' | 'stop';
@@ -160,7 +160,7 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
           openTransaction = record.status === 'BEGIN' ? record.id : undefined;
         } else if (record?.kind === 'change') {
           const id = options.route ? options.route(record.table, m) : record.table;
-          const table = tableFromRecord(record, id, options.keyOf?.(id));
+          const table = tableFromRecord(record, id, options.keyOf?.(record.table));
           const key = tableKey(id);
           const before = known.get(key);
           if (!before || !sameShape(before, table)) {
