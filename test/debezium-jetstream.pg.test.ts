@@ -191,7 +191,7 @@ describe('Debezium transaction metadata', () => {
 });
 
 describe('Debezium with a project', () => {
-  it('primary keys come from the YAML table definitions when the events carry no key', async () => {
+  it('primary keys and, for events without a schema, column types come from the YAML table definitions', async () => {
     await (await jetstreamManager(nc)).streams.add({ name: 'proj', subjects: ['proj.>'] });
     const wallet: TableSchema = {
       id: { schema: 'public', name: 'wallet' },
@@ -208,9 +208,20 @@ describe('Debezium with a project', () => {
       const row = { owner, coins };
       await js.publish('proj.public.wallet', new TextEncoder().encode(debeziumEvent({ table: wallet, op, ...(op === 'd' ? { before: row } : { after: row }), lsn: position, txId: 1, tsMs: 1_700_000_000_000 })));
     }
+    // An event without the embedded schema: the YAML definition supplies the column types.
+    await js.publish(
+      'proj.public.payment',
+      new TextEncoder().encode(
+        '{"before":null,"after":{"id":1,"paid_at":1700000000123456,"note":"first"},"source":{"connector":"postgresql","schema":"public","table":"payment","lsn":500},"op":"c","ts_ms":1700000000200}',
+      ),
+    );
     const dir = join(root, 'project');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(join(dir, 'schemas', 'shop', 'public'), { recursive: true });
+    writeFileSync(
+      join(dir, 'schemas', 'shop', 'public', 'payment.yaml'),
+      'schema: public\ntable: payment\ncolumns:\n  - { name: id, type: integer, nullable: false, primary_key: true }\n  - { name: paid_at, type: "timestamp(6) without time zone" }\n  - { name: note, type: text }\n',
+    );
     writeFileSync(join(dir, 'schemas', 'shop', 'public', 'wallet.yaml'), 'schema: public\ntable: wallet\ncolumns:\n  - { name: owner, type: text, nullable: false, primary_key: true }\n  - { name: coins, type: integer }\n');
     writeFileSync(
       join(dir, 'cdc.yaml'),
@@ -219,6 +230,9 @@ describe('Debezium with a project', () => {
     const r = await runCli(['run', '--config', join(dir, 'cdc.yaml'), '--until-caught-up']);
     expect(r.code, r.stderr).toBe(0);
     expect((await target.query('SELECT owner, coins FROM public.wallet ORDER BY owner')).rows).toEqual([{ owner: 'ann', coins: 5 }]);
+    expect((await target.query("SELECT id, paid_at::text AS paid_at, note, format_type(atttypid, atttypmod) AS type FROM public.payment, pg_attribute WHERE attrelid = 'public.payment'::regclass AND attname = 'paid_at'")).rows).toEqual([
+      { id: 1, paid_at: '2023-11-14 22:13:20.123456', note: 'first', type: 'timestamp(6) without time zone' },
+    ]);
     expect((await target.query("SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'public.wallet'::regclass AND contype = 'p'")).rows).toEqual([
       { def: 'PRIMARY KEY (owner)' },
     ]);

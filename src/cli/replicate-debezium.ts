@@ -3,7 +3,7 @@
  * into the PostgreSQL sink, through `runMessagePipeline`.
  */
 import type { Logger } from 'pino';
-import { decodeDebeziumRecord, type BinaryHandlingMode } from '../events/debezium/index.js';
+import { decodeDebeziumRecord, type BinaryHandlingMode, type TableColumnTypes } from '../events/debezium/index.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { BatchPolicy } from '../pipeline/batch-policy.js';
 import { mappedSink, type TableMapping } from '../pipeline/mapped-sink.js';
@@ -26,6 +26,8 @@ export interface ReplicateDebeziumOptions {
   readonly onInvalid?: 'dead_letter' | 'stop';
   /** Primary keys by `schema.table` (source names) when messages carry no record key. */
   readonly keys?: Readonly<Record<string, readonly string[]>>;
+  /** PostgreSQL column types per source table, for events without an embedded schema. */
+  readonly columnTypes?: readonly TableColumnTypes[];
   /** Subject pattern → target `schema.table` (see `compileRoutes`). */
   readonly routes?: Readonly<Record<string, string>>;
   /** More primary keys (a project's table definitions), asked after `keys`. */
@@ -65,7 +67,10 @@ export async function replicateDebezium(options: ReplicateDebeziumOptions): Prom
       ...(options.subjects ? { subjects: options.subjects } : {}),
       ...(after === undefined ? {} : { after }),
     });
-    const decodeOptions = options.binaryHandlingMode ? { binaryHandlingMode: options.binaryHandlingMode } : {};
+    const decodeOptions = {
+      ...(options.binaryHandlingMode ? { binaryHandlingMode: options.binaryHandlingMode } : {}),
+      ...(options.columnTypes && options.columnTypes.length > 0 ? { columnTypes: options.columnTypes } : {}),
+    };
     return await runMessagePipeline({
       transport,
       sink: options.tableMapping ? mappedSink(sink, options.tableMapping) : sink,

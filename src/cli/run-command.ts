@@ -121,7 +121,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
             ...(debezium.on_invalid ? { onInvalid: debezium.on_invalid } : {}),
             ...(debezium.keys ? { keys: debezium.keys } : {}),
             ...(debezium.routes ? { routes: debezium.routes } : {}),
-            ...(project ? { keyOf: project.keyOf } : {}),
+            ...(project ? { keyOf: project.keyOf, columnTypes: project.columnTypes } : {}),
             ...(debezium.binary_handling_mode ? { binaryHandlingMode: debezium.binary_handling_mode } : {}),
             untilIdle: settings.untilCaughtUp,
             signal: controller.signal,

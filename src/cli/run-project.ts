@@ -16,6 +16,7 @@ import { MANIFEST_FILE } from '../migrations/manifest.js';
 import type { TableMapping } from '../pipeline/mapped-sink.js';
 import { loadProject, projectSink, sinkDefinitions } from '../project/project.js';
 import { assertRunnableSink, mapSourceTable, mapTableId } from '../schema/target-table.js';
+import { mapColumnType } from '../schema/type-map.js';
 
 /** The project's contribution to a run. */
 export interface RunProject {
@@ -23,6 +24,11 @@ export interface RunProject {
   readonly patterns: readonly TablePattern[];
   readonly mapping: TableMapping;
   readonly softDelete: boolean;
+  /**
+   * Column types of the defined tables, by source name, mapped to PostgreSQL types through the
+   * type maps: how Debezium events without an embedded schema are read.
+   */
+  readonly columnTypes: readonly { id: { schema: string; name: string }; columns: { name: string; type: string }[] }[];
   /** Primary-key columns of a source table from its YAML definition (any dialect), if defined. */
   keyOf(table: { schema: string; name: string }): readonly string[] | undefined;
   /** Applies pending migrations to the target (no-op without generated migrations). */
@@ -45,6 +51,10 @@ export function runProject(configFile: string, file: RunConfigFile): RunProject 
     patterns: file.tables ? [] : definitions.map((d) => exactPattern({ schema: d.schema, name: d.table })),
     mapping: { table: (t) => mapSourceTable(t, sink), id: (i) => mapTableId(i, sink) },
     softDelete: file.soft_delete ?? sink.soft_delete,
+    columnTypes: sinkDefinitions(project, sink).map((d) => ({
+      id: { schema: d.schema, name: d.table },
+      columns: d.columns.map((c) => ({ name: c.name, type: mapColumnType(d.dialect, c.type, { table: `${d.schema}.${d.table}`, column: c.name }).type })),
+    })),
     keyOf: (t) => {
       const key = keys.get(`${t.schema}\u0000${t.name}`);
       return key && key.length > 0 ? key : undefined;
