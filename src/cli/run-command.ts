@@ -101,6 +101,26 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // What both kinds of source share: batching, target tables, schema changes, readiness.
+  const common = {
+    targetUrl: settings.targetUrl,
+    name: settings.name,
+    log,
+    metrics,
+    signal: controller.signal,
+    batchPolicy: {
+      maxChanges: settings.file.batch?.max_changes ?? DEFAULT_BATCH_POLICY.maxChanges,
+      maxAgeMs: settings.file.batch?.max_age_ms ?? DEFAULT_BATCH_POLICY.maxAgeMs,
+      idleMs: settings.file.batch?.idle_ms ?? DEFAULT_BATCH_POLICY.idleMs,
+    },
+    tableOptions: { softDelete: flags.softDelete || (project?.softDelete ?? settings.file.soft_delete ?? false) },
+    schemaPolicy: { drop: settings.file.schema_changes?.drop ?? 'ignore', typeChange: settings.file.schema_changes?.type_change ?? 'apply' },
+    ...(project ? { tableMapping: project.mapping } : {}),
+    onStreaming: () => {
+      health.ready = true;
+      delete health.lastError;
+    },
+  } as const;
   try {
     if (settings.file.debezium && !flags.source) {
       const debezium = settings.file.debezium;
@@ -111,32 +131,16 @@ export async function runCommand(flags: RunFlags): Promise<number> {
         async () => {
           await project?.applyMigrations(settings.targetUrl, log);
           const r = await replicateDebezium({
+            ...common,
             natsUrl: debezium.nats.url,
             stream: debezium.nats.stream,
             ...(debezium.nats.subjects ? { subjects: debezium.nats.subjects } : {}),
-            targetUrl: settings.targetUrl,
-            name: settings.name,
-            log,
-            metrics,
             ...(debezium.on_invalid ? { onInvalid: debezium.on_invalid } : {}),
             ...(debezium.keys ? { keys: debezium.keys } : {}),
             ...(debezium.routes ? { routes: debezium.routes } : {}),
             ...(project ? { keyOf: project.keyOf, columnTypes: project.columnTypes } : {}),
             ...(debezium.binary_handling_mode ? { binaryHandlingMode: debezium.binary_handling_mode } : {}),
             untilIdle: settings.untilCaughtUp,
-            signal: controller.signal,
-            batchPolicy: {
-              maxChanges: settings.file.batch?.max_changes ?? DEFAULT_BATCH_POLICY.maxChanges,
-              maxAgeMs: settings.file.batch?.max_age_ms ?? DEFAULT_BATCH_POLICY.maxAgeMs,
-              idleMs: settings.file.batch?.idle_ms ?? DEFAULT_BATCH_POLICY.idleMs,
-            },
-            tableOptions: { softDelete: flags.softDelete || (project?.softDelete ?? settings.file.soft_delete ?? false) },
-            schemaPolicy: { drop: settings.file.schema_changes?.drop ?? 'ignore', typeChange: settings.file.schema_changes?.type_change ?? 'apply' },
-            ...(project ? { tableMapping: project.mapping } : {}),
-            onStreaming: () => {
-              health.ready = true;
-              delete health.lastError;
-            },
           });
           return { tables: [], snapshotRows: 0, transactions: r.messages, changes: r.changes, mergedLsn: r.merged };
         },
@@ -153,29 +157,13 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       async () => {
         await project?.applyMigrations(settings.targetUrl, log);
         return replicate({
+          ...common,
           sourceUrl: settings.sourceUrl,
-          targetUrl: settings.targetUrl,
-          name: settings.name,
           patterns,
-          log,
-          metrics,
           progress: terminalProgress(),
           untilCaughtUp: settings.untilCaughtUp,
           resync: settings.resync,
-          signal: controller.signal,
-          tableOptions: { softDelete: flags.softDelete || (project?.softDelete ?? settings.file.soft_delete ?? false) },
-          ...(project ? { tableMapping: project.mapping } : {}),
-          schemaPolicy: { drop: settings.file.schema_changes?.drop ?? 'ignore', typeChange: settings.file.schema_changes?.type_change ?? 'apply' },
           snapshotParallelism: settings.file.snapshot?.parallelism ?? 2,
-          batchPolicy: {
-            maxChanges: settings.file.batch?.max_changes ?? DEFAULT_BATCH_POLICY.maxChanges,
-            maxAgeMs: settings.file.batch?.max_age_ms ?? DEFAULT_BATCH_POLICY.maxAgeMs,
-            idleMs: settings.file.batch?.idle_ms ?? DEFAULT_BATCH_POLICY.idleMs,
-          },
-          onStreaming: () => {
-            health.ready = true;
-            delete health.lastError;
-          },
         });
       },
       health,

@@ -19,6 +19,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { sameShape, tableKey, type TableId, type TableSchema } from '../schema/table.js';
 import { changeFromRecord, tableFromRecord } from '../sources/debezium/record-mapping.js';
 import { batchFull, DEFAULT_BATCH_POLICY, type BatchPolicy } from './batch-policy.js';
+import { CommitSlot } from './commit-slot.js';
 import type { ChangeSink, SinkBatch } from './sink.js';
 
 /** One broker message. */
@@ -92,14 +93,7 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
 
   // At most one batch commits at a time while the next one fills (the sink orders them); a
   // failed commit stops the loop at the next step.
-  let inflight: Promise<void> | null = null;
-  let failure: unknown = null;
-  const settle = async () => {
-    const p = inflight;
-    inflight = null;
-    if (p) await p;
-    if (failure) throw failure;
-  };
+  const commits = new CommitSlot();
   const commit = async (wait: boolean) => {
     if (batch) {
       const b = batch;
@@ -107,32 +101,27 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
       const count = pendingMessages;
       batch = null;
       pendingMessages = 0;
-      await settle();
+      await commits.settle();
       if (count === 0) await b.rollback();
       else {
-        inflight = b.commit(end, count).then(
-          async (stats) => {
-            totals.messages += count;
-            totals.changes += stats.changes;
-            merged = end;
-            options.metrics?.batchMerged(stats);
-            log.debug({ position: end.toString(), ...stats }, 'batch merged');
-            await transport.acknowledge(end);
-          },
-          (error: unknown) => {
-            failure ??= error;
-          },
-        );
+        commits.start(b.commit(end, count), async (stats) => {
+          totals.messages += count;
+          totals.changes += stats.changes;
+          merged = end;
+          options.metrics?.batchMerged(stats);
+          log.debug({ position: end.toString(), ...stats }, 'batch merged');
+          await transport.acknowledge(end);
+        });
       }
     }
-    if (wait) await settle();
+    if (wait) await commits.settle();
   };
 
   options.onStreaming?.();
   try {
     for (;;) {
       if (options.signal?.aborted) break;
-      if (failure) throw failure;
+      commits.check();
       const messages = await transport.fetch(1000, batch ? policy.idleMs : 1000);
       if (messages.length === 0) {
         // Inside a source transaction, wait for its END (unless told to stop when idle).
@@ -183,7 +172,7 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
     await commit(true);
   } catch (error) {
     if (batch) await (batch as SinkBatch).rollback().catch(() => undefined);
-    await (inflight as Promise<void> | null)?.catch(() => undefined);
+    await commits.drain();
     await sink.recordError(error);
     throw error;
   }

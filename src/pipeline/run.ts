@@ -16,6 +16,7 @@ import type { PgoutputChangeStream } from '../sources/postgres/change-stream.js'
 import type { Metrics } from '../observability/metrics.js';
 import type { ProgressReporter } from '../observability/progress.js';
 import { batchFull, DEFAULT_BATCH_POLICY, type BatchPolicy } from './batch-policy.js';
+import { CommitSlot } from './commit-slot.js';
 import { copyTables } from './snapshot.js';
 import type { ChangeSink, SinkBatch } from './sink.js';
 
@@ -149,14 +150,7 @@ async function streamLoop(s: LoopState): Promise<{ transactions: number; changes
   const caughtUp = () => s.targetLsn !== null && merged >= s.targetLsn;
   // At most one batch commits at a time; the next one fills meanwhile (its target work waits
   // for the previous batch inside the sink). A failed commit stops the loop at once.
-  let inflight: Promise<void> | null = null;
-  let failure: unknown = null;
-  const settle = async () => {
-    const p = inflight;
-    inflight = null;
-    if (p) await p;
-    if (failure) throw failure;
-  };
+  const commits = new CommitSlot();
   /** Hands the open batch to the sink to commit; with `wait`, also waits for every commit. */
   const flush = async (wait: boolean) => {
     if (batch) {
@@ -165,25 +159,20 @@ async function streamLoop(s: LoopState): Promise<{ transactions: number; changes
       const end = lastEnd;
       batch = null;
       batchTxns = 0;
-      await settle();
+      await commits.settle();
       if (txns === 0) await b.rollback();
       else {
-        inflight = b.commit(end, txns).then(
-          (stats) => {
-            merged = end;
-            stream.acknowledge(end);
-            transactions += stats.transactions;
-            changes += stats.changes;
-            options.metrics?.batchMerged(stats);
-            log.debug({ lsn: formatLsn(end), ...stats }, 'batch merged');
-          },
-          (error: unknown) => {
-            failure ??= error;
-          },
-        );
+        commits.start(b.commit(end, txns), (stats) => {
+          merged = end;
+          stream.acknowledge(end);
+          transactions += stats.transactions;
+          changes += stats.changes;
+          options.metrics?.batchMerged(stats);
+          log.debug({ lsn: formatLsn(end), ...stats }, 'batch merged');
+        });
       }
     }
-    if (wait) await settle();
+    if (wait) await commits.settle();
   };
   // Changes a table's snapshot already holds are skipped; once past every snapshot position
   // (the usual case) nothing needs checking.
@@ -197,7 +186,7 @@ async function streamLoop(s: LoopState): Promise<{ transactions: number; changes
 
   try {
     for (;;) {
-      if (failure) throw failure;
+      commits.check();
       if (options.signal?.aborted && !inTxn) break;
       if (!inTxn && caughtUp()) break;
       const m = stream.poll() ?? (await stream.next(batch && !inTxn ? policy.idleMs : 1000));
@@ -267,7 +256,7 @@ async function streamLoop(s: LoopState): Promise<{ transactions: number; changes
     await flush(true);
   } catch (error) {
     if (batch) await (batch as SinkBatch).rollback().catch(() => undefined);
-    await (inflight as Promise<void> | null)?.catch(() => undefined);
+    await commits.drain();
     await sink.recordError(error);
     throw error;
   }
