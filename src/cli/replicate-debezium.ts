@@ -71,8 +71,10 @@ export async function replicateDebezium(options: ReplicateDebeziumOptions): Prom
       ...(options.binaryHandlingMode ? { binaryHandlingMode: options.binaryHandlingMode } : {}),
       ...(options.columnTypes && options.columnTypes.length > 0 ? { columnTypes: options.columnTypes } : {}),
     };
+    const stream = transport;
     return await runMessagePipeline({
-      transport,
+      // One stream: one partition, ''.
+      transport: { fetch: (max, waitMs) => stream.fetch(max, waitMs), acknowledge: async (positions) => stream.acknowledge(positions.get('') ?? 0n) },
       sink: options.tableMapping ? mappedSink(sink, options.tableMapping) : sink,
       log: options.log,
       decode: (m) => decodeDebeziumRecord({ value: m.data, topic: m.subject, offset: m.sequence, options: decodeOptions }),

@@ -40,7 +40,7 @@ export function mappedSink(sink: ChangeSink, mapping: TableMapping): ChangeSink 
     relation: (t) => batch.relation(table(t)),
     row: (change, commitLsn, commitTime) => batch.row({ ...change, table: id(change.table) }, commitLsn, commitTime),
     truncate: (tables) => batch.truncate(tables.map(id)),
-    commit: (endLsn, transactions) => batch.commit(endLsn, transactions),
+    commit: (endLsn, transactions, positions) => batch.commit(endLsn, transactions, positions),
     rollback: () => batch.rollback(),
     get changes() {
       return batch.changes;
@@ -49,6 +49,7 @@ export function mappedSink(sink: ChangeSink, mapping: TableMapping): ChangeSink 
   return {
     prepare: (tables) => sink.prepare(tables.map(table)),
     mergedPosition: () => sink.mergedPosition(),
+    mergedPartitionPositions: () => sink.mergedPartitionPositions(),
     snapshotStates: async (): Promise<TableSnapshotState[]> =>
       (await sink.snapshotStates()).map((s) => ({ ...s, table: sourceIds.get(tableKey(s.table)) ?? s.table })),
     beginTableSnapshot: (t, lsn) => sink.beginTableSnapshot(table(t), lsn),

@@ -1,16 +1,19 @@
 /**
- * The pipeline for message sources (Debezium events on NATS JetStream; Kafka later): broker
+ * The pipeline for message sources (Debezium events on NATS JetStream or Kafka): broker
  * messages → decoded change records → batches → sink, acknowledging the broker only after the
  * sink committed (DESIGN.md §3.2).
  *
- * Ordering key: the broker position (the JetStream stream sequence), a total order over the
- * stream that follows the connector's own order (DESIGN.md §3.1). With Debezium's transaction
- * metadata on the stream, a batch never ends between a transaction's BEGIN and END events, so
- * the target never shows part of a source transaction (§3.3). Each message becomes one
- * position; the sink stores the last merged one with the data, and messages at or below it are
- * skipped, so a redelivery changes nothing. A message that cannot be decoded is set aside in the
- * sink's dead-letter table with its raw bytes (in the same transaction as the batch), or stops
- * the pipeline, as configured.
+ * Positions: a broker has source partitions (one for a JetStream stream, `topic/partition` for
+ * Kafka), each with a strictly increasing position (stream sequence, partition offset). The sink
+ * stores each partition's last merged position with the data; messages at or below it are
+ * skipped, so a redelivery changes nothing. A message's position is also the ordering key of its
+ * row change: Debezium keeps every key of a table in one partition, in the connector's order
+ * (DESIGN.md §3.1).
+ *
+ * With Debezium's transaction metadata, a batch never ends inside a source transaction, so the
+ * target never shows part of one (§3.3, see `TransactionTracker`). A message that cannot be
+ * decoded is set aside in the sink's dead-letter table with its raw bytes (in the same
+ * transaction as the batch), or stops the pipeline, as configured.
  */
 import type { Logger } from 'pino';
 import { CdcError } from '../errors.js';
@@ -20,23 +23,36 @@ import { sameShape, tableKey, type TableId, type TableSchema } from '../schema/t
 import { changeFromRecord, tableFromRecord } from '../sources/debezium/record-mapping.js';
 import { batchFull, DEFAULT_BATCH_POLICY, type BatchPolicy } from './batch-policy.js';
 import { CommitSlot } from './commit-slot.js';
-import type { ChangeSink, SinkBatch } from './sink.js';
+import type { ChangeSink, PartitionPosition, SinkBatch } from './sink.js';
+import { TransactionTracker, type TransactionBoundaryMode } from './transaction-tracker.js';
 
 /** One broker message. */
 export interface SourceMessage {
+  /** Subject (NATS) or topic (Kafka). */
   readonly subject: string;
-  /** Broker position (stream sequence): strictly increasing. */
+  /** Source partition: `''` for a JetStream stream, `topic/partition` for Kafka. Default `''`. */
+  readonly partition?: string;
+  /** Broker position (stream sequence, partition offset): strictly increasing in its partition. */
   readonly sequence: bigint;
-  readonly data: Uint8Array;
+  /** The record key, when the broker carries one (Kafka). */
+  readonly key?: Uint8Array | null;
+  /** The record value; null for a Kafka tombstone. */
+  readonly data: Uint8Array | null;
+  /** When the broker received it, ms since epoch. */
   readonly timestampMs: number;
 }
 
 /** What the pipeline needs of a broker. */
 export interface MessageTransport {
-  /** Up to `max` messages in order, waiting at most `waitMs` for the first. */
+  /** Up to `max` messages, each partition in order, waiting at most `waitMs` for the first. */
   fetch(max: number, waitMs: number): Promise<SourceMessage[]>;
-  /** Every message up to `sequence` is merged. */
-  acknowledge(sequence: bigint): Promise<void>;
+  /** Every message up to the given position of each partition is merged. */
+  acknowledge(positions: ReadonlyMap<string, bigint>): Promise<void>;
+}
+
+/** `seq 42` (JetStream) or `topic/3 offset 42` (Kafka): a message's position for people. */
+export function describePosition(m: Pick<SourceMessage, 'partition' | 'sequence'>): string {
+  return m.partition ? `${m.partition} offset ${m.sequence}` : `seq ${m.sequence}`;
 }
 
 /** Options for {@link runMessagePipeline}. */
@@ -53,6 +69,18 @@ export interface MessagePipelineOptions {
   /** `dead_letter` (default): set undecodable messages aside and go on; `stop`: fail. */
   readonly onInvalid?: 'dead_letter' | 'stop';
   readonly batchPolicy?: BatchPolicy;
+  /**
+   * How transaction metadata keeps batches whole (default `stream-order`; Kafka needs
+   * `event-count`, see `TransactionTracker`).
+   */
+  readonly transactionBoundaries?: TransactionBoundaryMode;
+  /** `event-count` only: change events of an END event that this pipeline reads. */
+  readonly expectedTransactionEvents?: ConstructorParameters<typeof TransactionTracker>[1];
+  /**
+   * How long a batch waits for the missing events of a source transaction before it ends
+   * anyway, with a warning, ms (default 60 000).
+   */
+  readonly transactionWaitMs?: number;
   /** Return once the broker has nothing more (after merging everything fetched). */
   readonly untilIdle?: boolean;
   readonly signal?: AbortSignal;
@@ -65,7 +93,7 @@ export interface MessageRunResult {
   readonly messages: number;
   readonly changes: number;
   readonly deadLettered: number;
-  /** Broker position merged at the end. */
+  /** Highest broker position merged at the end (over all partitions; 0 before any). */
   readonly merged: bigint;
 }
 
@@ -77,18 +105,18 @@ export interface MessageRunResult {
 export async function runMessagePipeline(options: MessagePipelineOptions): Promise<MessageRunResult> {
   const { transport, sink, log } = options;
   const policy = options.batchPolicy ?? DEFAULT_BATCH_POLICY;
+  const waitMs = options.transactionWaitMs ?? 60_000;
   await sink.prepare([]);
-  let merged = (await sink.mergedPosition()) ?? 0n;
+  /** Per partition: the last position read (into the open or a committed batch). */
+  const last = new Map(await sink.mergedPartitionPositions());
+  let merged = [...last.values()].reduce((a, b) => (b > a ? b : a), 0n);
   const known = new Map<string, TableSchema>();
   let batch: SinkBatch | null = null;
   let openedAt = 0;
   let pendingMessages = 0;
-  let last = merged;
-  /**
-   * The source transaction whose BEGIN was seen and whose END was not (Debezium transaction
-   * metadata, `provide.transaction.metadata=true`): no batch ends inside it (DESIGN.md §3.3).
-   */
-  let openTransaction: string | undefined;
+  /** Partitions read into the open batch, with their last message's position text. */
+  let touched = new Map<string, PartitionPosition>();
+  const transactions = new TransactionTracker(options.transactionBoundaries ?? 'stream-order', options.expectedTransactionEvents);
   const totals = { messages: 0, changes: 0, deadLettered: 0 };
 
   // At most one batch commits at a time while the next one fills (the sink orders them); a
@@ -97,24 +125,38 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
   const commit = async (wait: boolean) => {
     if (batch) {
       const b = batch;
-      const end = last;
+      const positions = [...touched.values()];
       const count = pendingMessages;
       batch = null;
       pendingMessages = 0;
+      touched = new Map();
       await commits.settle();
       if (count === 0) await b.rollback();
       else {
-        commits.start(b.commit(end, count), async (stats) => {
+        const end = positions.reduce((a, p) => (p.position > a ? p.position : a), 0n);
+        commits.start(b.commit(end, count, positions), async (stats) => {
           totals.messages += count;
           totals.changes += stats.changes;
-          merged = end;
+          if (end > merged) merged = end;
           options.metrics?.batchMerged(stats);
-          log.debug({ position: end.toString(), ...stats }, 'batch merged');
-          await transport.acknowledge(end);
+          log.debug({ positions: positions.map((p) => p.text), ...stats }, 'batch merged');
+          await transport.acknowledge(new Map(positions.map((p) => [p.partition, p.position])));
         });
       }
     }
     if (wait) await commits.settle();
+  };
+
+  /** True when a transaction held the batch open too long: warn and stop waiting for it. */
+  const waitedTooLong = (): boolean => {
+    const oldest = transactions.oldest();
+    if (!oldest || Date.now() - oldest.sinceMs < waitMs) return false;
+    log.warn(
+      { transaction: oldest.id, seen: oldest.seen, expected: oldest.expected, waitedMs: Date.now() - oldest.sinceMs },
+      'a source transaction stayed incomplete past the wait limit: ending the batch without its missing events (are all its tables and the transaction topic consumed?)',
+    );
+    transactions.abandon(oldest.id);
+    return true;
   };
 
   options.onStreaming?.();
@@ -124,14 +166,16 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
       commits.check();
       const messages = await transport.fetch(1000, batch ? policy.idleMs : 1000);
       if (messages.length === 0) {
-        // Inside a source transaction, wait for its END (unless told to stop when idle).
-        if (openTransaction !== undefined && !options.untilIdle) continue;
+        // Inside a source transaction, wait for the rest of it (unless told to stop when idle).
+        if (!transactions.settled && !options.untilIdle && !(waitedTooLong() && transactions.settled)) continue;
         await commit(true);
         if (options.untilIdle) break;
         continue;
       }
       for (const m of messages) {
-        if (m.sequence <= last) continue;
+        const partition = m.partition ?? '';
+        const previous = last.get(partition);
+        if (previous !== undefined && m.sequence <= previous) continue;
         if (!batch) {
           batch = await sink.openBatch();
           openedAt = Date.now();
@@ -141,13 +185,15 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
           record = options.decode(m);
         } catch (error) {
           if (options.onInvalid === 'stop' || !(error instanceof CdcError) || !sink.recordDeadLetter) throw error;
-          await sink.recordDeadLetter({ topic: m.subject, brokerPosition: `seq ${m.sequence}`, key: null, value: m.data, error: error.message });
+          await sink.recordDeadLetter({ topic: m.subject, brokerPosition: describePosition(m), key: m.key ?? null, value: m.data, error: error.message });
           totals.deadLettered++;
-          log.warn({ subject: m.subject, sequence: m.sequence.toString(), error: error.message }, 'message set aside in cdc_management.dead_letter');
+          log.warn({ subject: m.subject, position: describePosition(m), error: error.message }, 'message set aside in cdc_management.dead_letter');
         }
         if (record?.kind === 'transaction') {
-          openTransaction = record.status === 'BEGIN' ? record.id : undefined;
+          if (record.status === 'BEGIN') transactions.begin(record.id, Date.now());
+          else transactions.end(record, Date.now());
         } else if (record?.kind === 'change') {
+          if (record.transaction) transactions.change(record.transaction.id, Date.now());
           const id = options.route ? options.route(record.table, m) : record.table;
           const table = tableFromRecord(record, id, options.keyOf?.(record.table));
           const key = tableKey(id);
@@ -156,7 +202,7 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
             await batch.relation(table);
             known.set(key, table);
           }
-          const change = changeFromRecord(record, table, `${m.subject} seq ${m.sequence}`);
+          const change = changeFromRecord(record, table, `${m.subject} ${describePosition(m)}`);
           if (change.kind === 'truncate') await batch.truncate(change.tables);
           else {
             const writing = batch.row(change, m.sequence, new Date(record.timestampMs ?? m.timestampMs));
@@ -164,10 +210,13 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
             options.metrics?.captured(change.table, change.kind);
           }
         }
-        last = m.sequence;
+        last.set(partition, m.sequence);
+        touched.set(partition, { partition, position: m.sequence, text: describePosition(m) });
         pendingMessages++;
-        if (openTransaction === undefined && batchFull(policy, batch.changes, openedAt)) await commit(false);
+        if (transactions.settled && batchFull(policy, batch.changes, openedAt)) await commit(false);
       }
+      // A full batch held open by a transaction: end it once the wait limit passed.
+      if (batch && !transactions.settled && batchFull(policy, batch.changes, openedAt) && waitedTooLong() && transactions.settled) await commit(false);
     }
     await commit(true);
   } catch (error) {

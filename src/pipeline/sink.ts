@@ -25,6 +25,11 @@ export interface ChangeSink {
   prepare(tables: readonly TableSchema[]): Promise<void>;
   /** The highest source position merged (bytes of WAL, exclusive end), or null before any. */
   mergedPosition(): Promise<bigint | null>;
+  /**
+   * The highest merged broker position per source partition of a message source (`''` for a
+   * NATS JetStream stream, `topic/partition` for Kafka); empty before any batch committed.
+   */
+  mergedPartitionPositions(): Promise<ReadonlyMap<string, bigint>>;
   /** Snapshot state per table (tables never snapshotted are absent). */
   snapshotStates(): Promise<TableSnapshotState[]>;
   /** Empties the table's target copy and prepares it for snapshot rows at `snapshotLsn`. */
@@ -54,6 +59,16 @@ export interface ChangeSink {
   recordDeadLetter?(entry: DeadLetter): Promise<void>;
   /** Releases connections. */
   close(): Promise<void>;
+}
+
+/** Where a message source stands in one of its partitions. */
+export interface PartitionPosition {
+  /** `''` (a NATS JetStream stream) or `topic/partition` (Kafka). */
+  readonly partition: string;
+  /** Broker position of the last merged message: stream sequence or partition offset. */
+  readonly position: bigint;
+  /** The same for people (`seq 42`, `pg.public.orders/3 offset 42`). */
+  readonly text: string;
 }
 
 /** A message that could not be decoded. */
@@ -89,8 +104,12 @@ export interface SinkBatch {
   row(change: RowChangeMessage, commitLsn: bigint, commitTime: Date): Promise<void> | undefined;
   /** TRUNCATE barrier: merges what precedes it, then empties the tables (§3.7). */
   truncate(tables: readonly TableId[]): Promise<void>;
-  /** Merges everything, records `endLsn` as merged, commits the target transaction. */
-  commit(endLsn: bigint, transactions: number): Promise<BatchStats>;
+  /**
+   * Merges everything, records `endLsn` as merged, commits the target transaction. Message
+   * sources pass `positions`: the merged position of each source partition the batch read,
+   * recorded instead of `endLsn` (which then only labels the batch in the processing log).
+   */
+  commit(endLsn: bigint, transactions: number, positions?: readonly PartitionPosition[]): Promise<BatchStats>;
   /** Abandons the batch. */
   rollback(): Promise<void>;
   /** Row changes received so far. */

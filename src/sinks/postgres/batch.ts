@@ -15,7 +15,7 @@ import type { RowChangeMessage } from '../../events/change.js';
 import { formatLsn } from '../../events/position.js';
 import { sameShape, tableKey, type TableId, type TableSchema } from '../../schema/table.js';
 import { quoteIdent, quoteTable } from '../../sql/quote.js';
-import type { BatchStats, SinkBatch } from '../../pipeline/sink.js';
+import type { BatchStats, PartitionPosition, SinkBatch } from '../../pipeline/sink.js';
 import { mergeProcedureId, stagingTableId } from './naming.js';
 import { RowEncoder } from './row-encoder.js';
 import { stagingColumns } from './table-ddl.js';
@@ -113,9 +113,9 @@ export class PostgresBatch implements SinkBatch {
     await this.ctx.client.query(`TRUNCATE ${list}`);
   }
 
-  async commit(endLsn: bigint, transactions: number): Promise<BatchStats> {
+  async commit(endLsn: bigint, transactions: number, positions?: readonly PartitionPosition[]): Promise<BatchStats> {
     try {
-      return await this.commitOrThrow(endLsn, transactions);
+      return await this.commitOrThrow(endLsn, transactions, positions);
     } catch (error) {
       // Leave the connection usable (the next batch, the error log) whatever failed.
       await this.ctx.client.query('ROLLBACK').catch(() => undefined);
@@ -123,16 +123,18 @@ export class PostgresBatch implements SinkBatch {
     }
   }
 
-  private async commitOrThrow(endLsn: bigint, transactions: number): Promise<BatchStats> {
+  private async commitOrThrow(endLsn: bigint, transactions: number, positions?: readonly PartitionPosition[]): Promise<BatchStats> {
     await this.begin();
     await this.mergeAll();
     const durationMs = Date.now() - this.startedAt;
+    const rows = positions ?? [{ partition: '', position: endLsn, text: formatLsn(endLsn) }];
     await this.ctx.client.query(
       `INSERT INTO cdc_management.offsets (pipeline, source_partition, position, position_text, updated_at)
-       VALUES ($1, '', $2, $3, now())
+       SELECT $1, p.partition, p.position, p.text, now()
+         FROM unnest($2::text[], $3::bigint[], $4::text[]) AS p(partition, position, text)
        ON CONFLICT (pipeline, source_partition) DO UPDATE SET position = EXCLUDED.position,
          position_text = EXCLUDED.position_text, updated_at = now()`,
-      [this.ctx.pipeline, endLsn.toString(), formatLsn(endLsn)],
+      [this.ctx.pipeline, rows.map((r) => r.partition), rows.map((r) => r.position.toString()), rows.map((r) => r.text)],
     );
     await this.ctx.client.query(
       `INSERT INTO cdc_management.processing_log (pipeline, commit_lsn, transactions, changes, duration_ms)

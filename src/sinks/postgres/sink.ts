@@ -151,6 +151,14 @@ export class PostgresSink implements ChangeSink {
     return rows[0] ? BigInt(rows[0].position) : null;
   }
 
+  async mergedPartitionPositions(): Promise<ReadonlyMap<string, bigint>> {
+    const { rows } = await this.client.query<{ source_partition: string; position: string }>(
+      'SELECT source_partition, position::text FROM cdc_management.offsets WHERE pipeline = $1',
+      [this.options.pipeline],
+    );
+    return new Map(rows.map((r) => [r.source_partition, BigInt(r.position)]));
+  }
+
   async snapshotStates(): Promise<TableSnapshotState[]> {
     const { rows } = await this.client.query<{ schema_name: string; table_name: string; state: TableSnapshotState['state']; snapshot_lsn: string | null; rows_copied: string | null }>(
       'SELECT schema_name, table_name, state, snapshot_lsn::text, rows_copied::text FROM cdc_management.snapshot_progress WHERE pipeline = $1',

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { TransactionTracker } from './transaction-tracker.js';
+
+const end = (id: string, eventCount: number) => ({ kind: 'transaction' as const, status: 'END' as const, id, eventCount });
+
+describe('TransactionTracker', () => {
+  it('stream-order: BEGIN opens, END closes, whatever the counts', () => {
+    const t = new TransactionTracker('stream-order');
+    expect(t.settled).toBe(true);
+    t.begin('1', 0);
+    t.change('1', 0);
+    expect(t.settled).toBe(false);
+    t.end(end('1', 5), 0);
+    expect(t.settled).toBe(true);
+  });
+
+  it('stream-order: change events without a BEGIN keep nothing open (transaction subject filtered out)', () => {
+    const t = new TransactionTracker('stream-order');
+    t.change('9', 0);
+    expect(t.settled).toBe(true);
+  });
+
+  it('event-count: complete once END arrived and its events, in any order', () => {
+    const t = new TransactionTracker('event-count');
+    t.change('a', 10);
+    expect(t.settled).toBe(false);
+    t.end(end('a', 3), 11);
+    expect(t.settled).toBe(false);
+    expect(t.oldest()).toEqual({ id: 'a', seen: 1, expected: 3, sinceMs: 10 });
+    t.change('a', 12);
+    t.change('a', 13);
+    expect(t.settled).toBe(true);
+    // A stray late event of a completed transaction does not reopen it.
+    t.change('a', 14);
+    expect(t.settled).toBe(true);
+  });
+
+  it('event-count: END first, then the events', () => {
+    const t = new TransactionTracker('event-count');
+    t.begin('b', 0);
+    t.end(end('b', 2), 0);
+    expect(t.settled).toBe(false);
+    t.change('b', 0);
+    t.change('b', 0);
+    expect(t.settled).toBe(true);
+  });
+
+  it('event-count: counts only what the pipeline reads, and abandon stops waiting', () => {
+    const t = new TransactionTracker('event-count', () => 1);
+    t.change('c', 0);
+    t.end(end('c', 4), 0);
+    expect(t.settled).toBe(true);
+    t.change('d', 0);
+    expect(t.settled).toBe(false);
+    t.abandon('d');
+    expect(t.settled).toBe(true);
+  });
+});
