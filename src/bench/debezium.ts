@@ -122,8 +122,7 @@ export async function benchDebezium(config: DebeziumBenchConfig, log: Logger): P
     note('debezium: JetStream path, catching up through the stream');
     started = performance.now();
     await replicateDebezium({
-      natsUrl: nats.url,
-      stream: 'bench',
+      broker: { kind: 'nats', url: nats.url, stream: 'bench' },
       targetUrl: jsTargetUrl,
       name: 'bench_dbz',
       log,

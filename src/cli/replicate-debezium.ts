@@ -1,26 +1,45 @@
 /**
  * The composition root of `cdc run` with a `debezium` source: Debezium events on NATS JetStream
- * into the PostgreSQL sink, through `runMessagePipeline`.
+ * or Kafka into the PostgreSQL sink, through `runMessagePipeline` (one code path above the
+ * transport).
  */
 import type { Logger } from 'pino';
 import { decodeDebeziumRecord, type BinaryHandlingMode, type TableColumnTypes } from '../events/debezium/index.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { BatchPolicy } from '../pipeline/batch-policy.js';
 import { mappedSink, type TableMapping } from '../pipeline/mapped-sink.js';
-import { runMessagePipeline, type MessageRunResult } from '../pipeline/message-run.js';
+import { runMessagePipeline, type MessagePipelineOptions, type MessageRunResult, type MessageTransport } from '../pipeline/message-run.js';
 import type { SchemaChangePolicy } from '../sinks/postgres/schema-change.js';
 import { PostgresSink } from '../sinks/postgres/sink.js';
 import type { TableOptions } from '../sinks/postgres/table-ddl.js';
 import { JetStreamTransport } from '../sources/debezium/jetstream.js';
+import { KafkaTransport, parseKafkaPartition, type KafkaSasl } from '../sources/debezium/kafka.js';
 import { compileRoutes } from '../sources/debezium/routing.js';
+
+/** Where the Debezium events are. */
+export type DebeziumBroker =
+  | {
+      readonly kind: 'nats';
+      readonly url: string;
+      readonly stream: string;
+      readonly subjects?: readonly string[];
+    }
+  | {
+      readonly kind: 'kafka';
+      readonly brokers: readonly string[];
+      readonly topics?: readonly string[];
+      readonly topicPattern?: string;
+      /** Consumer group (default: the pipeline name). */
+      readonly groupId?: string;
+      readonly tls?: boolean;
+      readonly sasl?: KafkaSasl;
+    };
 
 /** Options for {@link replicateDebezium}. */
 export interface ReplicateDebeziumOptions {
-  readonly natsUrl: string;
-  readonly stream: string;
-  readonly subjects?: readonly string[];
+  readonly broker: DebeziumBroker;
   readonly targetUrl: string;
-  /** Pipeline name: the durable consumer and the target's offsets row. */
+  /** Pipeline name: the durable consumer or consumer group, and the target's offsets rows. */
   readonly name: string;
   readonly log: Logger;
   readonly onInvalid?: 'dead_letter' | 'stop';
@@ -44,9 +63,10 @@ export interface ReplicateDebeziumOptions {
 }
 
 /**
- * Opens the sink, reads its merged position, opens the JetStream consumer after it, runs the
- * pipeline, and closes both whatever happens.
- * @throws {CdcError} as `PostgresSink.open`, `JetStreamTransport.open` and `runMessagePipeline`.
+ * Opens the sink, reads its merged positions, opens the broker's consumer, runs the pipeline,
+ * and closes both whatever happens.
+ * @throws {CdcError} as `PostgresSink.open`, `JetStreamTransport.open`, `KafkaTransport.open` and
+ *   `runMessagePipeline`.
  */
 export async function replicateDebezium(options: ReplicateDebeziumOptions): Promise<MessageRunResult> {
   const sink = await PostgresSink.open({
@@ -56,28 +76,59 @@ export async function replicateDebezium(options: ReplicateDebeziumOptions): Prom
     ...(options.tableOptions ? { tableOptions: options.tableOptions } : {}),
     ...(options.schemaPolicy ? { schemaPolicy: options.schemaPolicy } : {}),
   });
-  let transport: JetStreamTransport | undefined;
+  let close: (() => Promise<void>) | undefined;
   try {
     await sink.prepare([]);
-    const after = (await sink.mergedPosition()) ?? undefined;
-    transport = await JetStreamTransport.open({
-      url: options.natsUrl,
-      stream: options.stream,
-      durable: options.name,
-      ...(options.subjects ? { subjects: options.subjects } : {}),
-      ...(after === undefined ? {} : { after }),
-    });
     const decodeOptions = {
       ...(options.binaryHandlingMode ? { binaryHandlingMode: options.binaryHandlingMode } : {}),
       ...(options.columnTypes && options.columnTypes.length > 0 ? { columnTypes: options.columnTypes } : {}),
     };
-    const stream = transport;
-    return await runMessagePipeline({
+    let transport: MessageTransport;
+    let transactions: Pick<MessagePipelineOptions, 'transactionBoundaries' | 'expectedTransactionEvents'> = {};
+    let decode: MessagePipelineOptions['decode'];
+    const broker = options.broker;
+    if (broker.kind === 'nats') {
+      const after = (await sink.mergedPartitionPositions()).get('');
+      const stream = await JetStreamTransport.open({
+        url: broker.url,
+        stream: broker.stream,
+        durable: options.name,
+        ...(broker.subjects ? { subjects: broker.subjects } : {}),
+        ...(after === undefined ? {} : { after }),
+      });
+      close = () => stream.close();
       // One stream: one partition, ''.
-      transport: { fetch: (max, waitMs) => stream.fetch(max, waitMs), acknowledge: async (positions) => stream.acknowledge(positions.get('') ?? 0n) },
+      transport = { fetch: (max, waitMs) => stream.fetch(max, waitMs), acknowledge: async (positions) => stream.acknowledge(positions.get('') ?? 0n) };
+      decode = (m) => decodeDebeziumRecord({ value: m.data, topic: m.subject, offset: m.sequence, options: decodeOptions });
+    } else {
+      const kafka = await KafkaTransport.open({
+        brokers: broker.brokers,
+        groupId: broker.groupId ?? options.name,
+        ...(broker.topics ? { topics: broker.topics } : {}),
+        ...(broker.topicPattern !== undefined ? { topicPattern: broker.topicPattern } : {}),
+        ...(broker.tls ? { tls: true } : {}),
+        ...(broker.sasl ? { sasl: broker.sasl } : {}),
+      });
+      close = () => kafka.close();
+      transport = kafka;
+      transactions = kafkaTransactionBoundaries(kafka.topics);
+      decode = (m) =>
+        decodeDebeziumRecord({
+          key: m.key ?? null,
+          value: m.data,
+          topic: m.subject,
+          ...(m.partition ? { partition: parseKafkaPartition(m.partition).partition } : {}),
+          offset: m.sequence,
+          options: decodeOptions,
+        });
+    }
+    options.log.info({ broker: broker.kind }, 'reading Debezium events');
+    return await runMessagePipeline({
+      transport,
       sink: options.tableMapping ? mappedSink(sink, options.tableMapping) : sink,
       log: options.log,
-      decode: (m) => decodeDebeziumRecord({ value: m.data, topic: m.subject, offset: m.sequence, options: decodeOptions }),
+      decode,
+      ...transactions,
       ...(options.onInvalid ? { onInvalid: options.onInvalid } : {}),
       ...(options.keys || options.keyOf ? { keyOf: (t: { schema: string; name: string }) => options.keys?.[`${t.schema}.${t.name}`] ?? options.keyOf?.(t) } : {}),
       ...(options.routes ? { route: ((route) => (t: { schema: string; name: string }, m: { subject: string }) => route(t, m.subject))(compileRoutes(options.routes)) } : {}),
@@ -88,7 +139,27 @@ export async function replicateDebezium(options: ReplicateDebeziumOptions): Prom
       ...(options.onStreaming ? { onStreaming: options.onStreaming } : {}),
     });
   } finally {
-    await transport?.close();
+    await close?.();
     await sink.close();
   }
+}
+
+/**
+ * Transaction boundaries on Kafka: when the topics include Debezium's transaction topic
+ * (`<topic.prefix>.transaction`), a transaction is complete once its END event and its change
+ * events on the consumed topics (`<topic.prefix>.<data_collection>`) arrived; without it, no
+ * boundary can be kept and none is waited for.
+ */
+export function kafkaTransactionBoundaries(topics: readonly string[]): Pick<MessagePipelineOptions, 'transactionBoundaries' | 'expectedTransactionEvents'> {
+  const transactionTopic = topics.find((t) => t.endsWith('.transaction'));
+  if (transactionTopic === undefined) return {};
+  const prefix = transactionTopic.slice(0, -'.transaction'.length);
+  const consumed = new Set(topics);
+  return {
+    transactionBoundaries: 'event-count',
+    expectedTransactionEvents: (end) =>
+      end.dataCollections === undefined
+        ? end.eventCount
+        : end.dataCollections.reduce((sum, c) => sum + (consumed.has(`${prefix}.${c.dataCollection}`) ? c.eventCount : 0), 0),
+  };
 }

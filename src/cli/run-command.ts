@@ -18,7 +18,7 @@ import { validatePostgresUrl } from '../sql/connect.js';
 import { EXIT } from './errors.js';
 import { replicate } from './replicate.js';
 import { runProject } from './run-project.js';
-import { replicateDebezium } from './replicate-debezium.js';
+import { replicateDebezium, type DebeziumBroker } from './replicate-debezium.js';
 
 /** Flags of `cdc run` as commander parses them. */
 export interface RunFlags {
@@ -46,13 +46,28 @@ export interface RunSettings {
   readonly file: RunConfigFile;
 }
 
+/** The broker of a config file's `debezium` section (validated: exactly one of nats, kafka). */
+function debeziumBroker(debezium: NonNullable<RunConfigFile['debezium']>): DebeziumBroker {
+  if (debezium.nats) return { kind: 'nats', ...debezium.nats };
+  const k = debezium.kafka!;
+  return {
+    kind: 'kafka',
+    brokers: k.brokers,
+    ...(k.topics ? { topics: k.topics } : {}),
+    ...(k.topic_pattern !== undefined ? { topicPattern: k.topic_pattern } : {}),
+    ...(k.group_id !== undefined ? { groupId: k.group_id } : {}),
+    ...(k.tls ? { tls: true } : {}),
+    ...(k.sasl ? { sasl: k.sasl } : {}),
+  };
+}
+
 /**
  * Merges the config file (if any) and flags.
  * @throws {CdcError} CONFIG_INVALID for a missing URL, bad port or bad file.
  */
 export function resolveRunSettings(flags: RunFlags): RunSettings {
   const file = flags.config ? loadRunConfig(flags.config) : {};
-  const sourceUrl = flags.source ?? file.source?.url ?? (file.debezium ? file.debezium.nats.url : undefined);
+  const sourceUrl = flags.source ?? file.source?.url ?? (file.debezium ? (file.debezium.nats?.url ?? file.debezium.kafka?.brokers.join(',')) : undefined);
   const targetUrl = flags.target ?? file.target?.url;
   if (!sourceUrl) throw new CdcError('CONFIG_INVALID', 'no source given', { remedy: 'pass --source postgres://… or set source.url in the config file' });
   if (!targetUrl) throw new CdcError('CONFIG_INVALID', 'no target given', { remedy: 'pass --target postgres://… or set target.url in the config file' });
@@ -132,9 +147,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
           await project?.applyMigrations(settings.targetUrl, log);
           const r = await replicateDebezium({
             ...common,
-            natsUrl: debezium.nats.url,
-            stream: debezium.nats.stream,
-            ...(debezium.nats.subjects ? { subjects: debezium.nats.subjects } : {}),
+            broker: debeziumBroker(debezium),
             ...(debezium.on_invalid ? { onInvalid: debezium.on_invalid } : {}),
             ...(debezium.keys ? { keys: debezium.keys } : {}),
             ...(debezium.routes ? { routes: debezium.routes } : {}),

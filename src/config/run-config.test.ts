@@ -43,4 +43,15 @@ describe('cdc.yaml', () => {
   it('names a missing file', () => {
     expect(() => loadRunConfig('/nonexistent/cdc.yaml')).toThrow(/cannot read config file \/nonexistent\/cdc.yaml/);
   });
+
+  it('reads a debezium section with kafka, and wants exactly one broker', () => {
+    const config = loadRunConfig(file('target: {url: postgres://h/w}\ndebezium:\n  kafka:\n    brokers: [k1:9092, k2:9092]\n    topic_pattern: ^dbz\\.\n    group_id: g\n'));
+    expect(config.debezium?.kafka).toEqual({ brokers: ['k1:9092', 'k2:9092'], topic_pattern: '^dbz\\.', group_id: 'g' });
+    const both = file('debezium:\n  nats: {url: nats://h, stream: s}\n  kafka: {brokers: [k:9092], topics: [t]}\n');
+    expect(() => loadRunConfig(both)).toThrow(new RegExp(`${both}:2: debezium: give exactly one of nats and kafka`));
+    const noTopics = file('debezium:\n  kafka:\n    brokers: [k:9092]\n');
+    expect(() => loadRunConfig(noTopics)).toThrow(/debezium.kafka: give topics or topic_pattern/);
+    const badBroker = file('debezium:\n  kafka:\n    brokers: [kafka]\n    topics: [t]\n');
+    expect(() => loadRunConfig(badBroker)).toThrow(new RegExp(`${badBroker}:3: debezium.kafka.brokers\\[0\\]: expected host:port`));
+  });
 });

@@ -29,10 +29,26 @@ export const runConfigSchema = z
       .strict()
       .optional(),
     snapshot: z.object({ parallelism: z.number().int().min(1).max(64).optional() }).strict().optional(),
-    /** A Debezium source instead of `source`: events on NATS JetStream. */
+    /** A Debezium source instead of `source`: events on NATS JetStream or Kafka (exactly one). */
     debezium: z
       .object({
-        nats: z.object({ url: z.string().min(1), stream: z.string().min(1), subjects: z.array(z.string().min(1)).optional() }).strict(),
+        nats: z.object({ url: z.string().min(1), stream: z.string().min(1), subjects: z.array(z.string().min(1)).optional() }).strict().optional(),
+        kafka: z
+          .object({
+            /** Bootstrap brokers, `host:port`. */
+            brokers: z.array(z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port')).min(1),
+            /** Topics to read; and/or `topic_pattern`. */
+            topics: z.array(z.string().min(1)).optional(),
+            /** Regular expression over topic names, matched at start. */
+            topic_pattern: z.string().min(1).optional(),
+            /** Consumer group (default: the pipeline name). */
+            group_id: z.string().min(1).optional(),
+            tls: z.boolean().optional(),
+            sasl: z.object({ mechanism: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']), username: z.string(), password: z.string() }).strict().optional(),
+          })
+          .strict()
+          .refine((k) => k.topics !== undefined || k.topic_pattern !== undefined, { message: 'give topics or topic_pattern' })
+          .optional(),
         /** `dead_letter` (default): set undecodable events aside in cdc_management.dead_letter; `stop`. */
         on_invalid: z.enum(['dead_letter', 'stop']).optional(),
         /** Subject pattern (NATS wildcards) → target `schema.table` ({schema}, {table} placeholders). */
@@ -43,6 +59,7 @@ export const runConfigSchema = z
         binary_handling_mode: z.enum(['bytes', 'base64', 'base64-url-safe', 'hex']).optional(),
       })
       .strict()
+      .refine((d) => (d.nats === undefined) !== (d.kafka === undefined), { message: 'give exactly one of nats and kafka' })
       .optional(),
     ...projectSectionsSchema,
   })

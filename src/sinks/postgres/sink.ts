@@ -255,7 +255,7 @@ export class PostgresSink implements ChangeSink {
       relation: (table) => batch.relation(table),
       row: (change, lsn, time) => batch.row(change, lsn, time),
       truncate: (tables) => batch.truncate(tables),
-      commit: (endLsn, transactions) => batch.commit(endLsn, transactions).finally(settle),
+      commit: (endLsn, transactions, positions) => batch.commit(endLsn, transactions, positions).finally(settle),
       rollback: () =>
         batch.rollback().finally(() => {
           this.pendingDefinitions = undefined;

@@ -1,0 +1,252 @@
+/**
+ * Kafka as a transport of Debezium events (Kafka Connect with a Debezium source connector), read
+ * through a consumer group with @platformatic/kafka (pure TypeScript; brokers 3.5 and later).
+ *
+ * Exactly-once comes from the target, not from the group (DESIGN.md §3.2): the offset of the
+ * last merged message of every partition is stored with the data, and the pipeline skips what
+ * is at or below it. Offsets are committed to the group only after the batch holding the
+ * messages committed (auto-commit is off), so the group never runs ahead of the target and a
+ * restart re-reads at most the batches whose commit to the group was lost. A partition the group
+ * never committed is read from its earliest offset (a Debezium topic starts with the snapshot).
+ *
+ * One `cdc run` per group: partitions of one table must not be merged by two processes.
+ * @see https://kafka.apache.org/documentation/#consumerconfigs
+ */
+import { Admin, Consumer, type Message, type MessagesStream, type SASLMechanismValue } from '@platformatic/kafka';
+import { CdcError } from '../../errors.js';
+import type { MessageTransport, SourceMessage } from '../../pipeline/message-run.js';
+
+/** SASL credentials (`security.protocol=SASL_*`). */
+export interface KafkaSasl {
+  readonly mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+  readonly username: string;
+  readonly password: string;
+}
+
+/** Options for {@link KafkaTransport.open}. */
+export interface KafkaTransportOptions {
+  /** Bootstrap brokers, `host:port`. */
+  readonly brokers: readonly string[];
+  /** Consumer group id (the pipeline name). */
+  readonly groupId: string;
+  /** Topics to read. At least one of `topics` and `topicPattern`. */
+  readonly topics?: readonly string[];
+  /**
+   * A regular expression over topic names (e.g. `^dbserver1\.inventory\.`), matched once at
+   * start against the cluster's topics (internal topics excluded).
+   */
+  readonly topicPattern?: string;
+  /** TLS to the brokers (`security.protocol=SSL` or `SASL_SSL`). */
+  readonly tls?: boolean;
+  readonly sasl?: KafkaSasl;
+  /** Group session timeout, ms (default 30 000). */
+  readonly sessionTimeoutMs?: number;
+  /** Client id sent to the brokers (default `cdc-merge <groupId>`). */
+  readonly clientId?: string;
+}
+
+/** Messages buffered from the consumer stream before it is paused. */
+const BUFFER_HIGH = 2000;
+
+/** `topic/partition`: the source partition name the pipeline and the target's offsets use. */
+export function kafkaPartition(topic: string, partition: number): string {
+  return `${topic}/${partition}`;
+}
+
+/**
+ * Splits a source partition name back into topic and partition.
+ * @throws {Error} when `name` is not `topic/<integer>`.
+ */
+export function parseKafkaPartition(name: string): { topic: string; partition: number } {
+  const slash = name.lastIndexOf('/');
+  const partition = Number(name.slice(slash + 1));
+  if (slash <= 0 || !Number.isInteger(partition) || partition < 0) throw new Error(`not a Kafka source partition: ${JSON.stringify(name)}`);
+  return { topic: name.slice(0, slash), partition };
+}
+
+/**
+ * The topics to read: `topics` plus every topic of `available` that `pattern` matches, sorted
+ * and without duplicates.
+ * @throws {CdcError} CONFIG_INVALID when the pattern is not a regular expression;
+ *   TOPIC_NOT_FOUND when no topic is left.
+ */
+export function selectTopics(options: Pick<KafkaTransportOptions, 'topics' | 'topicPattern' | 'brokers'>, available: readonly string[]): string[] {
+  const selected = new Set(options.topics ?? []);
+  if (options.topicPattern !== undefined) {
+    let pattern: RegExp;
+    try {
+      pattern = new RegExp(options.topicPattern);
+    } catch (cause) {
+      throw new CdcError('CONFIG_INVALID', `debezium.kafka.topic_pattern ${JSON.stringify(options.topicPattern)} is not a regular expression: ${(cause as Error).message}`, {
+        cause,
+        remedy: 'write a JavaScript regular expression, e.g. ^dbserver1\\.inventory\\.',
+      });
+    }
+    for (const t of available) if (pattern.test(t)) selected.add(t);
+  }
+  if (selected.size === 0) {
+    throw new CdcError('TOPIC_NOT_FOUND', `no Kafka topic to read at ${options.brokers.join(',')}${options.topicPattern === undefined ? '' : `: none matches ${JSON.stringify(options.topicPattern)}`}`, {
+      remedy: 'list the topics under debezium.kafka.topics, or fix topic_pattern (Debezium names topics <topic.prefix>.<schema>.<table>)',
+    });
+  }
+  return [...selected].sort();
+}
+
+/** A consumer-group member reading Debezium topics. */
+export class KafkaTransport implements MessageTransport {
+  private readonly buffer: Message[] = [];
+  private wake: (() => void) | undefined;
+  private failure: unknown;
+  private ended = false;
+  private paused = false;
+
+  private constructor(
+    private readonly consumer: Consumer,
+    private readonly stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>,
+    /** The topics read. */
+    readonly topics: readonly string[],
+  ) {
+    stream.on('data', (m: Message) => {
+      this.buffer.push(m);
+      this.wake?.();
+      // Backpressure: stop fetching while the pipeline is behind.
+      if (this.buffer.length >= BUFFER_HIGH && !this.paused) {
+        this.paused = true;
+        stream.pause();
+      }
+    });
+    stream.on('error', (error: unknown) => {
+      this.failure = error;
+      this.ended = true;
+      this.wake?.();
+    });
+    stream.on('close', () => {
+      this.ended = true;
+      this.wake?.();
+    });
+  }
+
+  /**
+   * Connects, resolves the topics, joins the group and starts fetching from the group's committed
+   * offsets (earliest where there are none).
+   * @throws {CdcError} CONNECTION_FAILED (retryable) when no broker answers; TOPIC_NOT_FOUND and
+   *   CONFIG_INVALID as {@link selectTopics}.
+   */
+  static async open(options: KafkaTransportOptions): Promise<KafkaTransport> {
+    const base = {
+      clientId: options.clientId ?? `cdc-merge ${options.groupId}`,
+      bootstrapBrokers: [...options.brokers],
+      ...(options.tls ? { tls: {} } : {}),
+      ...(options.sasl ? { sasl: { mechanism: options.sasl.mechanism as SASLMechanismValue, username: options.sasl.username, password: options.sasl.password } } : {}),
+    };
+    const where = options.brokers.join(',');
+    let topics: string[];
+    try {
+      let available: string[] = [];
+      if (options.topicPattern !== undefined) {
+        const admin = new Admin(base);
+        try {
+          available = await admin.listTopics();
+        } finally {
+          await admin.close().catch(() => undefined);
+        }
+      }
+      topics = selectTopics(options, available);
+    } catch (error) {
+      throw error instanceof CdcError ? error : connectionFailed(where, error);
+    }
+    const consumer = new Consumer({ ...base, groupId: options.groupId });
+    try {
+      const stream = await consumer.consume({
+        topics,
+        mode: 'committed',
+        fallbackMode: 'earliest',
+        autocommit: false,
+        sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+        heartbeatInterval: Math.max(1000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 10)),
+        maxWaitTime: 500,
+      });
+      return new KafkaTransport(consumer, stream, topics);
+    } catch (error) {
+      await closeConsumer(consumer);
+      throw connectionFailed(where, error);
+    }
+  }
+
+  /**
+   * Up to `max` messages (each partition in offset order), waiting at most `waitMs` for the
+   * first; an empty array when none came.
+   * @throws {CdcError} CONNECTION_FAILED (retryable) when the consumer stopped.
+   */
+  async fetch(max: number, waitMs: number): Promise<SourceMessage[]> {
+    if (this.buffer.length === 0 && !this.ended) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.wake = undefined;
+          resolve();
+        }, waitMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          this.wake = undefined;
+          resolve();
+        };
+      });
+    }
+    if (this.buffer.length === 0 && this.ended) {
+      throw new CdcError('CONNECTION_FAILED', `the Kafka consumer of group ${JSON.stringify(this.consumer.groupId)} stopped: ${(this.failure as Error | undefined)?.message ?? 'closed'}`, {
+        cause: this.failure,
+        retryable: true,
+        remedy: 'check the brokers; the pipeline resumes after the merged offsets',
+      });
+    }
+    const taken = this.buffer.splice(0, max);
+    if (this.paused && this.buffer.length < BUFFER_HIGH / 2) {
+      this.paused = false;
+      this.stream.resume();
+    }
+    return taken.map(toSourceMessage);
+  }
+
+  /**
+   * Commits, for every partition, the offset after its last merged message to the group (call
+   * after the batch committed). Best effort: a lost commit only makes the next start re-read
+   * messages the pipeline then skips.
+   */
+  async acknowledge(positions: ReadonlyMap<string, bigint>): Promise<void> {
+    const offsets = [...positions].map(([name, position]) => ({ ...parseKafkaPartition(name), offset: position + 1n, leaderEpoch: -1 }));
+    if (offsets.length === 0) return;
+    await this.consumer.commit({ offsets }).catch(() => undefined);
+  }
+
+  /** Leaves the group and closes the connections (uncommitted messages are read again). */
+  async close(): Promise<void> {
+    this.ended = true;
+    await this.stream.close().catch(() => undefined);
+    await closeConsumer(this.consumer);
+  }
+}
+
+/** Closes a consumer (leaving its group), ignoring errors. */
+function closeConsumer(consumer: Consumer): Promise<void> {
+  return new Promise((resolve) => consumer.close(true, () => resolve()));
+}
+
+function toSourceMessage(m: Message): SourceMessage {
+  return {
+    subject: m.topic,
+    partition: kafkaPartition(m.topic, m.partition),
+    sequence: m.offset,
+    key: m.key && m.key.length > 0 ? m.key : null,
+    data: m.value && m.value.length > 0 ? m.value : null,
+    timestampMs: Number(m.timestamp),
+  };
+}
+
+function connectionFailed(where: string, cause: unknown): CdcError {
+  const detail = cause instanceof Error ? [cause.message, ...((cause as { errors?: Error[] }).errors ?? []).map((e) => e.message)].join('; ') : String(cause);
+  return new CdcError('CONNECTION_FAILED', `cannot consume from Kafka at ${where}: ${detail}`, {
+    cause,
+    retryable: true,
+    remedy: 'check that the brokers run (Kafka 3.5 or later), that the addresses are right, and TLS/SASL settings',
+  });
+}

@@ -1,0 +1,203 @@
+/**
+ * The message pipeline over a partitioned broker (what Kafka delivers), into a real PostgreSQL
+ * sink: positions are kept per `topic/partition`, a redelivery from older group offsets changes
+ * nothing, a Kafka tombstone only advances the position, and with Debezium's transaction topic
+ * a batch never ends before every event of a source transaction arrived, whatever order the
+ * partitions deliver them in. The broker here is scripted (no Kafka broker can run on the
+ * test machine); everything above the transport is the production path of `cdc run` with
+ * `debezium.kafka`.
+ */
+import pg from 'pg';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kafkaTransactionBoundaries } from '../src/cli/replicate-debezium.js';
+import { decodeDebeziumRecord } from '../src/events/debezium/index.js';
+import { runMessagePipeline, type MessageTransport, type SourceMessage } from '../src/pipeline/message-run.js';
+import type { TableSchema } from '../src/schema/table.js';
+import { PostgresSink } from '../src/sinks/postgres/sink.js';
+import { parseKafkaPartition } from '../src/sources/debezium/kafka.js';
+import { describeTables, listTables } from '../src/sources/postgres/catalog.js';
+import { debeziumEvent, debeziumTransactionEvent, type TextRow } from '../src/testing/debezium-events.js';
+import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/throwaway-cluster.js';
+
+const TOPIC = 'dbz.public.accounts';
+const TX_TOPIC = 'dbz.transaction';
+const log = pino({ level: 'silent' });
+const encode = (s: string) => new TextEncoder().encode(s);
+
+let cluster: ThrowawayCluster;
+let table: TableSchema;
+let run = 0;
+
+/** A broker that hands out a script of messages, one per fetch, and records the acknowledgements. */
+class ScriptedBroker implements MessageTransport {
+  readonly acks: Map<string, bigint>[] = [];
+  constructor(private readonly script: SourceMessage[]) {}
+  async fetch(): Promise<SourceMessage[]> {
+    return this.script.splice(0, 1);
+  }
+  async acknowledge(positions: ReadonlyMap<string, bigint>): Promise<void> {
+    this.acks.push(new Map(positions));
+  }
+}
+
+const offsets = new Map<string, bigint>();
+/** The next message of `topic/partition`, offsets counting from 0 as on Kafka. */
+function message(topic: string, partition: number, data: string | null): SourceMessage {
+  const name = `${topic}/${partition}`;
+  const offset = offsets.get(name) ?? 0n;
+  offsets.set(name, offset + 1n);
+  return { subject: topic, partition: name, sequence: offset, key: null, data: data === null ? null : encode(data), timestampMs: 1_700_000_000_000 };
+}
+
+let lsn = 100n;
+function change(op: 'r' | 'c' | 'u' | 'd', row: TextRow, tx?: { id: string; order: number }): string {
+  lsn += 8n;
+  const rows = op === 'd' ? { before: row } : { after: row };
+  return debeziumEvent({
+    table,
+    op,
+    ...rows,
+    lsn,
+    txId: Number(lsn),
+    tsMs: 1_700_000_000_000,
+    ...(tx ? { transaction: { id: tx.id, totalOrder: tx.order, dataCollectionOrder: tx.order } } : {}),
+  });
+}
+
+const partitionOf = (id: number) => id % 2;
+const row = (id: number, balance: string): TextRow => ({ id: String(id), balance, note: `n${id}` });
+
+async function pipeline(targetUrl: string, broker: ScriptedBroker, topics: string[]) {
+  const sink = await PostgresSink.open({ url: targetUrl, pipeline: 'kafka_test', log });
+  try {
+    return await runMessagePipeline({
+      transport: broker,
+      sink,
+      log,
+      decode: (m) => decodeDebeziumRecord({ key: m.key ?? null, value: m.data, topic: m.subject, partition: parseKafkaPartition(m.partition!).partition, offset: m.sequence }),
+      keyOf: () => ['id'],
+      ...kafkaTransactionBoundaries(topics),
+      batchPolicy: { maxChanges: 1, maxAgeMs: 10_000, idleMs: 5 },
+      untilIdle: true,
+    });
+  } finally {
+    await sink.close();
+  }
+}
+
+async function rows(client: pg.Client): Promise<string[]> {
+  const { rows: r } = await client.query<{ id: number; balance: string }>('SELECT id, balance::text FROM public.accounts ORDER BY id');
+  return r.map((x) => `${x.id}=${x.balance}`);
+}
+
+beforeAll(async () => {
+  cluster = await startThrowawayCluster({ label: 'debezium-partitions' });
+  const scratch = await cluster.createDatabase('scratch');
+  const c = new pg.Client(scratch);
+  await c.connect();
+  await c.query('CREATE TABLE public.accounts (id integer PRIMARY KEY, balance numeric(12,2) NOT NULL, note text)');
+  table = (await describeTables(c, await listTables(c, [])))[0]!;
+  await c.end();
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+describe('Debezium events from a partitioned broker', () => {
+  it('keeps positions per partition; a redelivery from older offsets and tombstones change nothing', async () => {
+    offsets.clear();
+    const targetUrl = await cluster.createDatabase(`t${++run}`);
+    const target = new pg.Client(targetUrl);
+    await target.connect();
+    try {
+      const first: SourceMessage[] = [];
+      for (let id = 1; id <= 6; id++) first.push(message(TOPIC, partitionOf(id), change('r', row(id, '10.00'))));
+      first.push(message(TOPIC, partitionOf(2), change('u', row(2, '20.00'))));
+      first.push(message(TOPIC, partitionOf(3), change('d', row(3, '10.00'))));
+      first.push(message(TOPIC, partitionOf(3), null)); // the tombstone Kafka Connect writes after a delete
+      const replay = [...first];
+      const broker = new ScriptedBroker(first);
+      const r1 = await pipeline(targetUrl, broker, [TOPIC]);
+      expect(r1.messages).toBe(9);
+      expect(await rows(target)).toEqual(['1=10.00', '2=20.00', '4=10.00', '5=10.00', '6=10.00']);
+      const { rows: stored } = await target.query<{ source_partition: string; position: string; position_text: string }>(
+        "SELECT source_partition, position::text, position_text FROM cdc_management.offsets WHERE pipeline = 'kafka_test' ORDER BY 1",
+      );
+      expect(stored).toEqual([
+        { source_partition: `${TOPIC}/0`, position: '3', position_text: `${TOPIC}/0 offset 3` },
+        { source_partition: `${TOPIC}/1`, position: '4', position_text: `${TOPIC}/1 offset 4` },
+      ]);
+      expect(broker.acks.at(-1)?.get(`${TOPIC}/1`)).toBe(4n);
+
+      // The group's commits were lost: the broker delivers everything again, then new changes.
+      const again = new ScriptedBroker([...replay, message(TOPIC, partitionOf(4), change('u', row(4, '40.00'))), message(TOPIC, partitionOf(5), change('u', row(5, '50.00')))]);
+      const r2 = await pipeline(targetUrl, again, [TOPIC]);
+      expect(r2.messages).toBe(2);
+      expect(await rows(target)).toEqual(['1=10.00', '2=20.00', '4=40.00', '5=50.00', '6=10.00']);
+      const { rows: changes } = await target.query<{ n: string }>("SELECT sum(changes)::text AS n FROM cdc_management.processing_log WHERE pipeline = 'kafka_test'");
+      expect(changes[0]!.n).toBe('10'); // 6 reads, 2 updates, 1 delete, then 2 updates: nothing twice
+    } finally {
+      await target.end();
+    }
+  });
+
+  it('with the transaction topic, a batch holds every event of a source transaction, in whatever order partitions deliver them', async () => {
+    offsets.clear();
+    const targetUrl = await cluster.createDatabase(`t${++run}`);
+    const target = new pg.Client(targetUrl);
+    await target.connect();
+    try {
+      const script: SourceMessage[] = [];
+      for (let id = 1; id <= 4; id++) script.push(message(TOPIC, partitionOf(id), change('r', row(id, '100.00'))));
+      // Transaction 7:500 moves 30.00 from account 1 to account 2 and 4 (three events on two
+      // partitions). Its END arrives first, on the transaction topic, then its events one by one.
+      const tx = { id: '7:500', order: 0 };
+      script.push(message(TX_TOPIC, 0, debeziumTransactionEvent('BEGIN', tx.id)));
+      script.push(
+        message(TX_TOPIC, 0, JSON.stringify({ status: 'END', id: tx.id, event_count: 4, data_collections: [{ data_collection: 'public.accounts', event_count: 3 }, { data_collection: 'public.other', event_count: 1 }], ts_ms: 1 })),
+      );
+      script.push(message(TOPIC, partitionOf(1), change('u', row(1, '70.00'), { ...tx, order: 1 })));
+      script.push(message(TOPIC, partitionOf(2), change('u', row(2, '110.00'), { ...tx, order: 2 })));
+      script.push(message(TOPIC, partitionOf(4), change('u', row(4, '120.00'), { ...tx, order: 3 })));
+      script.push(message(TOPIC, partitionOf(3), change('u', row(3, '99.00'))));
+      const broker = new ScriptedBroker(script);
+      await pipeline(targetUrl, broker, [TOPIC, TX_TOPIC]);
+      expect(await rows(target)).toEqual(['1=70.00', '2=110.00', '3=99.00', '4=120.00']);
+      // Batches of one change, except the transaction: one acknowledgement covers BEGIN, END and
+      // all three of its events (public.other is not consumed, so its event is not waited for).
+      const txAck = broker.acks.find((a) => a.has(`${TX_TOPIC}/0`));
+      expect(txAck).toEqual(
+        new Map([
+          [`${TX_TOPIC}/0`, 1n],
+          [`${TOPIC}/1`, 2n],
+          [`${TOPIC}/0`, 3n],
+        ]),
+      );
+      expect(broker.acks.filter((a) => a.has(`${TX_TOPIC}/0`))).toHaveLength(1);
+    } finally {
+      await target.end();
+    }
+  });
+
+  it('dead-letters an undecodable message with its topic, partition and offset', async () => {
+    offsets.clear();
+    const targetUrl = await cluster.createDatabase(`t${++run}`);
+    const target = new pg.Client(targetUrl);
+    await target.connect();
+    try {
+      const broker = new ScriptedBroker([message(TOPIC, 0, change('r', row(2, '1.00'))), message(TOPIC, 1, '{"payload": {"op": "u"'), message(TOPIC, 1, change('r', row(3, '2.00')))]);
+      const r = await pipeline(targetUrl, broker, [TOPIC]);
+      expect(r.deadLettered).toBe(1);
+      const { rows: dead } = await target.query<{ topic: string; broker_position: string; error: string }>('SELECT topic, broker_position, error FROM cdc_management.dead_letter');
+      expect(dead).toHaveLength(1);
+      expect(dead[0]!.topic).toBe(TOPIC);
+      expect(dead[0]!.broker_position).toBe(`${TOPIC}/1 offset 0`);
+      expect(dead[0]!.error).toContain(`${TOPIC}`);
+      expect(await rows(target)).toEqual(['2=1.00', '3=2.00']);
+    } finally {
+      await target.end();
+    }
+  });
+});
