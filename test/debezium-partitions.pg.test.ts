@@ -181,6 +181,49 @@ describe('Debezium events from a partitioned broker', () => {
     }
   });
 
+  it('skips the copies a restarted connector sends again (older source position), during a run and after a restart', async () => {
+    offsets.clear();
+    const targetUrl = await cluster.createDatabase(`t${++run}`);
+    const target = new pg.Client(targetUrl);
+    await target.connect();
+    try {
+      // Transactions committed at LSN 1000, 2000, 3000 update account 1 (Debezium's `sequence`
+      // gives each change [last commit, lsn]); then the connector restarts from an older offset
+      // and sends all three again, then a new fourth.
+      const update = (balance: string, lastCommit: bigint, at: bigint) =>
+        message(TOPIC, 1, debeziumEvent({ table, op: 'u', after: row(1, balance), lsn: at, txId: Number(at), tsMs: 1_700_000_000_000, lastCommitLsn: lastCommit }));
+      const script = [
+        message(TOPIC, 1, change('r', row(1, '0.00'))),
+        update('10.00', 500n, 990n),
+        update('20.00', 1000n, 1990n),
+        update('30.00', 2000n, 2990n),
+        update('10.00', 500n, 990n),
+        update('20.00', 1000n, 1990n),
+        update('30.00', 2000n, 2990n), // the same position as the last one read: applied again, harmlessly
+        update('40.00', 3000n, 3990n),
+      ];
+      const broker = new ScriptedBroker(script);
+      const r = await pipeline(targetUrl, broker, [TOPIC]);
+      expect(r.replayed).toBe(2);
+      expect(await rows(target)).toEqual(['1=40.00']);
+      // No batch merged a resent older balance: r, 10, 20, 30, 30 again, 40.
+      const { rows: merged } = await target.query<{ n: string }>("SELECT sum(changes)::text AS n FROM cdc_management.processing_log WHERE pipeline = 'kafka_test'");
+      expect(merged[0]!.n).toBe('6');
+      const { rows: mark } = await target.query<{ source_partition: string; position_text: string }>(
+        "SELECT source_partition, position_text FROM cdc_management.offsets WHERE pipeline = 'kafka_test' AND source_partition LIKE 'source:%'",
+      );
+      expect(mark).toEqual([{ source_partition: `source:${TOPIC}/1|postgresql|chinook|chinook`, position_text: 'lsn 0/F96 (last commit 0/BB8) [3000:3990]' }]);
+
+      // A restart, and the connector sends the last two again at new offsets: nothing moves back.
+      const again = new ScriptedBroker([update('30.00', 2000n, 2990n), update('40.00', 3000n, 3990n)]);
+      const r2 = await pipeline(targetUrl, again, [TOPIC]);
+      expect(r2.replayed).toBe(1); // 30 is older than the stored watermark; 40 equals it
+      expect(await rows(target)).toEqual(['1=40.00']);
+    } finally {
+      await target.end();
+    }
+  });
+
   it('dead-letters an undecodable message with its topic, partition and offset', async () => {
     offsets.clear();
     const targetUrl = await cluster.createDatabase(`t${++run}`);

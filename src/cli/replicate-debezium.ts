@@ -88,7 +88,7 @@ export async function replicateDebezium(options: ReplicateDebeziumOptions): Prom
     let decode: MessagePipelineOptions['decode'];
     const broker = options.broker;
     if (broker.kind === 'nats') {
-      const after = (await sink.mergedPartitionPositions()).get('');
+      const after = (await sink.mergedPartitionPositions()).get('')?.position;
       const stream = await JetStreamTransport.open({
         url: broker.url,
         stream: broker.stream,

@@ -24,6 +24,7 @@ import { changeFromRecord, tableFromRecord } from '../sources/debezium/record-ma
 import { batchFull, DEFAULT_BATCH_POLICY, type BatchPolicy } from './batch-policy.js';
 import { CommitSlot } from './commit-slot.js';
 import type { ChangeSink, PartitionPosition, SinkBatch } from './sink.js';
+import { isWatermarkPartition, SourceWatermarks } from './source-watermarks.js';
 import { TransactionTracker, type TransactionBoundaryMode } from './transaction-tracker.js';
 
 /** One broker message. */
@@ -93,6 +94,8 @@ export interface MessageRunResult {
   readonly messages: number;
   readonly changes: number;
   readonly deadLettered: number;
+  /** Change events skipped as copies the connector sent again (see `SourceWatermarks`). */
+  readonly replayed: number;
   /** Highest broker position merged at the end (over all partitions; 0 before any). */
   readonly merged: bigint;
 }
@@ -107,8 +110,11 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
   const policy = options.batchPolicy ?? DEFAULT_BATCH_POLICY;
   const waitMs = options.transactionWaitMs ?? 60_000;
   await sink.prepare([]);
+  const stored = await sink.mergedPartitionPositions();
   /** Per partition: the last position read (into the open or a committed batch). */
-  const last = new Map(await sink.mergedPartitionPositions());
+  const last = new Map([...stored.values()].filter((p) => !isWatermarkPartition(p.partition)).map((p) => [p.partition, p.position]));
+  /** Drops the events a connector sent twice (after its own restart). */
+  const watermarks = new SourceWatermarks(stored.values());
   let merged = [...last.values()].reduce((a, b) => (b > a ? b : a), 0n);
   const known = new Map<string, TableSchema>();
   let batch: SinkBatch | null = null;
@@ -117,7 +123,7 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
   /** Partitions read into the open batch, with their last message's position text. */
   let touched = new Map<string, PartitionPosition>();
   const transactions = new TransactionTracker(options.transactionBoundaries ?? 'stream-order', options.expectedTransactionEvents);
-  const totals = { messages: 0, changes: 0, deadLettered: 0 };
+  const totals = { messages: 0, changes: 0, deadLettered: 0, replayed: 0 };
 
   // At most one batch commits at a time while the next one fills (the sink orders them); a
   // failed commit stops the loop at the next step.
@@ -126,6 +132,7 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
     if (batch) {
       const b = batch;
       const positions = [...touched.values()];
+      const moved = watermarks.takeMoved();
       const count = pendingMessages;
       batch = null;
       pendingMessages = 0;
@@ -134,7 +141,7 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
       if (count === 0) await b.rollback();
       else {
         const end = positions.reduce((a, p) => (p.position > a ? p.position : a), 0n);
-        commits.start(b.commit(end, count, positions), async (stats) => {
+        commits.start(b.commit(end, count, [...positions, ...moved]), async (stats) => {
           totals.messages += count;
           totals.changes += stats.changes;
           if (end > merged) merged = end;
@@ -194,6 +201,13 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
           else transactions.end(record, Date.now());
         } else if (record?.kind === 'change') {
           if (record.transaction) transactions.change(record.transaction.id, Date.now());
+          if (watermarks.isReplay(partition, record)) {
+            totals.replayed++;
+            log.debug({ subject: m.subject, position: describePosition(m), source: record.position.text }, 'skipped a change the connector sent again');
+            record = null;
+          }
+        }
+        if (record?.kind === 'change') {
           const id = options.route ? options.route(record.table, m) : record.table;
           const table = tableFromRecord(record, id, options.keyOf?.(record.table));
           const key = tableKey(id);

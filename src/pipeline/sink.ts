@@ -26,10 +26,12 @@ export interface ChangeSink {
   /** The highest source position merged (bytes of WAL, exclusive end), or null before any. */
   mergedPosition(): Promise<bigint | null>;
   /**
-   * The highest merged broker position per source partition of a message source (`''` for a
-   * NATS JetStream stream, `topic/partition` for Kafka); empty before any batch committed.
+   * The positions a message source stored with its batches, by partition name: the highest
+   * merged broker position per source partition (`''` for a NATS JetStream stream,
+   * `topic/partition` for Kafka), and source watermarks (`source:…`, see `SourceWatermarks`).
+   * Empty before any batch committed.
    */
-  mergedPartitionPositions(): Promise<ReadonlyMap<string, bigint>>;
+  mergedPartitionPositions(): Promise<ReadonlyMap<string, PartitionPosition>>;
   /** Snapshot state per table (tables never snapshotted are absent). */
   snapshotStates(): Promise<TableSnapshotState[]>;
   /** Empties the table's target copy and prepares it for snapshot rows at `snapshotLsn`. */

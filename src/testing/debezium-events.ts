@@ -66,6 +66,11 @@ export function debeziumEvent(e: {
   tsMs: number;
   /** Debezium's transaction block (`provide.transaction.metadata=true`). */
   transaction?: { id: string; totalOrder: number; dataCollectionOrder: number };
+  /**
+   * The LSN of the last committed transaction: adds the source block's `sequence`
+   * (`["lastCommitLsn","lsn"]`), as Debezium 1.4 and later write it.
+   */
+  lastCommitLsn?: bigint;
 }): string {
   const fields = e.table.columns.map(fieldSchema);
   const row = (r: TextRow | undefined) => (r ? Object.fromEntries(e.table.columns.map((c) => [c.name, value(c, r[c.name] ?? null)])) : null);
@@ -92,6 +97,7 @@ export function debeziumEvent(e: {
           { type: 'string', optional: false, field: 'table' },
           { type: 'int64', optional: true, field: 'txId' },
           { type: 'int64', optional: true, field: 'lsn' },
+          ...(e.lastCommitLsn === undefined ? [] : [{ type: 'string', optional: true, field: 'sequence' }]),
         ],
       },
       { type: 'string', optional: false, field: 'op' },
@@ -122,6 +128,7 @@ export function debeziumEvent(e: {
       table: e.table.id.name,
       txId: { raw: String(e.txId) },
       lsn: { raw: e.lsn.toString() },
+      ...(e.lastCommitLsn === undefined ? {} : { sequence: JSON.stringify([e.lastCommitLsn.toString(), e.lsn.toString()]) }),
     },
     op: e.op,
     ts_ms: { raw: String(e.tsMs + 5) },

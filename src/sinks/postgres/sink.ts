@@ -13,7 +13,7 @@ import { formatTableId, tableKey, type TableSchema } from '../../schema/table.js
 import { connectPostgres } from '../../sql/connect.js';
 import { quoteIdent, quoteTable } from '../../sql/quote.js';
 import { formatLsn } from '../../events/position.js';
-import type { ChangeSink, DeadLetter, SinkBatch, TableSnapshotState } from '../../pipeline/sink.js';
+import type { ChangeSink, DeadLetter, PartitionPosition, SinkBatch, TableSnapshotState } from '../../pipeline/sink.js';
 import { PostgresBatch } from './batch.js';
 import { markingTriggerSql } from './deferred-merge.js';
 import { infrastructureSql } from './infrastructure.js';
@@ -151,12 +151,12 @@ export class PostgresSink implements ChangeSink {
     return rows[0] ? BigInt(rows[0].position) : null;
   }
 
-  async mergedPartitionPositions(): Promise<ReadonlyMap<string, bigint>> {
-    const { rows } = await this.client.query<{ source_partition: string; position: string }>(
-      'SELECT source_partition, position::text FROM cdc_management.offsets WHERE pipeline = $1',
+  async mergedPartitionPositions(): Promise<ReadonlyMap<string, PartitionPosition>> {
+    const { rows } = await this.client.query<{ source_partition: string; position: string; position_text: string | null }>(
+      'SELECT source_partition, position::text, position_text FROM cdc_management.offsets WHERE pipeline = $1',
       [this.options.pipeline],
     );
-    return new Map(rows.map((r) => [r.source_partition, BigInt(r.position)]));
+    return new Map(rows.map((r) => [r.source_partition, { partition: r.source_partition, position: BigInt(r.position), text: r.position_text ?? r.position }]));
   }
 
   async snapshotStates(): Promise<TableSnapshotState[]> {

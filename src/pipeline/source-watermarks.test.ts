@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import type { DebeziumChangeRecord } from '../events/debezium/index.js';
+import { hasOrderedPosition, isWatermarkPartition, SourceWatermarks } from './source-watermarks.js';
+
+function record(connector: string, sortKey: bigint[], op: DebeziumChangeRecord['op'] = 'update', database = 'db'): DebeziumChangeRecord {
+  return { kind: 'change', op, position: { connector, sortKey, text: `${connector} ${sortKey.join('/')}` }, source: { serverName: 'srv', database } } as unknown as DebeziumChangeRecord;
+}
+
+describe('hasOrderedPosition', () => {
+  it('takes PostgreSQL with a last commit, and SQL Server; not reads, bare LSNs, MySQL or broker positions', () => {
+    expect(hasOrderedPosition(record('postgresql', [100n, 120n]))).toBe(true);
+    expect(hasOrderedPosition(record('postgresql', [0n, 120n]))).toBe(false);
+    expect(hasOrderedPosition(record('postgresql', [120n]))).toBe(false);
+    expect(hasOrderedPosition(record('postgresql', [100n, 120n], 'read'))).toBe(false);
+    expect(hasOrderedPosition(record('sqlserver', [5n, 6n, 1n]))).toBe(true);
+    expect(hasOrderedPosition(record('mysql', [3n, 400n, 0n]))).toBe(false);
+    expect(hasOrderedPosition(record('broker', [0n, 7n]))).toBe(false);
+  });
+});
+
+describe('SourceWatermarks', () => {
+  it('skips what is below the watermark of its partition, connector and database only', () => {
+    const w = new SourceWatermarks();
+    expect(w.isReplay('t/0', record('sqlserver', [10n, 10n, 1n]))).toBe(false);
+    expect(w.isReplay('t/0', record('sqlserver', [10n, 10n, 2n]))).toBe(false);
+    expect(w.isReplay('t/0', record('sqlserver', [10n, 10n, 1n]))).toBe(true);
+    expect(w.isReplay('t/0', record('sqlserver', [10n, 10n, 2n]))).toBe(false); // equal: applied again
+    expect(w.isReplay('t/1', record('sqlserver', [1n, 1n, 1n]))).toBe(false); // another partition
+    expect(w.isReplay('t/0', record('sqlserver', [1n, 1n, 1n], 'update', 'other'))).toBe(false); // another database
+    const moved = w.takeMoved();
+    expect(moved.map((m) => m.partition).sort()).toEqual(['source:t/0|sqlserver|srv|db', 'source:t/0|sqlserver|srv|other', 'source:t/1|sqlserver|srv|db']);
+    expect(w.takeMoved()).toEqual([]);
+    expect(moved.every((m) => isWatermarkPartition(m.partition))).toBe(true);
+
+    // Stored and read back.
+    const again = new SourceWatermarks([...moved, { partition: 't/0', position: 5n, text: 't/0 offset 5' }]);
+    expect(again.isReplay('t/0', record('sqlserver', [10n, 9n, 9n]))).toBe(true);
+    expect(again.isReplay('t/0', record('sqlserver', [10n, 10n, 3n]))).toBe(false);
+  });
+});
