@@ -67,6 +67,19 @@ describe('cdc run with bad input', () => {
     expect(r.stderr).toContain(`${file}:6: batch max_changez`);
   });
 
+  it('bad debezium.kafka section: exit 2 naming file, line and field', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cdc-cli-'));
+    const file = join(dir, 'cdc.yaml');
+    writeFileSync(file, `target:\n  url: ${targetUrl}\ndebezium:\n  kafka:\n    brokers: [kafka]\n    topics: [dbz.public.a]\n`);
+    const r = await runCli(['run', '--config', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file}:5: debezium.kafka.brokers[0]: expected host:port`);
+    writeFileSync(file, `target:\n  url: ${targetUrl}\ndebezium:\n  kafka:\n    brokers: [kafka:9092]\n    topic_pattern: "("\n`);
+    const bad = await runCli(['run', '--config', file]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`${file}:6: debezium.kafka.topic_pattern: not a regular expression`);
+  });
+
   it('no permission: exit 1 saying which privilege is missing', async () => {
     await cluster.psql('src', ['-c', 'CREATE ROLE limited LOGIN']);
     const url = sourceUrl.replace('postgres@', 'limited@');

@@ -40,7 +40,11 @@ export const runConfigSchema = z
             /** Topics to read; and/or `topic_pattern`. */
             topics: z.array(z.string().min(1)).optional(),
             /** Regular expression over topic names, matched at start. */
-            topic_pattern: z.string().min(1).optional(),
+            topic_pattern: z
+              .string()
+              .min(1)
+              .refine(isRegExp, { message: 'not a regular expression (JavaScript syntax, e.g. ^dbserver1\\.inventory\\.)' })
+              .optional(),
             /** Consumer group (default: the pipeline name). */
             group_id: z.string().min(1).optional(),
             tls: z.boolean().optional(),
@@ -64,6 +68,15 @@ export const runConfigSchema = z
     ...projectSectionsSchema,
   })
   .strict();
+
+function isRegExp(text: string): boolean {
+  try {
+    new RegExp(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** cdc.yaml as parsed. */
 export type RunConfigFile = z.infer<typeof runConfigSchema>;
