@@ -120,8 +120,11 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
   let batch: SinkBatch | null = null;
   let openedAt = 0;
   let pendingMessages = 0;
-  /** Partitions read into the open batch, with their last message's position text. */
-  let touched = new Map<string, PartitionPosition>();
+  /** Partitions read into the open batch, with their last message (position text made at commit). */
+  let touched = new Map<string, SourceMessage>();
+  /** The commit time of the last row, reused while it repeats (the sink formats each new Date once). */
+  let eventMs = Number.NaN;
+  let eventTime = new Date(0);
   const transactions = new TransactionTracker(options.transactionBoundaries ?? 'stream-order', options.expectedTransactionEvents);
   const totals = { messages: 0, changes: 0, deadLettered: 0, replayed: 0 };
 
@@ -131,7 +134,7 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
   const commit = async (wait: boolean) => {
     if (batch) {
       const b = batch;
-      const positions = [...touched.values()];
+      const positions: PartitionPosition[] = [...touched].map(([partition, m]) => ({ partition, position: m.sequence, text: describePosition(m) }));
       const moved = watermarks.takeMoved();
       const count = pendingMessages;
       batch = null;
@@ -216,16 +219,21 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
             await batch.relation(table);
             known.set(key, table);
           }
-          const change = changeFromRecord(record, table, `${m.subject} ${describePosition(m)}`);
+          const change = changeFromRecord(record, table, () => `${m.subject} ${describePosition(m)}`);
           if (change.kind === 'truncate') await batch.truncate(change.tables);
           else {
-            const writing = batch.row(change, m.sequence, new Date(record.timestampMs ?? m.timestampMs));
+            const ms = record.timestampMs ?? m.timestampMs;
+            if (ms !== eventMs) {
+              eventMs = ms;
+              eventTime = new Date(ms);
+            }
+            const writing = batch.row(change, m.sequence, eventTime);
             if (writing) await writing;
             options.metrics?.captured(change.table, change.kind);
           }
         }
         last.set(partition, m.sequence);
-        touched.set(partition, { partition, position: m.sequence, text: describePosition(m) });
+        touched.set(partition, m);
         pendingMessages++;
         if (transactions.settled && batchFull(policy, batch.changes, openedAt)) await commit(false);
       }

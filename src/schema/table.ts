@@ -71,9 +71,11 @@ export function sameTable(a: TableId, b: TableId): boolean {
 
 /**
  * True when two definitions of a table have the same columns (names, types, nullability, in
- * order) and the same primary key: nothing about the target tables would change.
+ * order) and the same primary key: nothing about the target tables would change. The same
+ * object is the same shape (sources that reuse their table objects make this check free).
  */
 export function sameShape(a: TableSchema, b: TableSchema): boolean {
+  if (a === b) return true;
   return (
     a.columns.length === b.columns.length &&
     a.columns.every((c, i) => c.name === b.columns[i]!.name && c.type === b.columns[i]!.type && c.nullable === b.columns[i]!.nullable) &&

@@ -33,6 +33,7 @@ import {
   describe,
   floatText,
   geometryText,
+  integerText,
   pointText,
   readBinaryText,
   readInteger,
@@ -182,7 +183,7 @@ function decodeScalar(json: JsonValue, shape: TypeShape, postgresType: string, p
   const what = postgresType;
   switch (shape.kind) {
     case 'integer':
-      return readInteger(json, path, what, 64).toString();
+      return integerText(json, path, what, 64);
     case 'float':
       return floatText(json, path, what);
     case 'numeric':

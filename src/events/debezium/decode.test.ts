@@ -146,6 +146,36 @@ describe('change envelope with an embedded schema', () => {
   });
 });
 
+describe('events that repeat their schema, as bytes', () => {
+  const after = { id: 7, total: 'AeJA', placed_at: -1, ship_on: 11016, notes: '__debezium_unavailable_value', tags: ['a', 'b c'] };
+  const bytes = (text: string) => new TextEncoder().encode(text);
+
+  it('decode as the text does, each time, with one shared frozen column list', () => {
+    const texts = [
+      pgEvent({ op: 'c', before: null, after }),
+      pgEvent({ op: 'u', before: { ...after, id: 6 }, after: { ...after, notes: 'é\u0001' }, source: { lsn: 24023200, txId: 556 } }),
+      pgEvent({ op: 'd', before: { ...after, total: null }, after: null, transaction: { id: '557:1', total_order: 1, data_collection_order: 1 } }),
+    ];
+    const records = [...texts, ...texts].map((t) => change(bytes(t), { key: keyJson }));
+    for (let i = 0; i < records.length; i++) expect(records[i], `event ${i}`).toEqual(change(texts[i % texts.length]!, { key: keyJson }));
+    expect(records.every((r) => r.columns === records[0]!.columns)).toBe(true);
+    expect(Object.isFrozen(records[0]!.columns)).toBe(true);
+  });
+
+  it('report errors after a schema read before exactly as for the text', () => {
+    const good = pgEvent({ op: 'c', before: null, after });
+    change(bytes(good));
+    const bad = [
+      good.replace('"op":"c"', '"op":"c",'),
+      good.replace('"id":7', '"id":07'),
+      good.replace('"id":7', '"id":2147483648'),
+      good.replace('"notes":"__debezium_unavailable_value"', '"notes":"a\u0000b"'),
+      good.replace('"tags":["a","b c"]', '"tags":["a","b c"],"extra":1'),
+    ];
+    for (const text of bad) expect(error(() => decode(bytes(text))).message, text).toBe(error(() => decode(text)).message);
+  });
+});
+
 describe('schemaless envelopes', () => {
   const source = { version: '1.9.7.Final', connector: 'mysql', name: 'my', ts_ms: 0, snapshot: 'false', db: 'shop', table: 'orders', server_id: 1, file: 'mysql-bin.000012', pos: 4711, row: 1 };
   it('takes values as they come without column types', () => {

@@ -15,7 +15,7 @@ import type { TableId } from '../../schema/table.js';
 import { parseConnectSchema, type ConnectSchema } from './connect-schema.js';
 import { decodeChangeEnvelope, decodeHeartbeat, decodeSchemaChange, isHeartbeat, isSchemaChange, type DecodedKey, type PayloadContext } from './envelope.js';
 import { DebeziumDecodeError, fail, formatJsonPath, InvalidField, type BrokerCoordinates, type JsonPath, type RecordPart } from './errors.js';
-import { isJsonObject, JsonSyntaxError, JsonValueCache, parseJson, type JsonObject, type JsonValue } from './json.js';
+import { isJsonObject, JsonEncodingError, JsonSyntaxError, JsonValueCache, parseJson, parseJsonBytes, type JsonObject, type JsonValue } from './json.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import type { DebeziumRecord, DebeziumRecordInput } from './record.js';
 import { columnsFromRows, columnsFromSchema, decodeRowByType, decodeRowWithSchema } from './row.js';
@@ -23,8 +23,6 @@ import { tableFromTopic } from './source-block.js';
 import { decodeTransactionMetadata, isTransactionMetadata } from './transaction.js';
 import { decodeUnwrapped, isUnwrapped } from './unwrap.js';
 import { describe } from './value-readers.js';
-
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Embedded schemas by their exact text: a topic's records repeat the same schema, so its JSON is
@@ -50,19 +48,10 @@ function connectSchemaOf(json: JsonValue): ConnectSchema {
 /** The JSON of one part of the record; undefined for an absent (null) part. */
 function readJson(raw: Uint8Array | string | null | undefined): JsonValue | undefined {
   if (raw === null || raw === undefined) return undefined;
-  let text: string;
-  if (typeof raw === 'string') {
-    text = raw;
-  } else {
-    try {
-      text = UTF8.decode(raw);
-    } catch (error) {
-      fail([], 'not UTF-8 text', error);
-    }
-  }
   try {
-    return parseJson(text, REUSE_SCHEMA);
+    return typeof raw === 'string' ? parseJson(raw, REUSE_SCHEMA) : parseJsonBytes(raw, REUSE_SCHEMA);
   } catch (error) {
+    if (error instanceof JsonEncodingError) fail([], 'not UTF-8 text', error.cause);
     if (error instanceof JsonSyntaxError) fail([], `not JSON (${error.message})`, error);
     throw error;
   }
@@ -117,11 +106,9 @@ function keyDecoder(raw: Uint8Array | string | null | undefined, options: Resolv
  * (`payload.after.total: expected base64 for Decimal`).
  */
 export function decodeDebeziumRecord(input: DebeziumRecordInput): DebeziumRecord {
-  const at: BrokerCoordinates = {
-    topic: input.topic,
-    ...(input.partition === undefined ? {} : { partition: input.partition }),
-    ...(input.offset === undefined ? {} : { offset: input.offset }),
-  };
+  const at: { -readonly [K in keyof BrokerCoordinates]: BrokerCoordinates[K] } = { topic: input.topic };
+  if (input.partition !== undefined) at.partition = input.partition;
+  if (input.offset !== undefined) at.offset = input.offset;
   const run = <T>(part: RecordPart, f: () => T): T => {
     try {
       return f();

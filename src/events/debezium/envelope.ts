@@ -50,12 +50,30 @@ function readRow(payload: JsonObject, name: 'before' | 'after', rowSchema: Conne
   return decodeRowByType(json, path, reading);
 }
 
-/** The row struct of an envelope schema (`after`'s, else `before`'s) and where it is. */
-function rowSchemaOf(schema: ConnectSchema | undefined): { schema: ConnectSchema; path: JsonPath } | undefined {
+/** The row struct of an envelope schema (`after`'s, else `before`'s) and where it is; once per schema. */
+function rowSchemaOf(schema: ConnectSchema | undefined): RowSchema | undefined {
   if (!schema?.fields) return undefined;
+  let found = ROW_SCHEMAS.get(schema);
+  if (found === undefined) {
+    found = findRowSchema(schema) ?? null;
+    ROW_SCHEMAS.set(schema, found);
+  }
+  return found ?? undefined;
+}
+
+/** A row struct and its path in the record value, for messages. */
+interface RowSchema {
+  readonly schema: ConnectSchema;
+  readonly path: JsonPath;
+}
+
+/** {@link rowSchemaOf} by envelope schema; null when it has no row struct. */
+const ROW_SCHEMAS = new WeakMap<ConnectSchema, RowSchema | null>();
+
+function findRowSchema(schema: ConnectSchema): RowSchema | undefined {
   for (const name of ['after', 'before']) {
-    const index = schema.fields.findIndex((f) => f.name === name);
-    const field = schema.fields[index];
+    const index = schema.fields!.findIndex((f) => f.name === name);
+    const field = schema.fields![index];
     if (field && field.schema.type === 'struct') return { schema: field.schema, path: ['schema', 'fields', index] };
   }
   return undefined;
@@ -93,8 +111,12 @@ export function decodeChangeEnvelope(payload: JsonObject, ctx: PayloadContext): 
   checkRows(op, before, after, ctx.root);
 
   const key = ctx.key(table);
-  const rowJsons = [payload.get('after'), payload.get('before')].map((j) => (isJsonObject(j) ? j : undefined));
-  const columns = rowSchema ? columnsFromSchema(rowSchema.schema, rowSchema.path, reading) : columnsFromRows(rowJsons, reading);
+  const columns = rowSchema
+    ? columnsFromSchema(rowSchema.schema, rowSchema.path, reading)
+    : columnsFromRows(
+        [payload.get('after'), payload.get('before')].map((j) => (isJsonObject(j) ? j : undefined)),
+        reading,
+      );
   const record: { -readonly [K in keyof DebeziumChangeRecord]: DebeziumChangeRecord[K] } = {
     kind: 'change',
     table,

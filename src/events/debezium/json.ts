@@ -5,10 +5,15 @@
  * `9223372036854775807` (a bigint column, an LSN, `ts_ns`) or a decimal written with
  * `decimal.format=NUMERIC` would silently lose digits. Kafka Connect's JsonConverter writes
  * such values as plain JSON numbers, so the decoder needs their source text: a
- * {@link JsonNumber} holds it. Objects are `Map`s (key order kept; a repeated key keeps its
- * first position and its last value, as `JSON.parse` does).
+ * {@link JsonNumber} holds it. Objects are read-only maps (key order kept; a repeated key keeps
+ * its first position and its last value, as `JSON.parse` does).
  * @see https://www.rfc-editor.org/rfc/rfc8259 (the JSON grammar this reader accepts, strictly)
  */
+import { TextDecoder } from 'node:util';
+import { JsonMembers } from './json-members.js';
+import type { JsonValueCache } from './json-value-cache.js';
+
+export { JsonValueCache } from './json-value-cache.js';
 
 /** A JSON number, kept as its source text (e.g. `-12.50e+3`); never rounded. */
 export class JsonNumber {
@@ -17,6 +22,25 @@ export class JsonNumber {
 
   constructor(text: string) {
     this.text = text;
+  }
+
+  /**
+   * The value as a number when the literal is an integer of at most 15 digits (every such
+   * integer is exact in a double); undefined for any other literal. `Number(text)` without the
+   * general string-to-number conversion.
+   */
+  get safeInteger(): number | undefined {
+    const t = this.text;
+    const negative = t.charCodeAt(0) === 0x2d;
+    const start = negative ? 1 : 0;
+    if (t.length - start > 15 || t.length === start) return undefined;
+    let n = 0;
+    for (let i = start; i < t.length; i++) {
+      const d = t.charCodeAt(i) - 0x30;
+      if (d < 0 || d > 9) return undefined;
+      n = n * 10 + d;
+    }
+    return negative ? -n : n;
   }
 
   /** True when the literal has no fraction and no exponent (`-12`, `0`). */
@@ -41,11 +65,22 @@ export type JsonValue = null | boolean | string | JsonNumber | readonly JsonValu
 /** The input is not JSON; `offset` is the 0-based index (UTF-16 units) where reading stopped. */
 export class JsonSyntaxError extends Error {
   readonly offset: number;
+  /** What is wrong, without the position (`unexpected character`). */
+  readonly reason: string;
 
-  constructor(message: string, offset: number) {
-    super(`${message} at character ${offset}`);
+  constructor(reason: string, offset: number) {
+    super(`${reason} at character ${offset}`);
     this.name = 'JsonSyntaxError';
     this.offset = offset;
+    this.reason = reason;
+  }
+}
+
+/** Bytes given to {@link parseJsonBytes} are not UTF-8; `cause` is the decoder's error. */
+export class JsonEncodingError extends Error {
+  constructor(options: { cause: unknown }) {
+    super('not UTF-8 text', options);
+    this.name = 'JsonEncodingError';
   }
 }
 
@@ -54,62 +89,6 @@ export class JsonSyntaxError extends Error {
  * Debezium events nest a handful of levels (envelope → schema → struct → field → array items).
  */
 const MAX_DEPTH = 256;
-
-/**
- * A bounded cache of parsed JSON values by their exact source text, for large values that repeat
- * from record to record (the embedded Kafka Connect schema). Cached values are shared between
- * the texts that produced them, so they must be treated as read-only (as their types say).
- * When full, it starts over (cheap, and a stream rarely has more live schemas than entries).
- */
-export class JsonValueCache {
-  private readonly entries = new Map<string, JsonValue>();
-  /** The last texts found, most recent first: checked in place, with no scan and no hashing. */
-  private readonly recent: { text: string; value: JsonValue }[] = [];
-
-  /** @param maxEntries - how many distinct texts to keep before starting over */
-  constructor(readonly maxEntries = 256) {}
-
-  /** The value parsed from exactly this text before, if still cached. */
-  get(text: string): JsonValue | undefined {
-    return this.entries.get(text);
-  }
-
-  /** Remembers the value parsed from a text. */
-  set(text: string, value: JsonValue): void {
-    if (this.entries.size >= this.maxEntries) {
-      this.entries.clear();
-      this.recent.length = 0;
-    }
-    this.entries.set(text, value);
-    this.remember(text, value);
-  }
-
-  /** A recently used text that `source` holds at `start`, with its value; undefined when none does. */
-  recentAt(source: string, start: number): { readonly text: string; readonly value: JsonValue } | undefined {
-    const recent = this.recent;
-    for (let i = 0; i < recent.length; i++) {
-      const entry = recent[i]!;
-      // A slice compared with === is much faster in V8 than startsWith for long texts.
-      if (source.slice(start, start + entry.text.length) === entry.text) {
-        if (i > 0) {
-          recent.splice(i, 1);
-          recent.unshift(entry);
-        }
-        return entry;
-      }
-    }
-    return undefined;
-  }
-
-  /** Marks a text as recently used. */
-  remember(text: string, value: JsonValue): void {
-    const recent = this.recent;
-    recent.unshift({ text, value });
-    if (recent.length > RECENT_ENTRIES) recent.pop();
-  }
-}
-
-const RECENT_ENTRIES = 4;
 
 /** Options for {@link parseJson}. */
 export interface ParseJsonOptions {
@@ -133,9 +112,66 @@ export function parseJson(text: string, options?: ParseJsonOptions): JsonValue {
   return value;
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** For text after the start of the input: a byte-order mark there is a character, not a marker. */
+const UTF8_INNER = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * {@link parseJson} of UTF-8 bytes (a leading byte-order mark is dropped, as `TextDecoder` does).
+ *
+ * With `reuse`, when the bytes begin exactly `{"<member>":` followed by the bytes of a value
+ * reused recently, those bytes are compared instead of decoded and read: the result is what
+ * reading the whole text gives (that value is a complete object, so the reader would stop at its
+ * end), for a fraction of the work on events whose schema is most of their size.
+ * @throws {JsonEncodingError} when the bytes are not UTF-8.
+ * @throws {JsonSyntaxError} on anything that is not exactly one JSON value (the offset counts
+ *   UTF-16 units of the whole text).
+ */
+export function parseJsonBytes(bytes: Uint8Array, options?: ParseJsonOptions): JsonValue {
+  const reuse = options?.reuse;
+  const prefix = reuse === undefined ? 0 : memberPrefixLength(bytes, reuse.member);
+  const known = prefix > 0 ? reuse!.cache.recentBytesAt(bytes, prefix) : undefined;
+  if (known === undefined) return parseJson(decodeUtf8(UTF8, bytes), options);
+  const rest = decodeUtf8(UTF8_INNER, bytes.subarray(prefix + known.bytes!.length));
+  // Characters before `rest`: the ASCII prefix and the reused text.
+  const before = prefix + known.text.length;
+  const members = new JsonMembers();
+  members.add(reuse!.member, known.value);
+  const reader = new Reader(rest, reuse);
+  try {
+    reader.objectAfter(members, 0);
+    reader.skipSpace();
+    if (reader.pos !== rest.length) throw new JsonSyntaxError('unexpected text after the JSON value', reader.pos);
+  } catch (error) {
+    if (error instanceof JsonSyntaxError) throw new JsonSyntaxError(error.reason, error.offset + before);
+    throw error;
+  }
+  return members;
+}
+
+function decodeUtf8(decoder: TextDecoder, bytes: Uint8Array): string {
+  try {
+    return decoder.decode(bytes);
+  } catch (cause) {
+    throw new JsonEncodingError({ cause });
+  }
+}
+
+/** The length of `{"<member>":` when `bytes` begin with exactly that (no spaces); else 0. */
+function memberPrefixLength(bytes: Uint8Array, member: string): number {
+  const length = member.length + 4;
+  if (bytes.length <= length || bytes[0] !== 0x7b || bytes[1] !== QUOTE || bytes[length - 2] !== QUOTE || bytes[length - 1] !== 0x3a) return 0;
+  for (let i = 0; i < member.length; i++) {
+    const c = member.charCodeAt(i);
+    // Only ASCII names: their bytes are their characters.
+    if (c >= 0x80 || bytes[2 + i] !== c) return 0;
+  }
+  return length;
+}
+
 /** True for a {@link JsonObject}. */
 export function isJsonObject(value: JsonValue | undefined): value is JsonObject {
-  return value instanceof Map;
+  return value instanceof JsonMembers;
 }
 
 /** True for a JSON array. */
@@ -148,7 +184,7 @@ export function jsonTypeName(value: JsonValue | undefined): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (value instanceof JsonNumber) return 'number';
-  if (value instanceof Map) return 'object';
+  if (value instanceof JsonMembers) return 'object';
   if (Array.isArray(value)) return 'array';
   return typeof value;
 }
@@ -374,28 +410,48 @@ class Reader {
     }
   }
 
-  private object(depth: number): Map<string, JsonValue> {
-    const t = this.text;
+  private object(depth: number): JsonMembers {
     this.pos++; // {
-    const members = new Map<string, JsonValue>();
+    const members = new JsonMembers();
     this.skipSpace();
-    if (t.charCodeAt(this.pos) === 0x7d) {
+    if (this.text.charCodeAt(this.pos) === 0x7d) {
       this.pos++;
       return members;
     }
+    this.memberList(members, depth);
+    return members;
+  }
+
+  /**
+   * The rest of an object whose first members are in `members` already: from the `,` or `}`
+   * after them (whitespace allowed before it) up to and including the closing brace.
+   */
+  objectAfter(members: JsonMembers, depth: number): void {
+    this.skipSpace();
+    const c = this.text.charCodeAt(this.pos++);
+    if (c === 0x7d) return;
+    if (c !== 0x2c) throw new JsonSyntaxError("expected ',' or '}'", this.pos - 1);
+    this.memberList(members, depth);
+  }
+
+  /** Members from the first name (after `{` or `,`) up to and including the closing brace. */
+  private memberList(members: JsonMembers, depth: number): void {
+    const t = this.text;
     const reuse = depth === 0 ? this.reuse : undefined;
+    // Compact JSON has no whitespace: look before calling skipSpace (a space is 0x20, the
+    // other whitespace characters are below it).
     for (;;) {
-      this.skipSpace();
+      if (t.charCodeAt(this.pos) <= 0x20) this.skipSpace();
       if (t.charCodeAt(this.pos) !== QUOTE) throw new JsonSyntaxError('expected a member name', this.pos);
       const name = this.string();
-      this.skipSpace();
+      if (t.charCodeAt(this.pos) <= 0x20) this.skipSpace();
       if (t.charCodeAt(this.pos) !== 0x3a) throw new JsonSyntaxError("expected ':'", this.pos);
       this.pos++;
-      this.skipSpace();
-      members.set(name, reuse !== undefined && name === reuse.member ? this.reusedValue(depth + 1, reuse.cache) : this.value(depth + 1));
-      this.skipSpace();
+      if (t.charCodeAt(this.pos) <= 0x20) this.skipSpace();
+      members.add(name, reuse !== undefined && name === reuse.member ? this.reusedValue(depth + 1, reuse.cache) : this.value(depth + 1));
+      if (t.charCodeAt(this.pos) <= 0x20) this.skipSpace();
       const c = t.charCodeAt(this.pos++);
-      if (c === 0x7d) return members;
+      if (c === 0x7d) return;
       if (c !== 0x2c) throw new JsonSyntaxError("expected ',' or '}'", this.pos - 1);
     }
   }

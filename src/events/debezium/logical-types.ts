@@ -33,6 +33,7 @@ import {
   describe,
   floatText,
   geometryText,
+  integerText,
   pointText,
   readBase64,
   readInteger,
@@ -177,7 +178,7 @@ const LOGICAL_TYPES: ReadonlyMap<string, LogicalType> = new Map<string, LogicalT
       },
     },
   ],
-  [LogicalName.Year, { postgresType: () => 'integer', decode: (json, _s, path) => readInteger(json, path, 'a year', 32).toString() }],
+  [LogicalName.Year, { postgresType: () => 'integer', decode: (json, _s, path) => integerText(json, path, 'a year', 32) }],
   [LogicalName.MicroDuration, { postgresType: () => 'interval', decode: (json, _s, path) => intervalText(readInteger(json, path, 'a duration (µs)', 64)) }],
   [LogicalName.Interval, textType('interval')],
   [LogicalName.Uuid, textType('uuid')],
@@ -260,7 +261,7 @@ function decodePhysical(json: JsonValue, schema: ConnectSchema, path: JsonPath, 
     case 'int16':
     case 'int32':
     case 'int64':
-      return readInteger(json, path, schema.type, INT_BITS[schema.type]).toString();
+      return integerText(json, path, schema.type, INT_BITS[schema.type]);
     case 'float32':
     case 'float64':
       return floatText(json, path, schema.type);

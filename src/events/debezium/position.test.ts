@@ -89,6 +89,15 @@ describe('PostgreSQL positions', () => {
     expect(position('{"connector":"postgresql","lsn":18446744073709551615}').sortKey).toEqual([18446744073709551615n]);
   });
 
+  it('reads sequence the same in its usual form and in any other JSON form', () => {
+    const forms = ['["4000","5000"]', '[ "4000" , "5000" ]', '[4000,5000]', '["18446744073709551615","5000"]', '[null,"5000"]'];
+    const expected = [[4000n, 5000n], [4000n, 5000n], [4000n, 5000n], [18446744073709551615n, 5000n], [0n, 5000n]];
+    // Without lsn the position is the sequence's own [last commit, LSN].
+    forms.forEach((sequence, i) => expect(position({ connector: 'postgresql', sequence }).sortKey, sequence).toEqual(expected[i]));
+    expect(position({ connector: 'postgresql', lsn: 7, sequence: '["4000",null]' }).sortKey).toEqual([4000n, 7n]);
+    expect(position({ connector: 'postgresql', lsn: 7, sequence: '[null,null]' }).sortKey).toEqual([0n, 7n]);
+  });
+
   it('rejects a malformed sequence', () => {
     expect(() => position({ connector: 'postgresql', lsn: 1, sequence: '[1' })).toThrow(/payload\.source\.sequence/);
     expect(() => position({ connector: 'postgresql', lsn: 1, sequence: '["a","b"]' })).toThrow(/decimal strings/);

@@ -85,10 +85,16 @@ export function binlogFileNumber(file: string): bigint | undefined {
   return m ? BigInt(m[1]!) : undefined;
 }
 
+/** `["24023119","24023128"]`, either LSN possibly `null`: the `sequence` field as Debezium writes it. */
+const PLAIN_SEQUENCE = /^\[(?:"(\d+)"|null),(?:"(\d+)"|null)\]$/;
+
 /** The PostgreSQL `sequence` field: `["last commit lsn", "lsn"]` (either may be null) as a JSON string. */
 function postgresSequence(source: SourceFields): [bigint | undefined, bigint | undefined] | undefined {
   const text = source.string('sequence');
   if (text === undefined) return undefined;
+  // The form every event has, read without the JSON reader (the general path below gives the same).
+  const plain = PLAIN_SEQUENCE.exec(text);
+  if (plain) return [plain[1] === undefined ? undefined : BigInt(plain[1]), plain[2] === undefined ? undefined : BigInt(plain[2])];
   let parsed: JsonValue;
   try {
     parsed = parseJson(text);

@@ -7,10 +7,10 @@ import type { ColumnValue } from '../change.js';
 import type { ConnectSchema } from './connect-schema.js';
 import { columnValueByType, isBinaryType, type ColumnTypeSettings } from './column-types.js';
 import { fail, type JsonPath } from './errors.js';
-import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
+import { isJsonObject, JsonNumber, type JsonObject, type JsonValue } from './json.js';
 import { columnValueWithSchema, postgresTypeOf } from './logical-types.js';
 import type { ColumnInfo, DecodedRow } from './record.js';
-import { describe } from './value-readers.js';
+import { describe, isPlainText, type ValueSettings } from './value-readers.js';
 
 /** Column name → PostgreSQL type, for one table (from {@link DecodeOptions.columnTypes}). */
 export type ColumnTypeMap = ReadonlyMap<string, string>;
@@ -32,21 +32,33 @@ function newRow(): Record<string, ColumnValue> {
 
 /**
  * The columns a struct schema declares, with PostgreSQL types (a supplied column type wins).
+ *
+ * The list depends only on the schema, the supplied types and the column filter, so it is
+ * computed once for each and shared between records: the array and its items are frozen.
+ * (Record consumers such as `tableFromRecord` rely on that to cache per column list.)
  * @throws {InvalidField} when the schema is not a struct or a field has no PostgreSQL type.
  */
-export function columnsFromSchema(schema: ConnectSchema, path: JsonPath, reading: RowReading): ColumnInfo[] {
-  // Without supplied types or a column filter the answer depends on the schema alone: keep it.
-  if (reading.types !== undefined || reading.isColumn !== undefined) return schemaColumns(schema, path, reading);
-  let columns = PLAIN_COLUMNS.get(schema);
-  if (columns === undefined) {
-    columns = schemaColumns(schema, path, reading);
-    PLAIN_COLUMNS.set(schema, columns);
+export function columnsFromSchema(schema: ConnectSchema, path: JsonPath, reading: RowReading): readonly ColumnInfo[] {
+  let cached = SCHEMA_COLUMNS.get(schema);
+  if (cached === undefined) {
+    cached = [];
+    SCHEMA_COLUMNS.set(schema, cached);
   }
-  return columns.map((c) => ({ ...c }));
+  for (const c of cached) {
+    if (c.types === reading.types && c.isColumn === reading.isColumn) return c.columns;
+  }
+  const columns = Object.freeze(schemaColumns(schema, path, reading).map((c) => Object.freeze(c)));
+  // Few (types, filter) pairs meet one schema; more means new option objects per record.
+  if (cached.length >= 8) cached.length = 0;
+  cached.push({ types: reading.types, isColumn: reading.isColumn, columns });
+  return columns;
 }
 
-/** {@link columnsFromSchema} results by schema, for readings without types or a filter. */
-const PLAIN_COLUMNS = new WeakMap<ConnectSchema, readonly ColumnInfo[]>();
+/** {@link columnsFromSchema} results by schema, supplied types and column filter. */
+const SCHEMA_COLUMNS = new WeakMap<
+  ConnectSchema,
+  { readonly types: ColumnTypeMap | undefined; readonly isColumn: RowReading['isColumn']; readonly columns: readonly ColumnInfo[] }[]
+>();
 
 function schemaColumns(schema: ConnectSchema, path: JsonPath, reading: RowReading): ColumnInfo[] {
   if (schema.type !== 'struct') fail(path, `expected a struct schema for a row, found ${schema.type}`);
@@ -90,23 +102,101 @@ export function decodeRowWithSchema(json: JsonValue, schema: ConnectSchema, path
   if (!isJsonObject(json)) fail(path, `expected a row object, found ${describe(json)}`);
   const { types, settings } = reading;
   const isColumn = reading.isColumn ?? allColumns;
+  const fields = rowFields(schema);
   const row = newRow();
-  const declared = new Set<string>();
-  for (const field of schema.fields ?? []) {
-    declared.add(field.name);
-    if (!isColumn(field.name)) continue;
-    const value = json.get(field.name);
-    const fieldPath = [...path, field.name];
-    if (value === undefined) fail(fieldPath, 'missing: the schema declares this field but the row does not have it');
-    const type = types?.get(field.name);
-    const stringSchema = field.schema.type === 'string' || (field.schema.type === 'array' && field.schema.items?.type === 'string');
-    const binaryString = type !== undefined && settings.binaryHandlingMode !== 'bytes' && stringSchema && isBinaryType(type);
-    row[field.name] = binaryString ? columnValueByType(value, type, fieldPath, settings) : columnValueWithSchema(value, field.schema, fieldPath, settings);
+  /** Members of `json` that the schema declares. */
+  let declaredPresent = 0;
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i]!;
+    const name = field.name;
+    if (!isColumn(name)) {
+      if (json.has(name)) declaredPresent++;
+      continue;
+    }
+    const value = json.get(name);
+    if (value === undefined) fail([...path, name], 'missing: the schema declares this field but the row does not have it');
+    declaredPresent++;
+    const type = types?.get(name);
+    if (type !== undefined && field.stringSchema && settings.binaryHandlingMode !== 'bytes' && isBinaryType(type)) {
+      row[name] = columnValueByType(value, type, [...path, name], settings);
+      continue;
+    }
+    const quick = value === null ? null : quickValue(value, field.quick, settings);
+    row[name] = quick !== undefined ? quick : columnValueWithSchema(value, field.schema, [...path, name], settings);
   }
-  for (const name of json.keys()) {
-    if (!declared.has(name)) fail([...path, name], 'not declared in the schema');
+  // Every member counted is declared (map keys are unique): any other member is not.
+  if (json.size !== declaredPresent) {
+    const declared = new Set(fields.map((f) => f.name));
+    for (const name of json.keys()) {
+      if (!declared.has(name)) fail([...path, name], 'not declared in the schema');
+    }
   }
   return row;
+}
+
+/**
+ * How a field's values may be read without building their path: plain Connect types with no
+ * logical name, whose common values convert without any check that can fail.
+ */
+type QuickKind = 'int8' | 'int16' | 'int32' | 'int64' | 'string' | 'boolean' | 'float' | undefined;
+
+/** A struct field with what {@link decodeRowWithSchema} needs to know about it, computed once. */
+interface RowField {
+  readonly name: string;
+  readonly schema: ConnectSchema;
+  /** A string, or an array of strings: may hold an encoded binary column. */
+  readonly stringSchema: boolean;
+  readonly quick: QuickKind;
+}
+
+const ROW_FIELDS = new WeakMap<ConnectSchema, readonly RowField[]>();
+
+function rowFields(schema: ConnectSchema): readonly RowField[] {
+  let fields = ROW_FIELDS.get(schema);
+  if (fields === undefined) {
+    fields = (schema.fields ?? []).map((f): RowField => {
+      const s = f.schema;
+      const stringSchema = s.type === 'string' || (s.type === 'array' && s.items?.type === 'string');
+      let quick: QuickKind;
+      if (s.name === undefined) {
+        if (s.type === 'int8' || s.type === 'int16' || s.type === 'int32' || s.type === 'int64' || s.type === 'string' || s.type === 'boolean') quick = s.type;
+        else if (s.type === 'float32' || s.type === 'float64') quick = 'float';
+      }
+      return { name: f.name, schema: s, stringSchema, quick };
+    });
+    ROW_FIELDS.set(schema, fields);
+  }
+  return fields;
+}
+
+/** Decimal digits that always fit each integer type (see `integerText`): no range check needed. */
+const QUICK_DIGITS = { int8: 2, int16: 4, int32: 9, int64: 18 } as const;
+
+/**
+ * The value `columnValueWithSchema` would give for a non-null `json` of a {@link QuickKind}
+ * field, when it can be had without a check that may fail; undefined otherwise (the caller then
+ * takes the full path, which also reports errors with their path).
+ */
+function quickValue(json: JsonValue, kind: QuickKind, settings: ValueSettings): ColumnValue | undefined {
+  switch (kind) {
+    case 'int8':
+    case 'int16':
+    case 'int32':
+    case 'int64': {
+      if (!(json instanceof JsonNumber)) return undefined;
+      const t = json.text;
+      const digits = t.charCodeAt(0) === 0x2d ? t.length - 1 : t.length;
+      return digits <= QUICK_DIGITS[kind] && t !== '-0' && json.isInteger ? t : undefined;
+    }
+    case 'string':
+      return typeof json === 'string' && isPlainText(json, settings) ? json : undefined;
+    case 'boolean':
+      return typeof json === 'boolean' ? (json ? 'true' : 'false') : undefined;
+    case 'float':
+      return json instanceof JsonNumber ? json.text : undefined;
+    default:
+      return undefined;
+  }
 }
 
 /** A schemaless row image: each value by its supplied column type, or as it comes. */

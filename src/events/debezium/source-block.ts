@@ -5,7 +5,7 @@
  */
 import type { TableId } from '../../schema/table.js';
 import { fail } from './errors.js';
-import { JsonNumber } from './json.js';
+import { JsonNumber, type JsonValue } from './json.js';
 import type { DebeziumSourceInfo } from './record.js';
 import type { SourceFields } from './source-fields.js';
 import { describe } from './value-readers.js';
@@ -37,12 +37,19 @@ function splitTopic(topic: string): TableId | undefined {
  * @throws {InvalidField} when neither the fields nor the topic name a table.
  */
 export function tableOf(source: SourceFields | undefined, connector: string | undefined, topic: string): TableId | undefined {
-  const fromTopic = tableFromTopic(topic);
-  const nonEmpty = (s: string | undefined) => (s === undefined || s === '' ? undefined : s);
-  const name = nonEmpty(source?.text('table')) ?? fromTopic?.name;
-  const isMysql = connector === 'mysql' || connector === 'mariadb';
-  const schema = nonEmpty(source?.text('schema')) ?? (isMysql ? nonEmpty(source?.text('db')) : undefined) ?? fromTopic?.schema;
+  let name = nonEmpty(source?.text('table'));
+  let schema = nonEmpty(source?.text('schema'));
+  if (schema === undefined && (connector === 'mysql' || connector === 'mariadb')) schema = nonEmpty(source?.text('db'));
+  if (name === undefined || schema === undefined) {
+    const fromTopic = tableFromTopic(topic);
+    name ??= fromTopic?.name;
+    schema ??= fromTopic?.schema;
+  }
   return name === undefined || schema === undefined ? undefined : { schema, name };
+}
+
+function nonEmpty(s: string | undefined): string | undefined {
+  return s === undefined || s === '' ? undefined : s;
 }
 
 /** {@link tableOf}, failing at the source fields when there is no table. */
@@ -56,16 +63,19 @@ export function requireTable(source: SourceFields, connector: string | undefined
 export function sourceInfo(source: SourceFields, connector: string | undefined): DebeziumSourceInfo {
   const info: { -readonly [K in keyof DebeziumSourceInfo]: DebeziumSourceInfo[K] } = {};
   if (connector !== undefined) info.connector = connector;
-  const set = (field: keyof DebeziumSourceInfo, key: string) => {
-    const v = source.text(key);
-    if (v !== undefined) info[field] = v;
-  };
-  set('version', 'version');
-  set('serverName', 'name');
-  set('database', 'db');
-  set('snapshot', 'snapshot');
-  set('txId', 'txId');
-  set('gtid', 'gtid');
+  // One named store per field (not a computed key): this runs for every event.
+  const version = source.text('version');
+  if (version !== undefined) info.version = version;
+  const serverName = source.text('name');
+  if (serverName !== undefined) info.serverName = serverName;
+  const database = source.text('db');
+  if (database !== undefined) info.database = database;
+  const snapshot = source.text('snapshot');
+  if (snapshot !== undefined) info.snapshot = snapshot;
+  const txId = source.text('txId');
+  if (txId !== undefined) info.txId = txId;
+  const gtid = source.text('gtid');
+  if (gtid !== undefined) info.gtid = gtid;
   return info;
 }
 
@@ -81,8 +91,13 @@ const MAX_MILLIS = 8.64e15;
 export function millisField(source: SourceFields, key: string): number | undefined {
   const v = source.get(key);
   if (v === undefined || v === null) return undefined;
-  if (!(v instanceof JsonNumber) || !v.isInteger) fail(source.pathOf(key), `expected milliseconds since 1970-01-01, found ${describe(v)}`);
-  const ms = Number(v.text);
+  if (!(v instanceof JsonNumber)) notMillis(source, key, v);
+  // An integer of up to 15 digits needs no other check than its range.
+  const ms = v.safeInteger ?? (v.isInteger ? Number(v.text) : notMillis(source, key, v));
   if (!(Math.abs(ms) <= MAX_MILLIS)) fail(source.pathOf(key), `${v.text} is not a time in milliseconds (beyond ±${MAX_MILLIS}; microseconds or nanoseconds?)`);
   return ms === 0 ? undefined : ms;
+}
+
+function notMillis(source: SourceFields, key: string, v: JsonValue): never {
+  fail(source.pathOf(key), `expected milliseconds since 1970-01-01, found ${describe(v)}`);
 }

@@ -52,7 +52,11 @@ export class SourceFields {
   integer(key: string): bigint | undefined {
     const v = this.get(key);
     if (v === undefined || v === null) return undefined;
-    if (v instanceof JsonNumber && v.isInteger) return BigInt(v.text);
+    if (v instanceof JsonNumber) {
+      const small = v.safeInteger;
+      if (small !== undefined) return BigInt(small);
+      if (v.isInteger) return BigInt(v.text);
+    }
     if (typeof v === 'string' && /^-?\d+$/.test(v)) return BigInt(v);
     fail(this.pathOf(key), `expected an integer, found ${describe(v)}`);
   }

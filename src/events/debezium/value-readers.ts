@@ -41,6 +41,28 @@ export function readInteger(json: JsonValue, path: JsonPath, what: string, bits?
   return value;
 }
 
+/**
+ * Decimal digits that always fit a signed integer of each width: 2 for 8 bits (99 <= 127),
+ * 4 for 16, 9 for 32, 18 for 64. A literal with at most that many digits needs no range check.
+ */
+const SAFE_DIGITS = { 8: 2, 16: 4, 32: 9, 64: 18 } as const;
+
+/**
+ * {@link readInteger} as PostgreSQL integer text (what `readInteger(...).toString()` gives:
+ * `-0` becomes `0`). A JSON integer literal is already canonical (no `+`, no leading zeros), so
+ * a short one is returned as written without passing through a bigint.
+ * @throws {InvalidField} as {@link readInteger}.
+ */
+export function integerText(json: JsonValue, path: JsonPath, what: string, bits: 8 | 16 | 32 | 64): string {
+  if (json instanceof JsonNumber) {
+    const t = json.text;
+    const negative = t.charCodeAt(0) === 0x2d;
+    const digits = negative ? t.length - 1 : t.length;
+    if (digits > 0 && digits <= SAFE_DIGITS[bits] && json.isInteger) return t === '-0' ? '0' : t;
+  }
+  return readInteger(json, path, what, bits).toString();
+}
+
 /** A JSON string. */
 export function readString(json: JsonValue, path: JsonPath, what: string): string {
   if (typeof json !== 'string') fail(path, `expected a string for ${what}, found ${describe(json)}`);
@@ -74,10 +96,24 @@ export function describe(json: JsonValue | undefined): string {
  * than `bytes`), the placeholder's base64 / hex encodings count as the placeholder too.
  */
 export function textValue(text: string, path: JsonPath, settings: ValueSettings): string | typeof UNCHANGED {
+  if (isPlainText(text, settings)) return text;
   if (settings.unavailable.isText(text)) return UNCHANGED;
   if (settings.binaryHandlingMode !== 'bytes' && settings.unavailable.isEncodedBytes(text)) return UNCHANGED;
   if (text.includes('\u0000')) fail(path, 'the string contains a NUL character, which PostgreSQL text cannot hold');
   return text;
+}
+
+/**
+ * True when {@link textValue} returns `text` itself: no placeholder (in any form the settings
+ * allow) and no NUL. A check that needs no path, for callers that build the path only on the
+ * rare other outcome.
+ */
+export function isPlainText(text: string, settings: ValueSettings): boolean {
+  return (
+    !settings.unavailable.isText(text) &&
+    (settings.binaryHandlingMode === 'bytes' || !settings.unavailable.isEncodedBytes(text)) &&
+    !text.includes('\u0000')
+  );
 }
 
 /** A JSON float (number, or JsonConverter's quoted `NaN` / `Infinity` / `-Infinity`) as PostgreSQL float text. */

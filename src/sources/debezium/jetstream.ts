@@ -50,25 +50,39 @@ const PULL_BATCH = 1000;
 export class JetStreamTransport {
   /** Fetched messages not acknowledged yet, in stream order (bounded by the open batches). */
   private pending: JsMsg[] = [];
+  /** Their stream sequences, in the same order (read once, compared as numbers). */
+  private pendingSequences: number[] = [];
   /** Messages received from the server and not yet handed out (at most one pull's worth). */
   private readonly buffer: JsMsg[] = [];
   private wake: (() => void) | undefined;
   private space: (() => void) | undefined;
   private failure: unknown;
   private ended = false;
+  /**
+   * True when the server had nothing more for the consumer after the last message it delivered
+   * (that message's `num_pending` was 0), or, before any message, when the consumer was created
+   * with nothing pending. See {@link fetch}.
+   */
+  private drained: boolean;
+  /** Whether {@link fetch} has already returned early for a drained consumer (it does so once). */
+  private drainReported = false;
 
   private constructor(
     private readonly nc: NatsConnection,
     private readonly messages: ConsumerMessages,
     /** The stream's name. */
     readonly stream: string,
+    /** Messages the consumer had to deliver when it was created (its `num_pending`). */
+    pendingAtOpen: number,
   ) {
+    this.drained = pendingAtOpen === 0;
     // One continuous pull (the client keeps up to `PULL_BATCH` messages requested); the
     // pipeline takes them from the buffer at its own pace.
     void (async () => {
       try {
         for await (const m of messages) {
           this.buffer.push(m);
+          this.drained = m.info.pending === 0;
           this.wake?.();
           // Backpressure: stop taking from the client while the pipeline is behind.
           while (this.buffer.length >= 2 * PULL_BATCH && !this.ended) await new Promise<void>((resolve) => (this.space = resolve));
@@ -104,7 +118,7 @@ export class JetStreamTransport {
       await streamInfo(jsm, options.stream, options.url);
       // The target's merged position decides where to start: drop the consumer's own state.
       await jsm.consumers.delete(options.stream, options.durable).catch(() => undefined);
-      await jsm.consumers.add(options.stream, {
+      const created = await jsm.consumers.add(options.stream, {
         durable_name: options.durable,
         ack_policy: AckPolicy.All,
         ack_wait: (options.ackWaitMs ?? 600_000) * NANOS_PER_MS,
@@ -115,7 +129,7 @@ export class JetStreamTransport {
         ...(options.subjects && options.subjects.length > 0 ? { filter_subjects: [...options.subjects] } : {}),
       });
       const consumer = await jetstream(nc).consumers.get(options.stream, options.durable);
-      return new JetStreamTransport(nc, await consumer.consume({ max_messages: PULL_BATCH }), options.stream);
+      return new JetStreamTransport(nc, await consumer.consume({ max_messages: PULL_BATCH }), options.stream, created.num_pending);
     } catch (error) {
       await nc.close().catch(() => undefined);
       throw error;
@@ -125,9 +139,21 @@ export class JetStreamTransport {
   /**
    * Up to `max` messages in stream order, waiting at most `waitMs` for the first; an empty array
    * when none came.
+   *
+   * The first time everything the server held for the consumer has been handed out (the last
+   * message delivered said nothing was pending after it, or the consumer started with nothing
+   * pending), the call returns the empty array at once instead of waiting: nothing is on its
+   * way. So a catch-up (`untilIdle`) ends as soon as the backlog is merged, as the PostgreSQL
+   * source's `--until-caught-up` does, rather than after one more full wait. Only the first time:
+   * later, a caller that waits for messages keeps its own rhythm (a short wait groups messages
+   * that trickle in into one batch).
    * @throws {CdcError} CONNECTION_FAILED (retryable) when the consumer stopped.
    */
   async fetch(max: number, waitMs: number): Promise<TransportMessage[]> {
+    if (this.buffer.length === 0 && this.drained && !this.drainReported && !this.ended) {
+      this.drainReported = true;
+      return [];
+    }
     if (this.buffer.length === 0 && !this.ended) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
@@ -153,8 +179,15 @@ export class JetStreamTransport {
     const taken = this.buffer.splice(0, max);
     this.space?.();
     this.space = undefined;
-    this.pending.push(...taken);
-    return taken.map((m) => ({ subject: m.subject, sequence: BigInt(m.seq), data: m.data, timestampMs: Math.floor(m.info.timestampNanos / NANOS_PER_MS) }));
+    const out = new Array<TransportMessage>(taken.length);
+    for (let i = 0; i < taken.length; i++) {
+      const m = taken[i]!;
+      const info = m.info;
+      this.pending.push(m);
+      this.pendingSequences.push(info.streamSequence);
+      out[i] = { subject: m.subject, sequence: BigInt(info.streamSequence), data: m.data, timestampMs: Math.floor(info.timestampNanos / NANOS_PER_MS) };
+    }
+    return out;
   }
 
   /**
@@ -164,11 +197,15 @@ export class JetStreamTransport {
    * the consumer's ack floor; the next start begins after the target's merged position anyway.
    */
   async acknowledge(sequence: bigint): Promise<void> {
+    // Stream sequences are below 2^53 in practice (the client itself reads them as numbers).
+    const limit = Number(sequence);
+    const sequences = this.pendingSequences;
     let i = 0;
-    while (i < this.pending.length && BigInt(this.pending[i]!.seq) <= sequence) i++;
+    while (i < sequences.length && sequences[i]! <= limit) i++;
     if (i === 0) return;
     const carrier = this.pending[i - 1]!;
     this.pending = this.pending.slice(i);
+    this.pendingSequences = sequences.slice(i);
     await carrier.ackAck().catch(() => false);
   }
 
