@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaTransactionBoundaries } from '../src/cli/replicate-debezium.js';
 import { decodeDebeziumRecord } from '../src/events/debezium/index.js';
+import { Metrics } from '../src/observability/metrics.js';
 import { runMessagePipeline, type MessageTransport, type SourceMessage } from '../src/pipeline/message-run.js';
 import type { TableSchema } from '../src/schema/table.js';
 import { PostgresSink } from '../src/sinks/postgres/sink.js';
@@ -68,7 +69,7 @@ function change(op: 'r' | 'c' | 'u' | 'd', row: TextRow, tx?: { id: string; orde
 const partitionOf = (id: number) => id % 2;
 const row = (id: number, balance: string): TextRow => ({ id: String(id), balance, note: `n${id}` });
 
-async function pipeline(targetUrl: string, broker: ScriptedBroker, topics: string[]) {
+async function pipeline(targetUrl: string, broker: ScriptedBroker, topics: string[], metrics?: Metrics) {
   const sink = await PostgresSink.open({ url: targetUrl, pipeline: 'kafka_test', log });
   try {
     return await runMessagePipeline({
@@ -80,6 +81,7 @@ async function pipeline(targetUrl: string, broker: ScriptedBroker, topics: strin
       ...kafkaTransactionBoundaries(topics),
       batchPolicy: { maxChanges: 1, maxAgeMs: 10_000, idleMs: 5 },
       untilIdle: true,
+      ...(metrics ? { metrics } : {}),
     });
   } finally {
     await sink.close();
@@ -203,8 +205,10 @@ describe('Debezium events from a partitioned broker', () => {
         update('40.00', 3000n, 3990n),
       ];
       const broker = new ScriptedBroker(script);
-      const r = await pipeline(targetUrl, broker, [TOPIC]);
+      const metrics = new Metrics();
+      const r = await pipeline(targetUrl, broker, [TOPIC], metrics);
       expect(r.replayed).toBe(2);
+      expect((await metrics.registry.getSingleMetric('cdc_changes_replayed_total')!.get()).values[0]!.value).toBe(2);
       expect(await rows(target)).toEqual(['1=40.00']);
       // No batch merged a resent older balance: r, 10, 20, 30, 30 again, 40.
       const { rows: merged } = await target.query<{ n: string }>("SELECT sum(changes)::text AS n FROM cdc_management.processing_log WHERE pipeline = 'kafka_test'");
@@ -231,8 +235,10 @@ describe('Debezium events from a partitioned broker', () => {
     await target.connect();
     try {
       const broker = new ScriptedBroker([message(TOPIC, 0, change('r', row(2, '1.00'))), message(TOPIC, 1, '{"payload": {"op": "u"'), message(TOPIC, 1, change('r', row(3, '2.00')))]);
-      const r = await pipeline(targetUrl, broker, [TOPIC]);
+      const metrics = new Metrics();
+      const r = await pipeline(targetUrl, broker, [TOPIC], metrics);
       expect(r.deadLettered).toBe(1);
+      expect((await metrics.registry.getSingleMetric('cdc_messages_dead_lettered_total')!.get()).values[0]!.value).toBe(1);
       const { rows: dead } = await target.query<{ topic: string; broker_position: string; error: string }>('SELECT topic, broker_position, error FROM cdc_management.dead_letter');
       expect(dead).toHaveLength(1);
       expect(dead[0]!.topic).toBe(TOPIC);

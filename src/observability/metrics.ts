@@ -51,6 +51,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Message sources: messages set aside in the dead-letter table. */
+  readonly deadLetteredTotal = new client.Counter({
+    name: 'cdc_messages_dead_lettered_total',
+    help: 'Broker messages that could not be decoded and went to cdc_management.dead_letter.',
+    registers: [this.registry],
+  });
+  /** Message sources: change events skipped as copies a connector sent again. */
+  readonly replayedTotal = new client.Counter({
+    name: 'cdc_changes_replayed_total',
+    help: 'Debezium change events skipped because their source position was already merged (resent by a restarted connector).',
+    registers: [this.registry],
+  });
+
   private readonly capturedByTable = new WeakMap<TableId, Map<string, client.Counter.Internal>>();
 
   /** Counts one captured row change (hot path: label children are cached per table object). */

@@ -197,6 +197,7 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
           if (options.onInvalid === 'stop' || !(error instanceof CdcError) || !sink.recordDeadLetter) throw error;
           await sink.recordDeadLetter({ topic: m.subject, brokerPosition: describePosition(m), key: m.key ?? null, value: m.data, error: error.message });
           totals.deadLettered++;
+          options.metrics?.deadLetteredTotal.inc();
           log.warn({ subject: m.subject, position: describePosition(m), error: error.message }, 'message set aside in cdc_management.dead_letter');
         }
         if (record?.kind === 'transaction') {
@@ -206,6 +207,7 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
           if (record.transaction) transactions.change(record.transaction.id, Date.now());
           if (watermarks.isReplay(partition, record)) {
             totals.replayed++;
+            options.metrics?.replayedTotal.inc();
             log.debug({ subject: m.subject, position: describePosition(m), source: record.position.text }, 'skipped a change the connector sent again');
             record = null;
           }
