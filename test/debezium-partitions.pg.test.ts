@@ -228,6 +228,49 @@ describe('Debezium events from a partitioned broker', () => {
     }
   });
 
+  it('adds a column when the event schema gains a field, before the rows that carry it (same batch)', async () => {
+    offsets.clear();
+    const targetUrl = await cluster.createDatabase(`t${++run}`);
+    const target = new pg.Client(targetUrl);
+    await target.connect();
+    try {
+      const wider: TableSchema = { ...table, columns: [...table.columns, { name: 'email', type: 'text', nullable: true, toastable: true }] };
+      const withEmail = (id: number, email: string) =>
+        debeziumEvent({ table: wider, op: 'c', after: { ...row(id, '5.00'), email }, lsn: ++lsn, txId: 1, tsMs: 1_700_000_000_000 });
+      const script = [
+        message(TOPIC, 0, change('c', row(2, '1.00'))),
+        message(TOPIC, 0, withEmail(4, 'four@example.com')),
+        message(TOPIC, 1, change('c', row(1, '2.00'))), // an event written before the change, on another partition
+        message(TOPIC, 1, withEmail(3, 'three@example.com')),
+      ];
+      const broker = new ScriptedBroker(script);
+      const sink = await PostgresSink.open({ url: targetUrl, pipeline: 'kafka_test', log });
+      try {
+        await runMessagePipeline({
+          transport: broker,
+          sink,
+          log,
+          decode: (m) => decodeDebeziumRecord({ value: m.data, topic: m.subject, partition: parseKafkaPartition(m.partition!).partition, offset: m.sequence }),
+          keyOf: () => ['id'],
+          batchPolicy: { maxChanges: 100, maxAgeMs: 10_000, idleMs: 5 },
+          untilIdle: true,
+        });
+      } finally {
+        await sink.close();
+      }
+      const { rows: r } = await target.query<{ id: number; email: string | null }>('SELECT id, email FROM public.accounts ORDER BY id');
+      expect(r).toEqual([
+        { id: 1, email: null },
+        { id: 2, email: null },
+        { id: 3, email: 'three@example.com' },
+        { id: 4, email: 'four@example.com' },
+      ]);
+      expect(broker.acks).toHaveLength(1); // all four in one batch
+    } finally {
+      await target.end();
+    }
+  });
+
   it('dead-letters an undecodable message with its topic, partition and offset', async () => {
     offsets.clear();
     const targetUrl = await cluster.createDatabase(`t${++run}`);
