@@ -10,13 +10,12 @@
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kafkaTransactionBoundaries } from '../src/cli/replicate-debezium.js';
 import { decodeDebeziumRecord } from '../src/events/debezium/index.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { runMessagePipeline, type MessageTransport, type SourceMessage } from '../src/pipeline/message-run.js';
 import type { TableSchema } from '../src/schema/table.js';
 import { PostgresSink } from '../src/sinks/postgres/sink.js';
-import { parseKafkaPartition } from '../src/sources/debezium/kafka.js';
+import { kafkaTransactionBoundaries, parseKafkaPartition } from '../src/sources/debezium/kafka.js';
 import { describeTables, listTables } from '../src/sources/postgres/catalog.js';
 import { debeziumEvent, debeziumTransactionEvent, type TextRow } from '../src/testing/debezium-events.js';
 import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/throwaway-cluster.js';
@@ -69,7 +68,7 @@ function change(op: 'r' | 'c' | 'u' | 'd', row: TextRow, tx?: { id: string; orde
 const partitionOf = (id: number) => id % 2;
 const row = (id: number, balance: string): TextRow => ({ id: String(id), balance, note: `n${id}` });
 
-async function pipeline(targetUrl: string, broker: ScriptedBroker, topics: string[], metrics?: Metrics) {
+async function pipeline(targetUrl: string, broker: ScriptedBroker, topics: string[], metrics?: Metrics, maxChanges = 1) {
   const sink = await PostgresSink.open({ url: targetUrl, pipeline: 'kafka_test', log });
   try {
     return await runMessagePipeline({
@@ -79,7 +78,7 @@ async function pipeline(targetUrl: string, broker: ScriptedBroker, topics: strin
       decode: (m) => decodeDebeziumRecord({ key: m.key ?? null, value: m.data, topic: m.subject, partition: parseKafkaPartition(m.partition!).partition, offset: m.sequence }),
       keyOf: () => ['id'],
       ...kafkaTransactionBoundaries(topics),
-      batchPolicy: { maxChanges: 1, maxAgeMs: 10_000, idleMs: 5 },
+      batchPolicy: { maxChanges, maxAgeMs: 10_000, idleMs: 5 },
       untilIdle: true,
       ...(metrics ? { metrics } : {}),
     });
@@ -244,20 +243,7 @@ describe('Debezium events from a partitioned broker', () => {
         message(TOPIC, 1, withEmail(3, 'three@example.com')),
       ];
       const broker = new ScriptedBroker(script);
-      const sink = await PostgresSink.open({ url: targetUrl, pipeline: 'kafka_test', log });
-      try {
-        await runMessagePipeline({
-          transport: broker,
-          sink,
-          log,
-          decode: (m) => decodeDebeziumRecord({ value: m.data, topic: m.subject, partition: parseKafkaPartition(m.partition!).partition, offset: m.sequence }),
-          keyOf: () => ['id'],
-          batchPolicy: { maxChanges: 100, maxAgeMs: 10_000, idleMs: 5 },
-          untilIdle: true,
-        });
-      } finally {
-        await sink.close();
-      }
+      await pipeline(targetUrl, broker, [TOPIC], undefined, 100);
       const { rows: r } = await target.query<{ id: number; email: string | null }>('SELECT id, email FROM public.accounts ORDER BY id');
       expect(r).toEqual([
         { id: 1, email: null },

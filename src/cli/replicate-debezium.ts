@@ -13,7 +13,7 @@ import type { SchemaChangePolicy } from '../sinks/postgres/schema-change.js';
 import { PostgresSink } from '../sinks/postgres/sink.js';
 import type { TableOptions } from '../sinks/postgres/table-ddl.js';
 import { JetStreamTransport } from '../sources/debezium/jetstream.js';
-import { KafkaTransport, parseKafkaPartition, type KafkaSasl } from '../sources/debezium/kafka.js';
+import { KafkaTransport, kafkaTransactionBoundaries, parseKafkaPartition, type KafkaSasl } from '../sources/debezium/kafka.js';
 import { compileRoutes } from '../sources/debezium/routing.js';
 
 /** Where the Debezium events are. */
@@ -97,8 +97,7 @@ export async function replicateDebezium(options: ReplicateDebeziumOptions): Prom
         ...(after === undefined ? {} : { after }),
       });
       close = () => stream.close();
-      // One stream: one partition, ''.
-      transport = { fetch: (max, waitMs) => stream.fetch(max, waitMs), acknowledge: async (positions) => stream.acknowledge(positions.get('') ?? 0n) };
+      transport = stream;
       decode = (m) => decodeDebeziumRecord({ value: m.data, topic: m.subject, offset: m.sequence, options: decodeOptions });
     } else {
       const kafka = await KafkaTransport.open({
@@ -142,24 +141,4 @@ export async function replicateDebezium(options: ReplicateDebeziumOptions): Prom
     await close?.();
     await sink.close();
   }
-}
-
-/**
- * Transaction boundaries on Kafka: when the topics include Debezium's transaction topic
- * (`<topic.prefix>.transaction`), a transaction is complete once its END event and its change
- * events on the consumed topics (`<topic.prefix>.<data_collection>`) arrived; without it, no
- * boundary can be kept and none is waited for.
- */
-export function kafkaTransactionBoundaries(topics: readonly string[]): Pick<MessagePipelineOptions, 'transactionBoundaries' | 'expectedTransactionEvents'> {
-  const transactionTopic = topics.find((t) => t.endsWith('.transaction'));
-  if (transactionTopic === undefined) return {};
-  const prefix = transactionTopic.slice(0, -'.transaction'.length);
-  const consumed = new Set(topics);
-  return {
-    transactionBoundaries: 'event-count',
-    expectedTransactionEvents: (end) =>
-      end.dataCollections === undefined
-        ? end.eventCount
-        : end.dataCollections.reduce((sum, c) => sum + (consumed.has(`${prefix}.${c.dataCollection}`) ? c.eventCount : 0), 0),
-  };
 }

@@ -13,7 +13,6 @@ import { createLogger } from '../observability/logger.js';
 import { startHttpServer, type HealthState } from '../observability/http.js';
 import { terminalProgress } from '../observability/progress.js';
 import { DEFAULT_BATCH_POLICY } from '../pipeline/batch-policy.js';
-import type { RunResult } from '../pipeline/run.js';
 import { validatePostgresUrl } from '../sql/connect.js';
 import { EXIT } from './errors.js';
 import { replicate } from './replicate.js';
@@ -136,51 +135,50 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       delete health.lastError;
     },
   } as const;
-  try {
-    if (settings.file.debezium && !flags.source) {
-      const debezium = settings.file.debezium;
-      const result = await withRetries(
-        log,
-        settings,
-        controller.signal,
-        async () => {
-          await project?.applyMigrations(settings.targetUrl, log);
-          const r = await replicateDebezium({
-            ...common,
-            broker: debeziumBroker(debezium),
-            ...(debezium.on_invalid ? { onInvalid: debezium.on_invalid } : {}),
-            ...(debezium.keys ? { keys: debezium.keys } : {}),
-            ...(debezium.routes ? { routes: debezium.routes } : {}),
-            ...(project ? { keyOf: project.keyOf, columnTypes: project.columnTypes } : {}),
-            ...(debezium.binary_handling_mode ? { binaryHandlingMode: debezium.binary_handling_mode } : {}),
-            untilIdle: settings.untilCaughtUp,
-          });
-          return { tables: [], snapshotRows: 0, transactions: r.messages, changes: r.changes, mergedLsn: r.merged };
-        },
-        health,
-        metrics,
-      );
-      log.info({ messages: result.transactions, changes: result.changes, merged: result.mergedLsn.toString() }, settings.untilCaughtUp && !controller.signal.aborted ? 'caught up' : 'stopped');
-      return interrupted ? EXIT.interrupted : EXIT.ok;
-    }
-    const result = await withRetries(
+  // Retryable failures start over: pending migrations first, then the source's run.
+  const attempt = <T>(run: () => Promise<T>): Promise<T> =>
+    withRetries(
       log,
       settings,
       controller.signal,
       async () => {
         await project?.applyMigrations(settings.targetUrl, log);
-        return replicate({
-          ...common,
-          sourceUrl: settings.sourceUrl,
-          patterns,
-          progress: terminalProgress(),
-          untilCaughtUp: settings.untilCaughtUp,
-          resync: settings.resync,
-          snapshotParallelism: settings.file.snapshot?.parallelism ?? 2,
-        });
+        return run();
       },
       health,
       metrics,
+    );
+  try {
+    if (settings.file.debezium && !flags.source) {
+      const debezium = settings.file.debezium;
+      const result = await attempt(() =>
+        replicateDebezium({
+          ...common,
+          broker: debeziumBroker(debezium),
+          ...(debezium.on_invalid ? { onInvalid: debezium.on_invalid } : {}),
+          ...(debezium.keys ? { keys: debezium.keys } : {}),
+          ...(debezium.routes ? { routes: debezium.routes } : {}),
+          ...(project ? { keyOf: project.keyOf, columnTypes: project.columnTypes } : {}),
+          ...(debezium.binary_handling_mode ? { binaryHandlingMode: debezium.binary_handling_mode } : {}),
+          untilIdle: settings.untilCaughtUp,
+        }),
+      );
+      log.info(
+        { messages: result.messages, changes: result.changes, deadLettered: result.deadLettered, replayed: result.replayed, merged: result.merged.toString() },
+        settings.untilCaughtUp && !controller.signal.aborted ? 'caught up' : 'stopped',
+      );
+      return interrupted ? EXIT.interrupted : EXIT.ok;
+    }
+    const result = await attempt(() =>
+      replicate({
+        ...common,
+        sourceUrl: settings.sourceUrl,
+        patterns,
+        progress: terminalProgress(),
+        untilCaughtUp: settings.untilCaughtUp,
+        resync: settings.resync,
+        snapshotParallelism: settings.file.snapshot?.parallelism ?? 2,
+      }),
     );
     log.info(
       { tables: result.tables.length, snapshotRows: result.snapshotRows, transactions: result.transactions, changes: result.changes, merged: formatLsn(result.mergedLsn) },
@@ -194,14 +192,14 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   }
 }
 
-async function withRetries(
+async function withRetries<T>(
   log: Logger,
   settings: RunSettings,
   signal: AbortSignal,
-  attempt: () => Promise<RunResult>,
+  attempt: () => Promise<T>,
   health: HealthState,
   metrics: Metrics,
-): Promise<RunResult> {
+): Promise<T> {
   const maxAttempts = settings.untilCaughtUp ? 5 : Infinity;
   for (let n = 1; ; n++) {
     try {

@@ -157,16 +157,20 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
     if (wait) await commits.settle();
   };
 
-  /** True when a transaction held the batch open too long: warn and stop waiting for it. */
-  const waitedTooLong = (): boolean => {
+  /**
+   * True when no source transaction holds the batch open. One that stayed incomplete past the
+   * wait limit is let go first, with a warning.
+   */
+  const settled = (): boolean => {
     const oldest = transactions.oldest();
-    if (!oldest || Date.now() - oldest.sinceMs < waitMs) return false;
+    if (!oldest) return true;
+    if (Date.now() - oldest.sinceMs < waitMs) return false;
     log.warn(
       { transaction: oldest.id, seen: oldest.seen, expected: oldest.expected, waitedMs: Date.now() - oldest.sinceMs },
       'a source transaction stayed incomplete past the wait limit: ending the batch without its missing events (are all its tables and the transaction topic consumed?)',
     );
     transactions.abandon(oldest.id);
-    return true;
+    return transactions.settled;
   };
 
   options.onStreaming?.();
@@ -177,7 +181,7 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
       const messages = await transport.fetch(1000, batch ? policy.idleMs : 1000);
       if (messages.length === 0) {
         // Inside a source transaction, wait for the rest of it (unless told to stop when idle).
-        if (!transactions.settled && !options.untilIdle && !(waitedTooLong() && transactions.settled)) continue;
+        if (!options.untilIdle && !settled()) continue;
         await commit(true);
         if (options.untilIdle) break;
         continue;
@@ -237,10 +241,8 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
         last.set(partition, m.sequence);
         touched.set(partition, m);
         pendingMessages++;
-        if (transactions.settled && batchFull(policy, batch.changes, openedAt)) await commit(false);
+        if (batchFull(policy, batch.changes, openedAt) && settled()) await commit(false);
       }
-      // A full batch held open by a transaction: end it once the wait limit passed.
-      if (batch && !transactions.settled && batchFull(policy, batch.changes, openedAt) && waitedTooLong() && transactions.settled) await commit(false);
     }
     await commit(true);
   } catch (error) {

@@ -12,6 +12,8 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { CdcError } from '../../errors.js';
+import type { MessageTransport, SourceMessage } from '../../pipeline/message-run.js';
+import { ArrivalSignal } from './arrival.js';
 
 /** Options for {@link JetStreamTransport.open}. */
 export interface JetStreamTransportOptions {
@@ -32,29 +34,19 @@ export interface JetStreamTransportOptions {
   readonly ackWaitMs?: number;
 }
 
-/** One message as the pipeline sees it. */
-export interface TransportMessage {
-  readonly subject: string;
-  /** Stream sequence: the broker position, a total order over the stream. */
-  readonly sequence: bigint;
-  readonly data: Uint8Array;
-  /** Publish time on the broker (ms since epoch). */
-  readonly timestampMs: number;
-}
-
 const NANOS_PER_MS = 1_000_000;
 /** Messages the continuous pull keeps requested from the server. */
 const PULL_BATCH = 1000;
 
 /** A connected JetStream consumer. */
-export class JetStreamTransport {
+export class JetStreamTransport implements MessageTransport {
   /** Fetched messages not acknowledged yet, in stream order (bounded by the open batches). */
   private pending: JsMsg[] = [];
   /** Their stream sequences, in the same order (read once, compared as numbers). */
   private pendingSequences: number[] = [];
   /** Messages received from the server and not yet handed out (at most one pull's worth). */
   private readonly buffer: JsMsg[] = [];
-  private wake: (() => void) | undefined;
+  private readonly arrival = new ArrivalSignal();
   private space: (() => void) | undefined;
   private failure: unknown;
   private ended = false;
@@ -83,7 +75,7 @@ export class JetStreamTransport {
         for await (const m of messages) {
           this.buffer.push(m);
           this.drained = m.info.pending === 0;
-          this.wake?.();
+          this.arrival.notify();
           // Backpressure: stop taking from the client while the pipeline is behind.
           while (this.buffer.length >= 2 * PULL_BATCH && !this.ended) await new Promise<void>((resolve) => (this.space = resolve));
         }
@@ -91,7 +83,7 @@ export class JetStreamTransport {
         this.failure = error;
       } finally {
         this.ended = true;
-        this.wake?.();
+        this.arrival.notify();
       }
     })();
   }
@@ -149,24 +141,12 @@ export class JetStreamTransport {
    * that trickle in into one batch).
    * @throws {CdcError} CONNECTION_FAILED (retryable) when the consumer stopped.
    */
-  async fetch(max: number, waitMs: number): Promise<TransportMessage[]> {
+  async fetch(max: number, waitMs: number): Promise<SourceMessage[]> {
     if (this.buffer.length === 0 && this.drained && !this.drainReported && !this.ended) {
       this.drainReported = true;
       return [];
     }
-    if (this.buffer.length === 0 && !this.ended) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          this.wake = undefined;
-          resolve();
-        }, waitMs);
-        this.wake = () => {
-          clearTimeout(timer);
-          this.wake = undefined;
-          resolve();
-        };
-      });
-    }
+    if (this.buffer.length === 0 && !this.ended) await this.arrival.wait(waitMs);
     // Let the rest of a delivery that just arrived reach the buffer.
     await new Promise((resolve) => setImmediate(resolve));
     if (this.buffer.length === 0 && this.ended) {
@@ -179,7 +159,7 @@ export class JetStreamTransport {
     const taken = this.buffer.splice(0, max);
     this.space?.();
     this.space = undefined;
-    const out = new Array<TransportMessage>(taken.length);
+    const out = new Array<SourceMessage>(taken.length);
     for (let i = 0; i < taken.length; i++) {
       const m = taken[i]!;
       const info = m.info;
@@ -191,12 +171,15 @@ export class JetStreamTransport {
   }
 
   /**
-   * Acknowledges every message up to and including stream sequence `sequence` (call after the
-   * batch holding them committed): the latest fetched message at or below it carries the ack,
-   * which under ack policy `all` covers the earlier ones. Best effort: a lost ack only delays
-   * the consumer's ack floor; the next start begins after the target's merged position anyway.
+   * Acknowledges every message up to and including the merged stream sequence (call after the
+   * batch holding them committed; a stream is one source partition, `''`): the latest fetched
+   * message at or below it carries the ack, which under ack policy `all` covers the earlier ones.
+   * Best effort: a lost ack only delays the consumer's ack floor; the next start begins after the
+   * target's merged position anyway.
    */
-  async acknowledge(sequence: bigint): Promise<void> {
+  async acknowledge(positions: ReadonlyMap<string, bigint>): Promise<void> {
+    const sequence = positions.get('');
+    if (sequence === undefined) return;
     // Stream sequences are below 2^53 in practice (the client itself reads them as numbers).
     const limit = Number(sequence);
     const sequences = this.pendingSequences;

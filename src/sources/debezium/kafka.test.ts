@@ -1,8 +1,7 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { kafkaTransactionBoundaries } from '../../cli/replicate-debezium.js';
 import { CdcError } from '../../errors.js';
-import { KafkaTransport, kafkaPartition, parseKafkaPartition, selectTopics } from './kafka.js';
+import { KafkaTransport, kafkaPartition, kafkaTransactionBoundaries, parseKafkaPartition, selectTopics } from './kafka.js';
 
 describe('Kafka source partitions', () => {
   it('names a partition topic/partition and parses it back, dots and slashes in topics included', () => {

@@ -14,7 +14,8 @@
  */
 import { Admin, Consumer, type Message, type MessagesStream, type SASLMechanismValue } from '@platformatic/kafka';
 import { CdcError } from '../../errors.js';
-import type { MessageTransport, SourceMessage } from '../../pipeline/message-run.js';
+import type { MessagePipelineOptions, MessageTransport, SourceMessage } from '../../pipeline/message-run.js';
+import { ArrivalSignal } from './arrival.js';
 
 /** SASL credentials (`security.protocol=SASL_*`). */
 export interface KafkaSasl {
@@ -95,7 +96,7 @@ export function selectTopics(options: Pick<KafkaTransportOptions, 'topics' | 'to
 /** A consumer-group member reading Debezium topics. */
 export class KafkaTransport implements MessageTransport {
   private readonly buffer: Message[] = [];
-  private wake: (() => void) | undefined;
+  private readonly arrival = new ArrivalSignal();
   private failure: unknown;
   private ended = false;
   private paused = false;
@@ -108,7 +109,7 @@ export class KafkaTransport implements MessageTransport {
   ) {
     stream.on('data', (m: Message) => {
       this.buffer.push(m);
-      this.wake?.();
+      this.arrival.notify();
       // Backpressure: stop fetching while the pipeline is behind.
       if (this.buffer.length >= BUFFER_HIGH && !this.paused) {
         this.paused = true;
@@ -118,11 +119,11 @@ export class KafkaTransport implements MessageTransport {
     stream.on('error', (error: unknown) => {
       this.failure = error;
       this.ended = true;
-      this.wake?.();
+      this.arrival.notify();
     });
     stream.on('close', () => {
       this.ended = true;
-      this.wake?.();
+      this.arrival.notify();
     });
   }
 
@@ -179,19 +180,7 @@ export class KafkaTransport implements MessageTransport {
    * @throws {CdcError} CONNECTION_FAILED (retryable) when the consumer stopped.
    */
   async fetch(max: number, waitMs: number): Promise<SourceMessage[]> {
-    if (this.buffer.length === 0 && !this.ended) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          this.wake = undefined;
-          resolve();
-        }, waitMs);
-        this.wake = () => {
-          clearTimeout(timer);
-          this.wake = undefined;
-          resolve();
-        };
-      });
-    }
+    if (this.buffer.length === 0 && !this.ended) await this.arrival.wait(waitMs);
     if (this.buffer.length === 0 && this.ended) {
       throw new CdcError('CONNECTION_FAILED', `the Kafka consumer of group ${JSON.stringify(this.consumer.groupId)} stopped: ${(this.failure as Error | undefined)?.message ?? 'closed'}`, {
         cause: this.failure,
@@ -249,4 +238,24 @@ function connectionFailed(where: string, cause: unknown): CdcError {
     retryable: true,
     remedy: 'check that the brokers run (Kafka 3.5 or later), that the addresses are right, and TLS/SASL settings',
   });
+}
+
+/**
+ * Transaction boundaries on Kafka: when the topics include Debezium's transaction topic
+ * (`<topic.prefix>.transaction`), a transaction is complete once its END event and its change
+ * events on the consumed topics (`<topic.prefix>.<data_collection>`) arrived; without it, no
+ * boundary can be kept and none is waited for.
+ */
+export function kafkaTransactionBoundaries(topics: readonly string[]): Pick<MessagePipelineOptions, 'transactionBoundaries' | 'expectedTransactionEvents'> {
+  const transactionTopic = topics.find((t) => t.endsWith('.transaction'));
+  if (transactionTopic === undefined) return {};
+  const prefix = transactionTopic.slice(0, -'.transaction'.length);
+  const consumed = new Set(topics);
+  return {
+    transactionBoundaries: 'event-count',
+    expectedTransactionEvents: (end) =>
+      end.dataCollections === undefined
+        ? end.eventCount
+        : end.dataCollections.reduce((sum, c) => sum + (consumed.has(`${prefix}.${c.dataCollection}`) ? c.eventCount : 0), 0),
+  };
 }
