@@ -2,7 +2,7 @@
  * cdc-merge library entry. Importing it has no side effects; the CLI lives in `src/cli`.
  */
 export * from './schema/table.js';
-export * from './events/position.js';
+export * from './events/lsn.js';
 export * from './events/change.js';
 export * from './events/debezium/index.js';
 export * from './sql/quote.js';

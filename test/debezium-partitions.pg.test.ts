@@ -12,10 +12,12 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeDebeziumRecord } from '../src/events/debezium/index.js';
 import { Metrics } from '../src/observability/metrics.js';
-import { runMessagePipeline, type MessageTransport, type SourceMessage } from '../src/pipeline/message-run.js';
+import { runPipeline } from '../src/pipeline/run.js';
 import type { TableSchema } from '../src/schema/table.js';
 import { PostgresSink } from '../src/sinks/postgres/sink.js';
 import { kafkaTransactionBoundaries, parseKafkaPartition } from '../src/sources/debezium/kafka.js';
+import { DebeziumSource } from '../src/sources/debezium/source.js';
+import type { MessageTransport, SourceMessage } from '../src/sources/debezium/transport.js';
 import { describeTables, listTables } from '../src/sources/postgres/catalog.js';
 import { debeziumEvent, debeziumTransactionEvent, type TextRow } from '../src/testing/debezium-events.js';
 import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/throwaway-cluster.js';
@@ -68,22 +70,29 @@ function change(op: 'r' | 'c' | 'u' | 'd', row: TextRow, tx?: { id: string; orde
 const partitionOf = (id: number) => id % 2;
 const row = (id: number, balance: string): TextRow => ({ id: String(id), balance, note: `n${id}` });
 
-async function pipeline(targetUrl: string, broker: ScriptedBroker, topics: string[], metrics?: Metrics, maxChanges = 1) {
+async function pipeline(targetUrl: string, broker: ScriptedBroker, topics: string[], metrics = new Metrics(), maxChanges = 1) {
   const sink = await PostgresSink.open({ url: targetUrl, pipeline: 'kafka_test', log });
+  const transactions = kafkaTransactionBoundaries(topics);
+  const source = new DebeziumSource({
+    description: 'debezium over a scripted broker',
+    connect: () =>
+      Promise.resolve({
+        transport: broker,
+        decode: (m: SourceMessage) => decodeDebeziumRecord({ key: m.key ?? null, value: m.data, topic: m.subject, partition: parseKafkaPartition(m.partition!).partition, offset: m.sequence }),
+        ...(transactions ? { transactions } : {}),
+        close: () => Promise.resolve(),
+      }),
+    log,
+    keyOf: () => ['id'],
+  });
+  const replayedBefore = (await metrics.registry.getSingleMetric('cdc_changes_replayed_total')!.get()).values[0]?.value ?? 0;
   try {
-    return await runMessagePipeline({
-      transport: broker,
-      sink,
-      log,
-      decode: (m) => decodeDebeziumRecord({ key: m.key ?? null, value: m.data, topic: m.subject, partition: parseKafkaPartition(m.partition!).partition, offset: m.sequence }),
-      keyOf: () => ['id'],
-      ...kafkaTransactionBoundaries(topics),
-      batchPolicy: { maxChanges, maxAgeMs: 10_000, idleMs: 5 },
-      untilIdle: true,
-      ...(metrics ? { metrics } : {}),
-    });
+    const result = await runPipeline({ source, sink, log, metrics, batchPolicy: { maxChanges, maxAgeMs: 10_000, idleMs: 5 }, untilCaughtUp: true });
+    const replayed = ((await metrics.registry.getSingleMetric('cdc_changes_replayed_total')!.get()).values[0]?.value ?? 0) - replayedBefore;
+    return { ...result, replayed };
   } finally {
     await sink.close();
+    await source.close();
   }
 }
 
@@ -212,10 +221,11 @@ describe('Debezium events from a partitioned broker', () => {
       // No batch merged a resent older balance: r, 10, 20, 30, 30 again, 40.
       const { rows: merged } = await target.query<{ n: string }>("SELECT sum(changes)::text AS n FROM cdc_management.processing_log WHERE pipeline = 'kafka_test'");
       expect(merged[0]!.n).toBe('6');
-      const { rows: mark } = await target.query<{ source_partition: string; position_text: string }>(
-        "SELECT source_partition, position_text FROM cdc_management.offsets WHERE pipeline = 'kafka_test' AND source_partition LIKE 'source:%'",
+      const { rows: mark } = await target.query<{ source_partition: string; origin: string; position: string; position_text: string }>(
+        "SELECT source_partition, origin, encode(position, 'hex') AS position, position_text FROM cdc_management.watermarks WHERE pipeline = 'kafka_test'",
       );
-      expect(mark).toEqual([{ source_partition: `source:${TOPIC}/1|postgresql|chinook|chinook`, position_text: 'lsn 0/F96 (last commit 0/BB8) [3000:3990]' }]);
+      // [3000, 3990] as row position bytes: 02 0bb8, 02 0f96.
+      expect(mark).toEqual([{ source_partition: `${TOPIC}/1`, origin: 'postgresql|chinook|chinook', position: '020bb8020f96', position_text: 'lsn 0/F96 (last commit 0/BB8)' }]);
 
       // A restart, and the connector sends the last two again at new offsets: nothing moves back.
       const again = new ScriptedBroker([update('30.00', 2000n, 2990n), update('40.00', 3000n, 3990n)]);

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { parseTablePatterns } from '../config/table-pattern.js';
-import { replicate } from '../cli/replicate.js';
+import { replicate } from '../run/replicate.js';
 import { compareDatabases } from '../verify/compare-databases.js';
 import { startThrowawayCluster, type ThrowawayCluster } from '../testing/throwaway-cluster.js';
 import { CLUSTER_OPTIONS, note, secondsSince, type BenchConfig, type PeerResult } from './common.js';
@@ -30,7 +30,7 @@ export async function benchCdc(config: BenchConfig, log: Logger): Promise<PeerRe
     let streamingAt = 0;
     const run = (what: string) => {
       note(`cdc-merge: ${what}`);
-      return replicate({ sourceUrl, targetUrl, name: PIPELINE, log, untilCaughtUp: true, onStreaming: () => (streamingAt = performance.now()) });
+      return replicate({ name: PIPELINE, source: { type: 'postgres', url: sourceUrl }, target: { type: 'postgresql', url: targetUrl }, log, untilCaughtUp: true, onStreaming: () => (streamingAt = performance.now()) });
     };
 
     note(`cdc-merge: pgbench -i -s ${config.scale} on the source`);

@@ -11,8 +11,7 @@ import pg from 'pg';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
-import { replicate } from '../cli/replicate.js';
-import { replicateDebezium } from '../cli/replicate-debezium.js';
+import { replicate } from '../run/replicate.js';
 import { formatCount, renderTable } from '../cli/text-table.js';
 import type { TableSchema } from '../schema/table.js';
 import { debeziumEvent } from '../testing/debezium-events.js';
@@ -81,7 +80,7 @@ export async function benchDebezium(config: DebeziumBenchConfig, log: Logger): P
     const source = new pg.Client(sourceUrl);
     await source.connect();
     await source.query('CREATE TABLE public.accounts (id integer PRIMARY KEY, balance bigint NOT NULL, note text)');
-    await replicate({ sourceUrl, targetUrl: pgTargetUrl, name: 'bench_dbz', log, untilCaughtUp: true });
+    await replicate({ name: 'bench_dbz', source: { type: 'postgres', url: sourceUrl }, target: { type: 'postgresql', url: pgTargetUrl }, log, untilCaughtUp: true });
 
     const changes = changeStream(config.changes);
     note(`debezium: ${formatCount(changes.length)} changes on the source (slot kept, pipeline stopped)`);
@@ -97,7 +96,7 @@ export async function benchDebezium(config: DebeziumBenchConfig, log: Logger): P
     }
     note('debezium: PostgreSQL path, catching up through the slot');
     let started = performance.now();
-    await replicate({ sourceUrl, targetUrl: pgTargetUrl, name: 'bench_dbz', log, untilCaughtUp: true });
+    await replicate({ name: 'bench_dbz', source: { type: 'postgres', url: sourceUrl }, target: { type: 'postgresql', url: pgTargetUrl }, log, untilCaughtUp: true });
     const postgresSeconds = secondsSince(started);
 
     note('debezium: publishing the same changes as Debezium events to JetStream');
@@ -121,13 +120,12 @@ export async function benchDebezium(config: DebeziumBenchConfig, log: Logger): P
     await nc.close();
     note('debezium: JetStream path, catching up through the stream');
     started = performance.now();
-    await replicateDebezium({
-      broker: { kind: 'nats', url: nats.url, stream: 'bench' },
-      targetUrl: jsTargetUrl,
+    await replicate({
       name: 'bench_dbz',
+      source: { type: 'debezium', broker: { kind: 'nats', url: nats.url, stream: 'bench' }, keys: { 'public.accounts': ['id'] } },
+      target: { type: 'postgresql', url: jsTargetUrl },
       log,
-      keys: { 'public.accounts': ['id'] },
-      untilIdle: true,
+      untilCaughtUp: true,
     });
     const jetstreamSeconds = secondsSince(started);
 

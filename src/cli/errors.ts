@@ -18,11 +18,15 @@ const BAD_INPUT = new Set([
   'SCHEMA_IMPORT_INVALID',
   'MIGRATIONS_INVALID',
   'MIGRATION_TABLE_CHANGED',
+  'RESYNC_UNSUPPORTED',
+  'SINK_UNSUPPORTED',
+  'SOURCE_UNSUPPORTED',
 ]);
 
 /** The exit code for an error. */
 export function exitCodeFor(error: unknown): number {
   const code = error instanceof CdcError || (error && typeof error === 'object' && 'code' in error) ? String((error as { code: unknown }).code) : '';
+  if (code === 'INTERRUPTED') return EXIT.interrupted;
   return BAD_INPUT.has(code) ? EXIT.badInput : EXIT.failure;
 }
 

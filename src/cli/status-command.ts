@@ -2,7 +2,7 @@
  * `cdc status`: slot lag (bytes and seconds), snapshot progress, per-table rows and last merge.
  */
 import { CdcError } from '../errors.js';
-import { formatLsn } from '../events/position.js';
+import { formatLsn } from '../events/lsn.js';
 import { connectPostgres } from '../sql/connect.js';
 import { quoteTable } from '../sql/quote.js';
 import { readSlot } from '../sources/postgres/slot.js';

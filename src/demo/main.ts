@@ -26,7 +26,7 @@ import { chinookScriptPath, loadChinook } from './chinook.js';
 import { renderComparison } from './compare-report.js';
 import { compareDatabases } from '../verify/compare-databases.js';
 import { compactLogger } from './console-log.js';
-import { replicate } from '../cli/replicate.js';
+import { replicate } from '../run/replicate.js';
 import { formatCount } from '../cli/text-table.js';
 import { runChinookWorkload } from './workload.js';
 
@@ -122,7 +122,7 @@ async function demo(log: Logger, interrupt: AbortSignal): Promise<number> {
     const started = Date.now();
     let markStreaming = () => {};
     const streaming = new Promise<void>((resolve) => (markStreaming = resolve));
-    const running = replicate({ sourceUrl, targetUrl, name: PIPELINE, log, metrics, progress, signal: stopPipeline.signal, heartbeatIntervalMs: 1000, onStreaming: markStreaming });
+    const running = replicate({ name: PIPELINE, source: { type: 'postgres', url: sourceUrl, heartbeatIntervalMs: 1000 }, target: { type: 'postgresql', url: targetUrl }, log, metrics, progress, signal: stopPipeline.signal, onStreaming: markStreaming });
     pipeline = running;
     let pipelineFailed = false;
     running.catch(() => {
@@ -158,7 +158,7 @@ async function demo(log: Logger, interrupt: AbortSignal): Promise<number> {
     const continuous = await running;
     say(`      continuous run: merged ${formatCount(continuous.changes)} row changes from ${formatCount(continuous.transactions)} transactions`);
     const caughtUpAt = Date.now();
-    const final = await replicate({ sourceUrl, targetUrl, name: PIPELINE, log, untilCaughtUp: true, signal: interrupt });
+    const final = await replicate({ name: PIPELINE, source: { type: 'postgres', url: sourceUrl }, target: { type: 'postgresql', url: targetUrl }, log, untilCaughtUp: true, signal: interrupt });
     say(`      until-caught-up pass: merged ${formatCount(final.changes)} more row changes from ${formatCount(final.transactions)} transactions in ${seconds(Date.now() - caughtUpAt)}`);
     check();
 

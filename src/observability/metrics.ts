@@ -5,7 +5,7 @@
 import client from 'prom-client';
 import type { TableId } from '../schema/table.js';
 import { formatTableId } from '../schema/table.js';
-import type { BatchStats } from '../pipeline/sink.js';
+import type { BatchStats } from '../sinks/change-sink.js';
 
 /** The pipeline's metrics, registered on their own registry. */
 export class Metrics {

@@ -5,7 +5,7 @@
  */
 import type { TableId, TableSchema } from '../schema/table.js';
 import { tableKey } from '../schema/table.js';
-import type { ChangeSink, SinkBatch, TableSnapshotState } from './sink.js';
+import type { ChangeSink, SinkBatch, TableSnapshotState } from '../sinks/change-sink.js';
 
 /** How source tables map to target tables. */
 export interface TableMapping {
@@ -38,28 +38,28 @@ export function mappedSink(sink: ChangeSink, mapping: TableMapping): ChangeSink 
   };
   const wrapBatch = (batch: SinkBatch): SinkBatch => ({
     relation: (t) => batch.relation(table(t)),
-    row: (change, commitLsn, commitTime) => batch.row({ ...change, table: id(change.table) }, commitLsn, commitTime),
+    row: (change) => batch.row({ ...change, table: id(change.table) }),
     truncate: (tables) => batch.truncate(tables.map(id)),
-    commit: (endLsn, transactions, positions) => batch.commit(endLsn, transactions, positions),
+    deadLetter: (entry) => batch.deadLetter(entry),
+    commit: (checkpoint, counts) => batch.commit(checkpoint, counts),
     rollback: () => batch.rollback(),
     get changes() {
       return batch.changes;
     },
   });
   return {
+    capabilities: sink.capabilities,
     prepare: (tables) => sink.prepare(tables.map(table)),
-    mergedPosition: () => sink.mergedPosition(),
-    mergedPartitionPositions: () => sink.mergedPartitionPositions(),
+    checkpoint: () => sink.checkpoint(),
     snapshotStates: async (): Promise<TableSnapshotState[]> =>
       (await sink.snapshotStates()).map((s) => ({ ...s, table: sourceIds.get(tableKey(s.table)) ?? s.table })),
-    beginTableSnapshot: (t, lsn) => sink.beginTableSnapshot(table(t), lsn),
+    beginTableSnapshot: (t, position) => sink.beginTableSnapshot(table(t), position),
     loadSnapshotChunk: (t, rows) => sink.loadSnapshotChunk(table(t), rows),
-    finishTableSnapshot: (t, lsn, rows) => sink.finishTableSnapshot(table(t), lsn, rows),
+    finishTableSnapshot: (t, position, rows) => sink.finishTableSnapshot(table(t), position, rows),
     reset: () => sink.reset(),
     openBatch: async () => wrapBatch(await sink.openBatch()),
-    recordIdlePosition: (lsn) => sink.recordIdlePosition(lsn),
+    recordPositions: (positions) => sink.recordPositions(positions),
     recordError: (error) => sink.recordError(error),
-    ...(sink.recordDeadLetter ? { recordDeadLetter: (entry: Parameters<NonNullable<ChangeSink['recordDeadLetter']>>[0]) => sink.recordDeadLetter!(entry) } : {}),
     close: () => sink.close(),
   };
 }

@@ -1,40 +1,41 @@
 /**
- * The pipeline service: source → batches of complete transactions → sink, acknowledging the
- * source only after the sink committed (DESIGN.md §3.2).
+ * The pipeline: source → batches of complete source transactions → sink, acknowledging the
+ * source only after the sink committed (DESIGN.md §3.2–3.3). It names no source and no sink.
  *
- * Start-up: select tables, prepare the publication and the target, then make sure every table
- * has a finished snapshot (a new slot's exported snapshot for a first run; a temporary slot's
- * snapshot for tables added later or interrupted), then stream from the merged position.
+ * Start-up: the source opens (selects its tables), the sink prepares them, a `--resync` resets
+ * the sink and then the source, and the source starts from the sink's checkpoint, copying a
+ * snapshot first where it takes one. Then one loop: messages fill a batch; at a `commit`
+ * boundary a full or old batch is handed to the sink to commit while the next one fills (at most
+ * one commit in flight); when the source goes quiet the batch is merged at once (low lag); after
+ * each commit the source is acknowledged what it stored.
  */
 import type { Logger } from 'pino';
 import { CdcError } from '../errors.js';
-import type { ChangeMessage } from '../events/change.js';
-import { formatLsn } from '../events/position.js';
-import { formatTableId, tableKey, type TableSchema } from '../schema/table.js';
-import type { PostgresSource } from '../sources/postgres/source.js';
-import type { PgoutputChangeStream } from '../sources/postgres/change-stream.js';
+import { watermarkKey, type PartitionPosition, type Watermark } from '../events/checkpoint.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ProgressReporter } from '../observability/progress.js';
+import type { TableSchema } from '../schema/table.js';
+import type { ChangeSink, SinkBatch } from '../sinks/change-sink.js';
+import type { ChangeSource, ChangeStream } from '../sources/change-source.js';
 import { batchFull, DEFAULT_BATCH_POLICY, type BatchPolicy } from './batch-policy.js';
 import { CommitSlot } from './commit-slot.js';
-import { copyTables } from './snapshot.js';
-import type { ChangeSink, SinkBatch } from './sink.js';
 
 /** Options for {@link runPipeline}. */
 export interface RunOptions {
-  readonly source: PostgresSource;
+  readonly source: ChangeSource;
   readonly sink: ChangeSink;
   readonly log: Logger;
-  /** Stop with success once everything committed on the source before the start is merged. */
+  /** Stop with success once everything the source held at the start is merged. */
   readonly untilCaughtUp?: boolean;
-  /** Drop the slot and copy everything again. */
+  /** Forget the target's checkpoint and the source's state, and copy everything again. */
   readonly resync?: boolean;
   readonly batchPolicy?: BatchPolicy;
-  readonly snapshotParallelism?: number;
-  readonly heartbeatIntervalMs?: number;
   readonly metrics?: Metrics;
   readonly progress?: ProgressReporter;
-  /** Aborting stops the pipeline cleanly: the open batch is merged, then it returns. */
+  /**
+   * Aborting stops the pipeline cleanly: the open batch is merged at the next transaction
+   * boundary, then it returns. A snapshot in progress stops with CdcError INTERRUPTED.
+   */
   readonly signal?: AbortSignal;
   /** Called once streaming has started (tests, readiness). */
   readonly onStreaming?: () => void;
@@ -42,223 +43,203 @@ export interface RunOptions {
 
 /** What a finished run did. */
 export interface RunResult {
+  /** Tables the source selected before streaming. */
   readonly tables: readonly TableSchema[];
   readonly snapshotRows: number;
+  /** Source transactions merged. */
   readonly transactions: number;
+  /** Source messages consumed (broker messages; 0 for a PostgreSQL slot). */
+  readonly messages: number;
+  /** Row changes merged (before dedup). */
   readonly changes: number;
-  /** Merged position at the end (bytes of WAL). */
-  readonly mergedLsn: bigint;
+  /** Messages set aside in the dead-letter table. */
+  readonly deadLettered: number;
+  /** The merged position of each source partition at the end, by partition name. */
+  readonly positions: ReadonlyMap<string, PartitionPosition>;
 }
 
 /**
  * Runs until aborted, until caught up (with `untilCaughtUp`), or until an unrecoverable error.
- * @throws {CdcError} SLOT_INVALIDATED, PERMISSION_DENIED, … (see docs/errors.md).
+ * @throws {CdcError} RESYNC_UNSUPPORTED for `resync` with a source that cannot re-copy, and the
+ *   errors of the source and the sink (docs/errors.md).
  */
 export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const { source, sink, log } = options;
-  const policy = options.batchPolicy ?? DEFAULT_BATCH_POLICY;
-  const tables = await source.selectTables();
-  const prepared = await source.preparePublication();
-  if (prepared.replicaIdentityFull.length) log.warn({ tables: prepared.replicaIdentityFull }, 'set REPLICA IDENTITY FULL on tables without a primary key');
-  if (prepared.publication.created) log.info({ publication: source.name }, 'created publication');
-  else if (prepared.publication.added.length) log.info({ added: prepared.publication.added.map(formatTableId) }, 'added tables to publication');
+  const tables = await source.open();
   await sink.prepare(tables);
-
   if (options.resync) {
-    log.warn({ slot: source.name }, 'resync: dropping the slot and copying every table again');
-    await source.dropSlot();
-    await sink.reset();
-  }
-
-  // Until-caught-up target: everything committed before now.
-  const targetLsn = options.untilCaughtUp ? await source.currentLsn() : null;
-
-  let slot = await source.slot();
-  if (slot?.walStatus === 'lost') {
-    throw new CdcError('SLOT_INVALIDATED', `replication slot "${source.name}" was invalidated: the WAL it needed is gone`, {
-      remedy: 'copy everything again with: cdc run --resync (same source, target and --name)',
-    });
-  }
-  let snapshotRows = 0;
-  const snapshotLsns = new Map<string, bigint>();
-  for (const s of await sink.snapshotStates()) if (s.state === 'done' && s.snapshotLsn !== null) snapshotLsns.set(tableKey(s.table), s.snapshotLsn);
-  const toCopy = tables.filter((t) => !snapshotLsns.has(tableKey(t.id)));
-  if (!slot || toCopy.length > 0) {
-    const held = await source.holdSnapshot(slot !== null);
-    try {
-      log.info({ slot: held.name, consistentPoint: formatLsn(held.consistentPoint), tables: toCopy.length }, 'snapshot: exported');
-      const totals = await copyTables({
-        source,
-        sink,
-        tables: toCopy,
-        snapshotName: held.snapshotName,
-        snapshotLsn: held.consistentPoint,
-        log,
-        ...(options.snapshotParallelism ? { parallelism: options.snapshotParallelism } : {}),
-        ...(options.progress ? { progress: options.progress } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
+    if (!source.reset) {
+      throw new CdcError('RESYNC_UNSUPPORTED', `--resync: a ${source.description} source cannot copy its tables again`, {
+        remedy: 'drop the target tables and their checkpoint rows yourself, or replay the topic from its start with a new pipeline --name',
       });
-      for (const n of totals.values()) snapshotRows += n;
-      for (const t of toCopy) snapshotLsns.set(tableKey(t.id), held.consistentPoint);
-    } finally {
-      await held.release();
     }
-    slot = await source.slot();
+    // Target first: a crash in between leaves a target that copies again, never a target that
+    // believes it holds changes the source no longer has.
+    log.warn({ source: source.description }, 'resync: forgetting the target checkpoint and copying every table again');
+    await sink.reset();
+    await source.reset();
   }
-  const merged = (await sink.mergedPosition()) ?? 0n;
-  const startLsn = merged > (slot?.confirmedFlushLsn ?? 0n) ? merged : (slot?.confirmedFlushLsn ?? 0n);
-  log.info({ from: formatLsn(startLsn), merged: formatLsn(merged) }, 'streaming');
-  const stream = await source.startStream(startLsn, tables, {
-    ...(options.heartbeatIntervalMs ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
+  const checkpoint = await sink.checkpoint();
+  const started = await source.start({
+    checkpoint,
+    snapshots: await sink.snapshotStates(),
+    snapshotTarget: sink,
+    untilCaughtUp: options.untilCaughtUp ?? false,
+    log,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.progress ? { progress: options.progress } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
   options.onStreaming?.();
+  const merged = new Map(checkpoint.positions);
   try {
-    // Everything before the start position is merged or inside a snapshot, so an idle stream
-    // is caught up as soon as the server reports no newer WAL.
-    const counts = await streamLoop({ stream, sink, log, policy, merged: startLsn, snapshotLsns, targetLsn, options });
-    return { tables, snapshotRows, ...counts };
+    const counts = await streamLoop(started.stream, sink, merged, options);
+    return { tables, snapshotRows: started.snapshotRows, ...counts, positions: merged };
   } finally {
-    await stream.stop();
+    await started.stream.stop();
   }
 }
 
-interface LoopState {
-  stream: PgoutputChangeStream;
-  sink: ChangeSink;
-  log: Logger;
-  policy: BatchPolicy;
-  merged: bigint;
-  snapshotLsns: Map<string, bigint>;
-  targetLsn: bigint | null;
-  options: RunOptions;
+/** What the open batch will store when it commits. */
+class PendingCheckpoint {
+  readonly positions = new Map<string, PartitionPosition>();
+  readonly watermarks = new Map<string, Watermark>();
+  transactions = 0;
+  messages = 0;
+  /** `commit` boundaries in the batch. */
+  boundaries = 0;
 }
 
-async function streamLoop(s: LoopState): Promise<{ transactions: number; changes: number; mergedLsn: bigint }> {
-  const { stream, sink, log, policy, options } = s;
-  let merged = s.merged;
+async function streamLoop(
+  stream: ChangeStream,
+  sink: ChangeSink,
+  merged: Map<string, PartitionPosition>,
+  options: RunOptions,
+): Promise<Omit<RunResult, 'tables' | 'snapshotRows' | 'positions'>> {
+  const { log, metrics, signal } = options;
+  const policy = options.batchPolicy ?? DEFAULT_BATCH_POLICY;
+  const untilCaughtUp = options.untilCaughtUp ?? false;
+  const totals = { transactions: 0, messages: 0, changes: 0, deadLettered: 0 };
   let batch: SinkBatch | null = null;
-  let batchOpenedAt = 0;
-  let batchTxns = 0;
-  let lastEnd = merged;
-  let inTxn = false;
-  let skipTxn = false;
-  let commitLsn = 0n;
-  let commitTime = new Date(0);
-  let transactions = 0;
-  let changes = 0;
+  let openedAt = 0;
+  let pending = new PendingCheckpoint();
+  /** True between a transaction's first message and its `commit`: no batch may end there. */
+  let inTransaction = false;
 
-  const caughtUp = () => s.targetLsn !== null && merged >= s.targetLsn;
+  const open = async (): Promise<SinkBatch> => {
+    if (!batch) {
+      batch = await sink.openBatch();
+      openedAt = Date.now();
+    }
+    return batch;
+  };
   // At most one batch commits at a time; the next one fills meanwhile (its target work waits
   // for the previous batch inside the sink). A failed commit stops the loop at once.
   const commits = new CommitSlot();
   /** Hands the open batch to the sink to commit; with `wait`, also waits for every commit. */
-  const flush = async (wait: boolean) => {
+  const flush = async (wait: boolean): Promise<void> => {
     if (batch) {
       const b = batch;
-      const txns = batchTxns;
-      const end = lastEnd;
+      const done = pending;
       batch = null;
-      batchTxns = 0;
+      pending = new PendingCheckpoint();
       await commits.settle();
-      if (txns === 0) await b.rollback();
+      if (done.boundaries === 0) await b.rollback();
       else {
-        commits.start(b.commit(end, txns), (stats) => {
-          merged = end;
-          stream.acknowledge(end);
-          transactions += stats.transactions;
-          changes += stats.changes;
-          options.metrics?.batchMerged(stats);
-          log.debug({ lsn: formatLsn(end), ...stats }, 'batch merged');
+        const update = { positions: [...done.positions.values()], watermarks: [...done.watermarks.values()] };
+        commits.start(b.commit(update, { transactions: done.transactions, messages: done.messages }), async (stats) => {
+          for (const p of update.positions) merged.set(p.partition, p);
+          totals.transactions += stats.transactions;
+          totals.messages += stats.messages;
+          totals.changes += stats.changes;
+          metrics?.batchMerged(stats);
+          log.debug({ positions: update.positions.map((p) => p.text), ...stats }, 'batch merged');
+          await stream.acknowledge(update.positions);
         });
       }
     }
     if (wait) await commits.settle();
   };
-  // Changes a table's snapshot already holds are skipped; once past every snapshot position
-  // (the usual case) nothing needs checking.
-  const lastSnapshotLsn = [...s.snapshotLsns.values()].reduce((a, b) => (a > b ? a : b), 0n);
-  let checkSnapshots = false;
-  const skipRow = (m: ChangeMessage & { table: { schema: string; name: string } }) => {
-    if (!checkSnapshots) return false;
-    const snap = s.snapshotLsns.get(tableKey(m.table));
-    return snap !== undefined && commitLsn < snap;
-  };
 
   try {
     for (;;) {
       commits.check();
-      if (options.signal?.aborted && !inTxn) break;
-      if (!inTxn && caughtUp()) break;
-      const m = stream.poll() ?? (await stream.next(batch && !inTxn ? policy.idleMs : 1000));
-      if (m === 'end') throw new CdcError('REPLICATION_FAILED', 'the source ended the replication stream', { retryable: true });
+      if (!inTransaction && (signal?.aborted || (untilCaughtUp && stream.caughtUp()))) break;
+      const m = stream.poll() ?? (await stream.next(batch && !inTransaction ? policy.idleMs : 1000));
       if (m === 'timeout') {
-        // Nothing is arriving: waiting for the commits costs nothing and tells at once whether
-        // the run is caught up.
-        if (!inTxn) await flush(true);
-        if (s.targetLsn !== null) stream.requestKeepalive();
+        if (!inTransaction) await flush(true);
+        else if (signal?.aborted) {
+          // Stopping inside a transaction whose rest does not come: drop the open batch (none of
+          // it is acknowledged, so the source sends it again on the next start).
+          log.warn('stopping inside an incomplete source transaction: the open batch is rolled back and will be read again');
+          const b = batch as SinkBatch | null;
+          batch = null;
+          pending = new PendingCheckpoint();
+          await b?.rollback();
+          break;
+        }
         continue;
       }
       switch (m.kind) {
         case 'begin':
-          inTxn = true;
-          commitLsn = m.commitLsn;
-          commitTime = m.commitTime;
-          skipTxn = m.commitLsn < s.merged;
-          checkSnapshots = m.commitLsn < lastSnapshotLsn;
-          if (!skipTxn && !batch) {
-            batch = await sink.openBatch();
-            batchOpenedAt = Date.now();
-          }
+          inTransaction = true;
+          await open();
           break;
         case 'relation':
-          if (!skipTxn && batch) await batch.relation(m.table);
+          inTransaction = true;
+          await (await open()).relation(m.table);
           break;
         case 'insert':
         case 'update':
-        case 'delete':
-          if (!skipTxn && !skipRow(m)) {
-            const writing = batch!.row(m, commitLsn, commitTime);
-            if (writing) await writing;
-            options.metrics?.captured(m.table, m.kind);
-          }
-          break;
-        case 'truncate': {
-          if (skipTxn) break;
-          const affected = m.tables.filter((t) => {
-            const snap = s.snapshotLsns.get(tableKey(t));
-            return snap === undefined || commitLsn >= snap;
-          });
-          if (affected.length) await batch!.truncate(affected);
+        case 'delete': {
+          inTransaction = true;
+          const writing = (batch ?? (await open())).row(m);
+          if (writing) await writing;
+          metrics?.captured(m.table, m.kind);
           break;
         }
-        case 'commit':
-          inTxn = false;
-          if (m.endLsn > lastEnd) lastEnd = m.endLsn;
-          if (!skipTxn) {
-            batchTxns++;
-            if (batch && batchFull(policy, batch.changes, batchOpenedAt)) await flush(false);
-          }
-          options.metrics?.sourceCommit(m.commitTime);
+        case 'truncate':
+          inTransaction = true;
+          await (await open()).truncate(m.tables);
           break;
-        case 'idle':
-          if (!inTxn) {
-            await flush(true);
-            if (m.lsn > merged) {
-              merged = m.lsn;
-              lastEnd = m.lsn;
-              stream.acknowledge(m.lsn);
-              await sink.recordIdlePosition(m.lsn);
-            }
+        case 'dead-letter':
+          inTransaction = true;
+          await (await open()).deadLetter(m.entry);
+          totals.deadLettered++;
+          metrics?.deadLetteredTotal.inc();
+          break;
+        case 'commit': {
+          inTransaction = false;
+          const b = batch ?? (await open());
+          pending.boundaries++;
+          pending.transactions += m.transactions;
+          pending.messages += m.messages;
+          for (const p of m.positions) pending.positions.set(p.partition, p);
+          for (const w of m.watermarks) pending.watermarks.set(watermarkKey(w), w);
+          if (m.commitTime) metrics?.sourceCommit(m.commitTime);
+          if (batchFull(policy, b.changes, openedAt)) await flush(false);
+          break;
+        }
+        case 'idle': {
+          if (inTransaction) break;
+          await flush(true);
+          const moved = m.positions.filter((p) => p.position > (merged.get(p.partition)?.position ?? -1n));
+          if (moved.length > 0) {
+            await sink.recordPositions(moved);
+            for (const p of moved) merged.set(p.partition, p);
+            await stream.acknowledge(moved);
           }
           break;
+        }
       }
     }
     await flush(true);
   } catch (error) {
-    if (batch) await (batch as SinkBatch).rollback().catch(() => undefined);
+    const b = batch as SinkBatch | null;
+    if (b) await b.rollback().catch(() => undefined);
     await commits.drain();
     await sink.recordError(error);
     throw error;
   }
-  return { transactions, changes, mergedLsn: merged };
+  return totals;
 }

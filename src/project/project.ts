@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { CdcError } from '../errors.js';
-import { runConfigSchema, type RunConfigFile } from '../config/run-config.js';
+import { projectRunConfigSchema, type RunConfigFile } from '../config/run-config.js';
 import type { EnvironmentConfig, SinkConfig } from '../config/project-config.js';
 import { sinkSchema } from '../config/project-config.js';
 import { loadTableFile } from '../config/table-file.js';
@@ -52,7 +52,7 @@ export function loadProject(configFile: string): Project {
       context: { file: configFile },
     });
   }
-  const config = loadYamlFile(configFile, runConfigSchema, { what: 'config file' }).data;
+  const config = loadYamlFile(configFile, projectRunConfigSchema, { what: 'config file' }).data;
   const dir = dirname(configFile);
   const definitions: TableDefinition[] = [];
   const schemasDir = join(dir, SCHEMAS_DIR);

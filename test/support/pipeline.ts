@@ -4,9 +4,10 @@
  */
 import pg from 'pg';
 import { pino } from 'pino';
-import { replicate as replicatePipeline, type ReplicateOptions as CliReplicateOptions } from '../../src/cli/replicate.js';
 import { parseTablePatterns } from '../../src/config/table-pattern.js';
 import type { RunResult } from '../../src/pipeline/run.js';
+import { replicate as replicatePipeline, type ReplicateOptions as PipelineOptions } from '../../src/run/replicate.js';
+import type { PostgresqlTargetConfig } from '../../src/sinks/postgres/kind.js';
 import type { ThrowawayCluster } from '../../src/testing/throwaway-cluster.js';
 import type { TableComparison } from '../../src/verify/compare.js';
 import { compareDatabases } from '../../src/verify/compare-databases.js';
@@ -47,22 +48,37 @@ export async function createPair(cluster: ThrowawayCluster): Promise<Pair> {
   };
 }
 
-/** Options for {@link replicate}: the composition root's, with `tables` as a pattern list. */
-export interface ReplicateOptions extends Partial<Omit<CliReplicateOptions, 'sourceUrl' | 'targetUrl' | 'name' | 'log' | 'patterns'>> {
+/** Options for {@link replicate}: the composition root's, with the PostgreSQL settings flat. */
+export interface ReplicateOptions extends Partial<Omit<PipelineOptions, 'source' | 'target' | 'name' | 'log'>> {
+  /** `schema.table` patterns, comma-separated (default: every table). */
   readonly tables?: string;
+  readonly heartbeatIntervalMs?: number;
+  readonly snapshotParallelism?: number;
+  readonly tableOptions?: PostgresqlTargetConfig['tableOptions'];
+  readonly schemaPolicy?: PostgresqlTargetConfig['schemaPolicy'];
 }
 
-/** Runs the pipeline in-process through the CLI's composition root, by default until caught up. */
+/** Runs a PostgreSQL → PostgreSQL pipeline in-process through the composition root, by default until caught up. */
 export async function replicate(pair: Pair, options: ReplicateOptions = {}): Promise<RunResult> {
-  const { tables, ...rest } = options;
+  const { tables, heartbeatIntervalMs, snapshotParallelism, tableOptions, schemaPolicy, ...rest } = options;
   return replicatePipeline({
     untilCaughtUp: true,
-    heartbeatIntervalMs: 200,
     ...rest,
-    sourceUrl: pair.sourceUrl,
-    targetUrl: pair.targetUrl,
     name: pair.name,
-    patterns: parseTablePatterns(tables ?? ''),
+    source: {
+      type: 'postgres',
+      url: pair.sourceUrl,
+      patterns: parseTablePatterns(tables ?? ''),
+      heartbeatIntervalMs: heartbeatIntervalMs ?? 200,
+      ...(snapshotParallelism ? { snapshotParallelism } : {}),
+    },
+    target: {
+      type: 'postgresql',
+      url: pair.targetUrl,
+      ...(snapshotParallelism ? { snapshotConnections: snapshotParallelism } : {}),
+      ...(tableOptions ? { tableOptions } : {}),
+      ...(schemaPolicy ? { schemaPolicy } : {}),
+    },
     log: pino({ level: process.env.CDC_TEST_LOG ?? 'silent' }),
   });
 }

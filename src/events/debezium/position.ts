@@ -20,7 +20,7 @@
  * @see https://debezium.io/documentation/reference/stable/connectors/mysql.html#mysql-create-events
  */
 import { CdcError } from '../../errors.js';
-import { formatLsn } from '../position.js';
+import { formatLsn } from '../lsn.js';
 import { fail, type BrokerCoordinates } from './errors.js';
 import { isJsonArray, JsonNumber, parseJson, type JsonValue } from './json.js';
 import type { SourceFields } from './source-fields.js';

@@ -11,11 +11,11 @@
  */
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { RowChangeMessage } from '../../events/change.js';
-import { formatLsn } from '../../events/position.js';
+import type { DeadLetter, RowChangeMessage, RowOrigin } from '../../events/change.js';
+import type { CheckpointUpdate } from '../../events/checkpoint.js';
 import { sameShape, tableKey, type TableId, type TableSchema } from '../../schema/table.js';
 import { quoteIdent, quoteTable } from '../../sql/quote.js';
-import type { BatchStats, PartitionPosition, SinkBatch } from '../../pipeline/sink.js';
+import type { BatchCounts, BatchStats, SinkBatch } from '../change-sink.js';
 import { mergeProcedureId, stagingTableId } from './naming.js';
 import { RowEncoder } from './row-encoder.js';
 import { stagingColumns } from './table-ddl.js';
@@ -57,8 +57,8 @@ export class PostgresBatch implements SinkBatch {
   readonly definitions: Map<string, TableSchema>;
   private readonly changed = new Map<string, TableSchema>();
   private readonly startedAt = Date.now();
+  private origin: RowOrigin | undefined;
   private lsnText = '';
-  private lsnValue = -1n;
   private timeValue: Date | undefined;
   private timeText = '';
   private begun: Promise<void> | undefined;
@@ -91,14 +91,15 @@ export class PostgresBatch implements SinkBatch {
     this.buffers.delete(key);
   }
 
-  row(change: RowChangeMessage, commitLsn: bigint, commitTime: Date): Promise<void> | undefined {
-    if (commitLsn !== this.lsnValue) {
-      this.lsnValue = commitLsn;
-      this.lsnText = commitLsn.toString();
-    }
-    if (commitTime !== this.timeValue) {
-      this.timeValue = commitTime;
-      this.timeText = commitTime.toISOString();
+  row(change: RowChangeMessage): Promise<void> | undefined {
+    const origin = change.origin;
+    if (origin !== this.origin) {
+      this.origin = origin;
+      this.lsnText = (origin.position.parts[0] ?? 0n).toString();
+      if (origin.commitTime !== this.timeValue) {
+        this.timeValue = origin.commitTime;
+        this.timeText = origin.commitTime.toISOString();
+      }
     }
     const buffer = this.buffer(change.table);
     buffer.bytes += buffer.encoder.encode(change, this.lsnText, this.timeText, buffer.lines, buffer.latest);
@@ -113,9 +114,24 @@ export class PostgresBatch implements SinkBatch {
     await this.ctx.client.query(`TRUNCATE ${list}`);
   }
 
-  async commit(endLsn: bigint, transactions: number, positions?: readonly PartitionPosition[]): Promise<BatchStats> {
+  async deadLetter(entry: DeadLetter): Promise<void> {
+    await this.begin();
+    await this.ctx.client.query(
+      `INSERT INTO cdc_management.dead_letter (pipeline, topic, broker_position, message_key, message_value, error) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [
+        this.ctx.pipeline,
+        entry.topic,
+        entry.brokerPosition,
+        entry.key === null ? null : Buffer.from(entry.key),
+        entry.value === null ? null : Buffer.from(entry.value),
+        entry.error,
+      ],
+    );
+  }
+
+  async commit(checkpoint: CheckpointUpdate, counts: BatchCounts): Promise<BatchStats> {
     try {
-      return await this.commitOrThrow(endLsn, transactions, positions);
+      return await this.commitOrThrow(checkpoint, counts);
     } catch (error) {
       // Leave the connection usable (the next batch, the error log) whatever failed.
       await this.ctx.client.query('ROLLBACK').catch(() => undefined);
@@ -123,27 +139,50 @@ export class PostgresBatch implements SinkBatch {
     }
   }
 
-  private async commitOrThrow(endLsn: bigint, transactions: number, positions?: readonly PartitionPosition[]): Promise<BatchStats> {
+  private async commitOrThrow(checkpoint: CheckpointUpdate, counts: BatchCounts): Promise<BatchStats> {
     await this.begin();
     await this.mergeAll();
     const durationMs = Date.now() - this.startedAt;
-    const rows = positions ?? [{ partition: '', position: endLsn, text: formatLsn(endLsn) }];
-    await this.ctx.client.query(
-      `INSERT INTO cdc_management.offsets (pipeline, source_partition, position, position_text, updated_at)
-       SELECT $1, p.partition, p.position, p.text, now()
-         FROM unnest($2::text[], $3::bigint[], $4::text[]) AS p(partition, position, text)
-       ON CONFLICT (pipeline, source_partition) DO UPDATE SET position = EXCLUDED.position,
-         position_text = EXCLUDED.position_text, updated_at = now()`,
-      [this.ctx.pipeline, rows.map((r) => r.partition), rows.map((r) => r.position.toString()), rows.map((r) => r.text)],
+    const client = this.ctx.client;
+    const rows = checkpoint.positions;
+    if (rows.length > 0) {
+      await client.query(
+        `INSERT INTO cdc_management.offsets (pipeline, source_partition, position, position_text, updated_at)
+         SELECT $1, p.partition, p.position, p.text, now()
+           FROM unnest($2::text[], $3::bigint[], $4::text[]) AS p(partition, position, text)
+         ON CONFLICT (pipeline, source_partition) DO UPDATE SET position = EXCLUDED.position,
+           position_text = EXCLUDED.position_text, updated_at = now()`,
+        [this.ctx.pipeline, rows.map((r) => r.partition), rows.map((r) => r.position.toString()), rows.map((r) => r.text)],
+      );
+    }
+    const marks = checkpoint.watermarks;
+    if (marks.length > 0) {
+      await client.query(
+        `INSERT INTO cdc_management.watermarks (pipeline, source_partition, origin, position, position_text, updated_at)
+         SELECT $1, w.partition, w.origin, w.position, w.text, now()
+           FROM unnest($2::text[], $3::text[], $4::bytea[], $5::text[]) AS w(partition, origin, position, text)
+         ON CONFLICT (pipeline, source_partition, origin) DO UPDATE SET position = EXCLUDED.position,
+           position_text = EXCLUDED.position_text, updated_at = now()`,
+        [this.ctx.pipeline, marks.map((w) => w.partition), marks.map((w) => w.origin), marks.map((w) => Buffer.from(w.position)), marks.map((w) => w.text)],
+      );
+    }
+    const slot = rows.find((r) => r.partition === '');
+    await client.query(
+      `INSERT INTO cdc_management.processing_log (pipeline, commit_lsn, transactions, messages, changes, duration_ms, checkpoint)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [
+        this.ctx.pipeline,
+        slot ? slot.position.toString() : null,
+        counts.transactions,
+        counts.messages,
+        this.changes,
+        durationMs,
+        rows.map((r) => r.text).join(', '),
+      ],
     );
-    await this.ctx.client.query(
-      `INSERT INTO cdc_management.processing_log (pipeline, commit_lsn, transactions, changes, duration_ms)
-       VALUES ($1, $2, $3, $4, $5)`,
-      [this.ctx.pipeline, endLsn.toString(), transactions, this.changes, durationMs],
-    );
-    await this.ctx.client.query('COMMIT');
+    await client.query('COMMIT');
     this.ctx.committed(this.changed);
-    return { transactions, changes: this.changes, durationMs };
+    return { transactions: counts.transactions, messages: counts.messages, changes: this.changes, durationMs };
   }
 
   async rollback(): Promise<void> {

@@ -39,6 +39,19 @@ const TABLES: readonly TableSpec[] = [
     ],
   },
   {
+    name: 'watermarks',
+    comment: 'Highest source position read per pipeline, source partition and origin (Debezium: connector, server, database); written in the merge transaction.',
+    columns: [
+      ['pipeline text NOT NULL', 'Pipeline name.'],
+      ['source_partition text NOT NULL', "Source partition it was read from ('' for a JetStream stream, topic/partition for Kafka)."],
+      ['origin text NOT NULL', 'Whose log the position is in: connector|server|database.'],
+      ['position bytea NOT NULL', 'The source position as row position bytes (compared bytewise).'],
+      ['position_text text', 'The same position for people.'],
+      ['updated_at timestamptz NOT NULL DEFAULT now()', 'When it was written.'],
+      ['PRIMARY KEY (pipeline, source_partition, origin)', ''],
+    ],
+  },
+  {
     name: 'merge_control',
     comment: 'Merge state per target table (read by v_merge_status and merge workers).',
     columns: [
@@ -142,10 +155,14 @@ const TABLES: readonly TableSpec[] = [
       ['id bigserial PRIMARY KEY', 'Sequence.'],
       ['at timestamptz NOT NULL DEFAULT now()', 'When the batch was merged.'],
       ['pipeline text NOT NULL', 'Pipeline name.'],
-      ['commit_lsn bigint', 'Commit LSN of the last transaction in the batch, in bytes.'],
+      ['commit_lsn bigint', "PostgreSQL sources: LSN just past the last transaction in the batch, in bytes (the '' partition's position)."],
       ['transactions integer', 'Source transactions in the batch.'],
       ['changes bigint', 'Row changes in the batch.'],
       ['duration_ms double precision', 'Time to land and merge the batch, in milliseconds.'],
+    ],
+    added: [
+      ['messages bigint', 'Source messages in the batch (broker messages; 0 for PostgreSQL sources).'],
+      ['checkpoint text', 'The positions the batch stored, for people (partition: position, …).'],
     ],
   },
   {
@@ -180,7 +197,7 @@ function createTableSql(spec: TableSpec): string {
 
 /**
  * SQL that creates the sink's schemas ({@link MANAGEMENT_SCHEMA}, {@link STAGING_SCHEMA}) and its
- * bookkeeping tables, with comments: `offsets`, `merge_control`, `merge_log`,
+ * bookkeeping tables, with comments: `offsets`, `watermarks`, `merge_control`, `merge_log`,
  * `snapshot_progress`, `table_definitions`, `error_log`, `processing_log`, `migration_history`;
  * then the deferred-merge functions, procedures and views (`deferredMergeSql`). Idempotent (IF
  * NOT EXISTS, ADD COLUMN IF NOT EXISTS, CREATE OR REPLACE), so it may run before every start. Several statements

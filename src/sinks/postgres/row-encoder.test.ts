@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UNCHANGED } from '../../events/change.js';
+import { PositionBase } from '../../events/position.js';
 import type { TableSchema } from '../../schema/table.js';
 import { RowEncoder } from './row-encoder.js';
 
@@ -13,6 +14,7 @@ const keyed: TableSchema = {
 };
 const keyless: TableSchema = { ...keyed, primaryKey: [] };
 const table = { schema: 'public', name: 't' };
+const origin = { position: new PositionBase([100n]), commitTime: new Date('2026-01-01T00:00:00.000Z') };
 
 function encode(schema: TableSchema, change: Parameters<RowEncoder['encode']>[0]): string[] {
   const out: string[] = [];
@@ -22,19 +24,19 @@ function encode(schema: TableSchema, change: Parameters<RowEncoder['encode']>[0]
 
 describe('RowEncoder', () => {
   it('stages inserts with escaped values at ordinal 2k+1', () => {
-    expect(encode(keyed, { kind: 'insert', table, ordinal: 3, row: ['1', 'a\tb'] })).toEqual([
+    expect(encode(keyed, { kind: 'insert', table, origin, ordinal: 3, row: ['1', 'a\tb'] })).toEqual([
       '1\ta\\tb\tI\t100\t7\t2026-01-01T00:00:00.000Z\t\\N\n',
     ]);
   });
 
   it('lists unchanged TOAST columns and stages NULL in their place', () => {
-    expect(encode(keyed, { kind: 'update', table, ordinal: 0, row: ['1', UNCHANGED] })).toEqual([
+    expect(encode(keyed, { kind: 'update', table, origin, ordinal: 0, row: ['1', UNCHANGED] })).toEqual([
       '1\t\\N\tU\t100\t1\t2026-01-01T00:00:00.000Z\t{"body"}\n',
     ]);
   });
 
   it('turns a primary-key change into delete of the old key then upsert of the new', () => {
-    const lines = encode(keyed, { kind: 'update', table, ordinal: 0, row: ['2', 'x'], oldRow: ['1', null] });
+    const lines = encode(keyed, { kind: 'update', table, origin, ordinal: 0, row: ['2', 'x'], oldRow: ['1', null] });
     expect(lines.map((l) => l.split('\t').slice(0, 5))).toEqual([
       ['1', '\\N', 'D', '100', '0'],
       ['2', 'x', 'U', '100', '1'],
@@ -42,11 +44,11 @@ describe('RowEncoder', () => {
   });
 
   it('stages only the upsert when a full old row has the same key', () => {
-    expect(encode(keyed, { kind: 'update', table, ordinal: 0, row: ['1', 'y'], oldRow: ['1', 'x'] })).toHaveLength(1);
+    expect(encode(keyed, { kind: 'update', table, origin, ordinal: 0, row: ['1', 'y'], oldRow: ['1', 'x'] })).toHaveLength(1);
   });
 
   it('stages a keyless update as delete of the old row plus insert of the new', () => {
-    const lines = encode(keyless, { kind: 'update', table, ordinal: 1, row: ['1', 'y'], oldRow: ['1', 'x'] });
+    const lines = encode(keyless, { kind: 'update', table, origin, ordinal: 1, row: ['1', 'y'], oldRow: ['1', 'x'] });
     expect(lines.map((l) => l.split('\t').slice(0, 5))).toEqual([
       ['1', 'x', 'D', '100', '2'],
       ['1', 'y', 'I', '100', '3'],
@@ -54,13 +56,13 @@ describe('RowEncoder', () => {
   });
 
   it('refuses a keyless update without its old row, naming the remedy', () => {
-    expect(() => encode(keyless, { kind: 'update', table, ordinal: 0, row: ['1', 'y'] })).toThrow(
+    expect(() => encode(keyless, { kind: 'update', table, origin, ordinal: 0, row: ['1', 'y'] })).toThrow(
       expect.objectContaining({ code: 'MISSING_OLD_ROW', remedy: expect.stringMatching(/REPLICA IDENTITY FULL/) }),
     );
   });
 
   it('refuses rows of the wrong width', () => {
-    expect(() => encode(keyed, { kind: 'insert', table, ordinal: 0, row: ['1'] })).toThrow(/2 columns/);
+    expect(() => encode(keyed, { kind: 'insert', table, origin, ordinal: 0, row: ['1'] })).toThrow(/2 columns/);
   });
 
   describe('dropping superseded rows', () => {
@@ -78,11 +80,11 @@ describe('RowEncoder', () => {
     it('keeps one row per key when later rows carry every value or delete', () => {
       expect(
         run(keyed, [
-          { kind: 'insert', table, ordinal: 0, row: ['1', 'a'] },
-          { kind: 'update', table, ordinal: 1, row: ['1', 'b'] },
-          { kind: 'insert', table, ordinal: 2, row: ['2', 'x'] },
-          { kind: 'update', table, ordinal: 3, row: ['1', 'c'] },
-          { kind: 'delete', table, ordinal: 4, oldRow: ['2', null] },
+          { kind: 'insert', table, origin, ordinal: 0, row: ['1', 'a'] },
+          { kind: 'update', table, origin, ordinal: 1, row: ['1', 'b'] },
+          { kind: 'insert', table, origin, ordinal: 2, row: ['2', 'x'] },
+          { kind: 'update', table, origin, ordinal: 3, row: ['1', 'c'] },
+          { kind: 'delete', table, origin, ordinal: 4, oldRow: ['2', null] },
         ]),
       ).toEqual(['1 c U', '2 \\N D']);
     });
@@ -90,8 +92,8 @@ describe('RowEncoder', () => {
     it('keeps the rows an update with unchanged values fills from', () => {
       expect(
         run(keyed, [
-          { kind: 'insert', table, ordinal: 0, row: ['1', 'big'] },
-          { kind: 'update', table, ordinal: 1, row: ['1', UNCHANGED] },
+          { kind: 'insert', table, origin, ordinal: 0, row: ['1', 'big'] },
+          { kind: 'update', table, origin, ordinal: 1, row: ['1', UNCHANGED] },
         ]),
       ).toEqual(['1 big I', '1 \\N U']);
     });
@@ -99,8 +101,8 @@ describe('RowEncoder', () => {
     it('never drops rows of a table without a primary key', () => {
       expect(
         run(keyless, [
-          { kind: 'insert', table, ordinal: 0, row: ['1', 'a'] },
-          { kind: 'insert', table, ordinal: 1, row: ['1', 'a'] },
+          { kind: 'insert', table, origin, ordinal: 0, row: ['1', 'a'] },
+          { kind: 'insert', table, origin, ordinal: 1, row: ['1', 'a'] },
         ]),
       ).toHaveLength(2);
     });

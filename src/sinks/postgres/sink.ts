@@ -12,8 +12,10 @@ import { CdcError, sqlState } from '../../errors.js';
 import { formatTableId, tableKey, type TableSchema } from '../../schema/table.js';
 import { connectPostgres } from '../../sql/connect.js';
 import { quoteIdent, quoteTable } from '../../sql/quote.js';
-import { formatLsn } from '../../events/position.js';
-import type { ChangeSink, DeadLetter, PartitionPosition, SinkBatch, TableSnapshotState } from '../../pipeline/sink.js';
+import type { Checkpoint, PartitionPosition, Watermark } from '../../events/checkpoint.js';
+import { watermarkKey } from '../../events/checkpoint.js';
+import { encodePosition, type PositionBase } from '../../events/position.js';
+import type { ChangeSink, SinkBatch, SinkCapabilities, TableSnapshotState } from '../change-sink.js';
 import { PostgresBatch } from './batch.js';
 import { markingTriggerSql } from './deferred-merge.js';
 import { infrastructureSql } from './infrastructure.js';
@@ -54,8 +56,17 @@ export function tableMigrations(table: TableSchema, options: TableOptions): Migr
   ];
 }
 
+/** What the PostgreSQL sink can do (see {@link SinkCapabilities}). */
+export const POSTGRES_CAPABILITIES: SinkCapabilities = {
+  multiTableAtomicCommit: true,
+  transactionalDdl: true,
+  deferredMerge: true,
+  snapshotFormat: 'copy-text',
+};
+
 /** A PostgreSQL target for one pipeline. */
 export class PostgresSink implements ChangeSink {
+  readonly capabilities = POSTGRES_CAPABILITIES;
   private definitions = new Map<string, TableSchema>();
   private readonly pool: pg.Pool;
   /** Shapes as the most recent, maybe uncommitted, batch left them; the next batch starts there. */
@@ -98,6 +109,7 @@ export class PostgresSink implements ChangeSink {
     await this.inTransaction(async () => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [DDL_LOCK]);
       await c.query(infrastructureSql());
+      await upgradeWatermarks(c);
       const { rows } = await c.query<{ schema_name: string; table_name: string; definition: TableSchema }>(
         'SELECT schema_name, table_name, definition FROM cdc_management.table_definitions WHERE pipeline = $1',
         [this.options.pipeline],
@@ -143,20 +155,24 @@ export class PostgresSink implements ChangeSink {
     }
   }
 
-  async mergedPosition(): Promise<bigint | null> {
-    const { rows } = await this.client.query<{ position: string }>(
-      "SELECT position::text FROM cdc_management.offsets WHERE pipeline = $1 AND source_partition = ''",
-      [this.options.pipeline],
-    );
-    return rows[0] ? BigInt(rows[0].position) : null;
-  }
-
-  async mergedPartitionPositions(): Promise<ReadonlyMap<string, PartitionPosition>> {
-    const { rows } = await this.client.query<{ source_partition: string; position: string; position_text: string | null }>(
+  async checkpoint(): Promise<Checkpoint> {
+    const offsets = await this.client.query<{ source_partition: string; position: string; position_text: string | null }>(
       'SELECT source_partition, position::text, position_text FROM cdc_management.offsets WHERE pipeline = $1',
       [this.options.pipeline],
     );
-    return new Map(rows.map((r) => [r.source_partition, { partition: r.source_partition, position: BigInt(r.position), text: r.position_text ?? r.position }]));
+    const marks = await this.client.query<{ source_partition: string; origin: string; position: Buffer; position_text: string | null }>(
+      'SELECT source_partition, origin, position, position_text FROM cdc_management.watermarks WHERE pipeline = $1',
+      [this.options.pipeline],
+    );
+    const positions = new Map<string, PartitionPosition>(
+      offsets.rows.map((r) => [r.source_partition, { partition: r.source_partition, position: BigInt(r.position), text: r.position_text ?? r.position }]),
+    );
+    const watermarks = new Map<string, Watermark>();
+    for (const r of marks.rows) {
+      const w: Watermark = { partition: r.source_partition, origin: r.origin, position: new Uint8Array(r.position), text: r.position_text ?? '' };
+      watermarks.set(watermarkKey(w), w);
+    }
+    return { positions, watermarks };
   }
 
   async snapshotStates(): Promise<TableSnapshotState[]> {
@@ -167,13 +183,14 @@ export class PostgresSink implements ChangeSink {
     return rows.map((r) => ({
       table: { schema: r.schema_name, name: r.table_name },
       state: r.state,
-      snapshotLsn: r.snapshot_lsn === null ? null : BigInt(r.snapshot_lsn),
+      snapshotPosition: r.snapshot_lsn === null ? null : encodePosition([BigInt(r.snapshot_lsn)]),
       rowsCopied: Number(r.rows_copied ?? 0),
     }));
   }
 
-  async beginTableSnapshot(table: TableSchema, snapshotLsn: bigint): Promise<void> {
+  async beginTableSnapshot(table: TableSchema, position: PositionBase): Promise<void> {
     const final = quoteTable(table.id);
+    const snapshotLsn = position.parts[0] ?? 0n;
     await this.inTransaction(async () => {
       await this.client.query(`TRUNCATE ${final}, ${quoteTable(stagingTableId(table.id))}`);
       // Snapshot rows carry the snapshot's position; ordinal -1 sorts before every streamed
@@ -198,8 +215,9 @@ export class PostgresSink implements ChangeSink {
     }
   }
 
-  async finishTableSnapshot(table: TableSchema, snapshotLsn: bigint, rowsCopied: number): Promise<void> {
+  async finishTableSnapshot(table: TableSchema, position: PositionBase, rowsCopied: number): Promise<void> {
     const final = quoteTable(table.id);
+    const snapshotLsn = position.parts[0] ?? 0n;
     await this.inTransaction(async () => {
       await this.client.query(
         `ALTER TABLE ${final} ALTER COLUMN ${quoteIdent(LSN_COLUMN)} SET DEFAULT ${OUT_OF_BAND_LSN}, ` +
@@ -223,6 +241,7 @@ export class PostgresSink implements ChangeSink {
 
   async reset(): Promise<void> {
     await this.client.query('DELETE FROM cdc_management.offsets WHERE pipeline = $1', [this.options.pipeline]);
+    await this.client.query('DELETE FROM cdc_management.watermarks WHERE pipeline = $1', [this.options.pipeline]);
     await this.client.query('DELETE FROM cdc_management.snapshot_progress WHERE pipeline = $1', [this.options.pipeline]);
   }
 
@@ -253,9 +272,10 @@ export class PostgresSink implements ChangeSink {
     this.lastBatch = new Promise<void>((resolve) => (settle = resolve));
     return {
       relation: (table) => batch.relation(table),
-      row: (change, lsn, time) => batch.row(change, lsn, time),
+      row: (change) => batch.row(change),
       truncate: (tables) => batch.truncate(tables),
-      commit: (endLsn, transactions, positions) => batch.commit(endLsn, transactions, positions).finally(settle),
+      deadLetter: (entry) => batch.deadLetter(entry),
+      commit: (checkpoint, counts) => batch.commit(checkpoint, counts).finally(settle),
       rollback: () =>
         batch.rollback().finally(() => {
           this.pendingDefinitions = undefined;
@@ -267,13 +287,14 @@ export class PostgresSink implements ChangeSink {
     };
   }
 
-  async recordIdlePosition(lsn: bigint): Promise<void> {
+  async recordPositions(positions: readonly PartitionPosition[]): Promise<void> {
     await this.client.query(
       `INSERT INTO cdc_management.offsets (pipeline, source_partition, position, position_text, updated_at)
-       VALUES ($1, '', $2, $3, now())
+       SELECT $1, p.partition, p.position, p.text, now()
+         FROM unnest($2::text[], $3::bigint[], $4::text[]) AS p(partition, position, text)
        ON CONFLICT (pipeline, source_partition) DO UPDATE SET position = GREATEST(offsets.position, EXCLUDED.position),
          position_text = CASE WHEN EXCLUDED.position > offsets.position THEN EXCLUDED.position_text ELSE offsets.position_text END, updated_at = now()`,
-      [this.options.pipeline, lsn.toString(), formatLsn(lsn)],
+      [this.options.pipeline, positions.map((p) => p.partition), positions.map((p) => p.position.toString()), positions.map((p) => p.text)],
     );
   }
 
@@ -300,22 +321,35 @@ export class PostgresSink implements ChangeSink {
       .catch((failure: unknown) => this.options.log.warn({ error: (failure as Error).message }, 'could not write cdc_management.error_log'));
   }
 
-  async recordDeadLetter(entry: DeadLetter): Promise<void> {
-    await this.client.query(
-      `INSERT INTO cdc_management.dead_letter (pipeline, topic, broker_position, message_key, message_value, error) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [
-        this.options.pipeline,
-        entry.topic,
-        entry.brokerPosition,
-        entry.key === null ? null : Buffer.from(entry.key),
-        entry.value === null ? null : Buffer.from(entry.value),
-        entry.error,
-      ],
-    );
-  }
-
   async close(): Promise<void> {
     await this.pool.end().catch(() => undefined);
     await this.client.end().catch(() => undefined);
+  }
+}
+
+/** The text of a source watermark before watermarks had a table: `… [sort:key:elements]`. */
+const LEGACY_WATERMARK = / \[(\d+(?::\d+)*)\]$/;
+
+/**
+ * Moves source watermarks that an earlier release stored as `source:<partition>|<connector>|
+ * <server>|<database>` rows of `offsets` (the sort key at the end of the text) into
+ * `watermarks`, once. Inside the caller's transaction.
+ */
+async function upgradeWatermarks(client: pg.ClientBase): Promise<void> {
+  const { rows } = await client.query<{ pipeline: string; source_partition: string; position_text: string | null }>(
+    "SELECT pipeline, source_partition, position_text FROM cdc_management.offsets WHERE source_partition LIKE 'source:%'",
+  );
+  for (const r of rows) {
+    const m = LEGACY_WATERMARK.exec(r.position_text ?? '');
+    const [partition, connector, server, database] = r.source_partition.slice('source:'.length).split('|');
+    if (m && partition !== undefined && connector) {
+      const position = encodePosition(m[1]!.split(':').map(BigInt));
+      await client.query(
+        `INSERT INTO cdc_management.watermarks (pipeline, source_partition, origin, position, position_text) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (pipeline, source_partition, origin) DO NOTHING`,
+        [r.pipeline, partition, `${connector}|${server ?? ''}|${database ?? ''}`, Buffer.from(position), (r.position_text ?? '').replace(LEGACY_WATERMARK, '')],
+      );
+    }
+    await client.query('DELETE FROM cdc_management.offsets WHERE pipeline = $1 AND source_partition = $2', [r.pipeline, r.source_partition]);
   }
 }

@@ -12,7 +12,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { CdcError } from '../../errors.js';
-import type { MessageTransport, SourceMessage } from '../../pipeline/message-run.js';
+import type { MessageTransport, SourceMessage } from './transport.js';
 import { ArrivalSignal } from './arrival.js';
 
 /** Options for {@link JetStreamTransport.open}. */

@@ -33,11 +33,11 @@ describe('selectTopics', () => {
 
 describe('kafkaTransactionBoundaries', () => {
   it('keeps no boundary without the transaction topic', () => {
-    expect(kafkaTransactionBoundaries(['dbz.public.a'])).toEqual({});
+    expect(kafkaTransactionBoundaries(['dbz.public.a'])).toBeUndefined();
   });
   it('counts the END events of consumed tables only', () => {
-    const b = kafkaTransactionBoundaries(['dbz.public.a', 'dbz.transaction']);
-    expect(b.transactionBoundaries).toBe('event-count');
+    const b = kafkaTransactionBoundaries(['dbz.public.a', 'dbz.transaction'])!;
+    expect(b.mode).toBe('event-count');
     const end = {
       kind: 'transaction' as const,
       status: 'END' as const,
@@ -48,8 +48,8 @@ describe('kafkaTransactionBoundaries', () => {
         { dataCollection: 'public.b', eventCount: 3 },
       ],
     };
-    expect(b.expectedTransactionEvents?.(end)).toBe(2);
-    expect(b.expectedTransactionEvents?.({ kind: 'transaction', status: 'END', id: '2', eventCount: 4 })).toBe(4);
+    expect(b.expectedEvents?.(end)).toBe(2);
+    expect(b.expectedEvents?.({ kind: 'transaction', status: 'END', id: '2', eventCount: 4 })).toBe(4);
   });
 });
 

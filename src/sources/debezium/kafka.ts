@@ -14,7 +14,8 @@
  */
 import { Admin, Consumer, type Message, type MessagesStream, type SASLMechanismValue } from '@platformatic/kafka';
 import { CdcError } from '../../errors.js';
-import type { MessagePipelineOptions, MessageTransport, SourceMessage } from '../../pipeline/message-run.js';
+import type { TransactionFraming } from './transaction-tracker.js';
+import type { MessageTransport, SourceMessage } from './transport.js';
 import { ArrivalSignal } from './arrival.js';
 
 /** SASL credentials (`security.protocol=SASL_*`). */
@@ -246,14 +247,14 @@ function connectionFailed(where: string, cause: unknown): CdcError {
  * events on the consumed topics (`<topic.prefix>.<data_collection>`) arrived; without it, no
  * boundary can be kept and none is waited for.
  */
-export function kafkaTransactionBoundaries(topics: readonly string[]): Pick<MessagePipelineOptions, 'transactionBoundaries' | 'expectedTransactionEvents'> {
+export function kafkaTransactionBoundaries(topics: readonly string[]): TransactionFraming | undefined {
   const transactionTopic = topics.find((t) => t.endsWith('.transaction'));
-  if (transactionTopic === undefined) return {};
+  if (transactionTopic === undefined) return undefined;
   const prefix = transactionTopic.slice(0, -'.transaction'.length);
   const consumed = new Set(topics);
   return {
-    transactionBoundaries: 'event-count',
-    expectedTransactionEvents: (end) =>
+    mode: 'event-count',
+    expectedEvents: (end) =>
       end.dataCollections === undefined
         ? end.eventCount
         : end.dataCollections.reduce((sum, c) => sum + (consumed.has(`${prefix}.${c.dataCollection}`) ? c.eventCount : 0), 0),

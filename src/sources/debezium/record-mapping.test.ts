@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeDebeziumRecord, type DebeziumChangeRecord } from '../../events/debezium/index.js';
 import type { TableSchema } from '../../schema/table.js';
 import { debeziumEvent } from '../../testing/debezium-events.js';
+import { PositionBase } from '../../events/position.js';
 import { changeFromRecord, tableFromRecord } from './record-mapping.js';
 
 const table: TableSchema = {
@@ -43,8 +44,9 @@ describe('tableFromRecord', () => {
   it('maps the row values onto the table', () => {
     const r = record(7, 'seven');
     const t = tableFromRecord(r, r.table, ['id']);
-    const change = changeFromRecord(r, t, () => 'here');
+    const origin = { position: new PositionBase([7n]), commitTime: new Date(0) };
+    const change = changeFromRecord(r, t, origin, () => 'here');
     expect(change.kind).toBe('update');
-    if (change.kind === 'update') expect(change.row).toEqual(['7', 'seven']);
+    if (change.kind === 'update') expect(change).toMatchObject({ row: ['7', 'seven'], origin, ordinal: 0 });
   });
 });

@@ -5,7 +5,7 @@
  * changed, DESIGN.md §3.6), `d` a delete of the old key (or whole old row).
  */
 import { CdcError } from '../../errors.js';
-import type { ColumnValue, RowChangeMessage, RowValues, TruncateMessage } from '../../events/change.js';
+import type { ColumnValue, RowChangeMessage, RowOrigin, RowValues, TruncateMessage } from '../../events/change.js';
 import type { ColumnInfo, DebeziumChangeRecord, DecodedRow } from '../../events/debezium/index.js';
 import type { TableId, TableSchema } from '../../schema/table.js';
 import { isToastable } from '../../schema/type-map.js';
@@ -133,28 +133,29 @@ function keyChanged(before: DecodedRow, after: DecodedRow, table: TableSchema): 
 }
 
 /**
- * The row change (or TRUNCATE) of `record` for `table` (from {@link tableFromRecord}).
+ * The row change (or TRUNCATE) of `record` for `table` (from {@link tableFromRecord}), at
+ * `origin` (the message's row position and commit time; the change is its ordinal 0).
  * `where` names the message in errors (`subject seq 42`); a function is called only for an
  * error, so a caller can skip building the text for every message.
  * @throws {CdcError} DEBEZIUM_EVENT_INVALID for a delete that carries neither the old row nor a
  *   key, or an insert or update without its new row.
  */
-export function changeFromRecord(record: DebeziumChangeRecord, table: TableSchema, where: string | (() => string)): RowChangeMessage | TruncateMessage {
+export function changeFromRecord(record: DebeziumChangeRecord, table: TableSchema, origin: RowOrigin, where: string | (() => string)): RowChangeMessage | TruncateMessage {
   switch (record.op) {
     case 'insert':
     case 'read':
-      return { kind: 'insert', table: table.id, ordinal: 0, row: values(record.after ?? invalid(where, `a ${record.op} without "after"`), table) };
+      return { kind: 'insert', table: table.id, origin, ordinal: 0, row: values(record.after ?? invalid(where, `a ${record.op} without "after"`), table) };
     case 'update': {
       const after = record.after ?? invalid(where, 'an update without "after"');
       const before = record.before;
       return before && keyChanged(before, after, table)
-        ? { kind: 'update', table: table.id, ordinal: 0, row: values(after, table), oldRow: values(before, table) }
-        : { kind: 'update', table: table.id, ordinal: 0, row: values(after, table) };
+        ? { kind: 'update', table: table.id, origin, ordinal: 0, row: values(after, table), oldRow: values(before, table) }
+        : { kind: 'update', table: table.id, origin, ordinal: 0, row: values(after, table) };
     }
     case 'delete':
-      return { kind: 'delete', table: table.id, ordinal: 0, oldRow: values(record.before ?? record.key ?? invalid(where, 'a delete with neither "before" nor a key'), table) };
+      return { kind: 'delete', table: table.id, origin, ordinal: 0, oldRow: values(record.before ?? record.key ?? invalid(where, 'a delete with neither "before" nor a key'), table) };
     case 'truncate':
-      return { kind: 'truncate', tables: [table.id], ordinal: 0 };
+      return { kind: 'truncate', tables: [table.id] };
   }
 }
 

@@ -15,8 +15,11 @@
  */
 import type pg from 'pg';
 import { CdcError } from '../../errors.js';
-import { UNCHANGED, type ChangeMessage, type ColumnValue, type RowValues } from '../../events/change.js';
-import { formatLsn } from '../../events/position.js';
+import { UNCHANGED, type ChangeMessage, type ColumnValue, type RowOrigin, type RowValues } from '../../events/change.js';
+import type { PartitionPosition } from '../../events/checkpoint.js';
+import { formatLsn } from '../../events/lsn.js';
+import { PositionBase } from '../../events/position.js';
+import type { ChangeStream } from '../change-source.js';
 import { sameShape, tableKey, type ColumnSchema, type TableId, type TableSchema } from '../../schema/table.js';
 import { quoteIdent, quoteLiteral } from '../../sql/quote.js';
 import { TypeResolver } from './catalog.js';
@@ -40,6 +43,18 @@ export interface ChangeStreamOptions {
   readonly publication: string;
   /** Where to start (bytes of WAL); the server starts at the slot's confirmed position if later. */
   readonly startLsn: bigint;
+  /**
+   * Transactions committed before this LSN are merged already and are dropped whole (the server
+   * may send a transaction again that ends past the start position).
+   */
+  readonly mergedLsn: bigint;
+  /**
+   * Per table (`tableKey`), the LSN of the snapshot its copy was taken at: its changes committed
+   * before that are in the copy and are dropped.
+   */
+  readonly snapshotLsns: ReadonlyMap<string, bigint>;
+  /** With `--until-caught-up`: the server's WAL position at start; {@link caughtUp} once acknowledged past it. */
+  readonly catchUpLsn?: bigint;
   /** Table definitions known from the catalog, to keep nullability and keys across Relation messages. */
   readonly tables: readonly TableSchema[];
   /** How often to send a standby status update, in ms (default 10 000; below wal_sender_timeout). */
@@ -56,8 +71,17 @@ interface RelationState {
   emitted: boolean;
 }
 
+/** The slot's one partition (`''`), at an LSN; its text is made only when read. */
+class LsnPosition implements PartitionPosition {
+  readonly partition = '';
+  constructor(readonly position: bigint) {}
+  get text(): string {
+    return formatLsn(this.position);
+  }
+}
+
 /** A running pgoutput stream. Pull with {@link next}; report durability with {@link acknowledge}. */
-export class PgoutputChangeStream {
+export class PgoutputChangeStream implements ChangeStream {
   private readonly stream: ReplicationStream;
   private readonly relations = new Map<number, RelationState>();
   private readonly known = new Map<string, TableSchema>();
@@ -70,6 +94,15 @@ export class PgoutputChangeStream {
   private acknowledged = 0n;
   private inTransaction = false;
   private ordinal = 0;
+  /** What the rows of the open transaction share. */
+  private origin: RowOrigin | undefined;
+  /** The open transaction was merged before: drop it whole. */
+  private skipping = false;
+  /** The open transaction's commit LSN is below some table's snapshot LSN: check each row. */
+  private checkSnapshots = false;
+  private commitLsn = 0n;
+  /** The highest snapshot LSN: transactions committed at or after it need no snapshot check. */
+  private readonly lastSnapshotLsn: bigint;
   private statusTimer: NodeJS.Timeout | undefined;
   private lastDataAt = Date.now();
   private lastHeartbeatAt = Date.now();
@@ -85,6 +118,7 @@ export class PgoutputChangeStream {
         `(proto_version '1', publication_names ${publication})`,
     );
     this.acknowledged = options.startLsn;
+    this.lastSnapshotLsn = [...options.snapshotLsns.values()].reduce((a, b) => (a > b ? a : b), 0n);
   }
 
   /** Starts streaming. */
@@ -102,21 +136,31 @@ export class PgoutputChangeStream {
   }
 
   /**
-   * Records that everything before `lsn` is durably merged: the slot may discard it. Sent to
-   * the server at once.
+   * Records that everything before the slot's position (partition `''`) is durably merged: the
+   * slot may discard it. Sent to the server at once.
    */
-  acknowledge(lsn: bigint): void {
-    if (lsn <= this.acknowledged) return;
-    this.acknowledged = lsn;
-    this.sendStatus(false);
+  acknowledge(positions: readonly PartitionPosition[]): Promise<void> {
+    for (const p of positions) {
+      if (p.partition !== '' || p.position <= this.acknowledged) continue;
+      this.acknowledged = p.position;
+      this.sendStatus(false);
+    }
+    return Promise.resolve();
+  }
+
+  /** True once everything up to the WAL position at start is acknowledged (`catchUpLsn`). */
+  caughtUp(): boolean {
+    return this.options.catchUpLsn !== undefined && this.acknowledged >= this.options.catchUpLsn;
   }
 
   /**
-   * The next change message, or `'timeout'` when nothing arrived within `timeoutMs` ms, or
-   * `'end'` when the server ended the stream.
-   * @throws {CdcError} SLOT_INVALIDATED / REPLICATION_FAILED when the server reports an error.
+   * The next change message, or `'timeout'` when nothing arrived within `timeoutMs` ms. On a
+   * timeout while catching up, asks the server for a keepalive (its position lets an idle
+   * pipeline catch up).
+   * @throws {CdcError} SLOT_INVALIDATED / REPLICATION_FAILED (retryable) when the server reports
+   *   an error or ends the stream.
    */
-  async next(timeoutMs: number): Promise<ChangeMessage | 'timeout' | 'end'> {
+  async next(timeoutMs: number): Promise<ChangeMessage | 'timeout'> {
     for (;;) {
       const ready = this.poll();
       if (ready) return ready;
@@ -134,9 +178,10 @@ export class PgoutputChangeStream {
       }
       if (frame === 'timeout') {
         await this.maybeHeartbeat();
+        if (this.options.catchUpLsn !== undefined) this.requestKeepalive();
         return 'timeout';
       }
-      if (frame === 'end') return 'end';
+      if (frame === 'end') throw new CdcError('REPLICATION_FAILED', 'the source ended the replication stream', { retryable: true });
       const idle = this.frame(frame);
       if (idle) return idle;
     }
@@ -165,7 +210,7 @@ export class PgoutputChangeStream {
     if (f.kind === 'keepalive') {
       if (f.walEnd > this.received) this.received = f.walEnd;
       if (f.replyRequested) this.sendStatus(false);
-      if (!this.inTransaction && f.walEnd > this.acknowledged) return { kind: 'idle', lsn: f.walEnd };
+      if (!this.inTransaction && f.walEnd > this.acknowledged) return { kind: 'idle', positions: [new LsnPosition(f.walEnd)] };
       return undefined;
     }
     if (f.walStart > this.received) this.received = f.walStart;
@@ -217,42 +262,66 @@ export class PgoutputChangeStream {
       case 'begin':
         this.inTransaction = true;
         this.ordinal = 0;
-        this.pending.push({ kind: 'begin', xid: m.xid, commitLsn: m.finalLsn, commitTime: m.commitTime });
+        this.commitLsn = m.finalLsn;
+        this.skipping = m.finalLsn < this.options.mergedLsn;
+        this.checkSnapshots = m.finalLsn < this.lastSnapshotLsn;
+        if (this.skipping) return;
+        this.origin = { position: new PositionBase([m.finalLsn]), commitTime: m.commitTime };
+        this.pending.push({ kind: 'begin', origin: this.origin });
         return;
       case 'commit':
         this.inTransaction = false;
         if (m.endLsn > this.received) this.received = m.endLsn;
-        this.pending.push({ kind: 'commit', commitLsn: m.commitLsn, endLsn: m.endLsn, commitTime: m.commitTime });
+        if (this.skipping) return;
+        this.pending.push({ kind: 'commit', positions: [new LsnPosition(m.endLsn)], watermarks: [], transactions: 1, messages: 0, commitTime: m.commitTime });
         return;
       case 'relation':
         this.deferred = m;
         return;
       case 'insert': {
         const rel = this.relation(m.relationId);
-        this.pending.push({ kind: 'insert', table: rel.id, ordinal: this.ordinal++, row: toRow(m.newTuple) });
+        if (this.skipped(rel)) return;
+        this.pending.push({ kind: 'insert', table: rel.id, origin: this.origin!, ordinal: this.ordinal++, row: toRow(m.newTuple) });
         return;
       }
       case 'update': {
         const rel = this.relation(m.relationId);
+        if (this.skipped(rel)) return;
         let row = toRow(m.newTuple);
         const oldRow = m.oldTuple ? toRow(m.oldTuple.values) : undefined;
         if (oldRow && m.oldTuple?.kind === 'O') row = row.map((v, i) => (v === UNCHANGED ? oldRow[i]! : v));
-        this.pending.push({ kind: 'update', table: rel.id, ordinal: this.ordinal++, row, ...(oldRow ? { oldRow } : {}) });
+        this.pending.push({ kind: 'update', table: rel.id, origin: this.origin!, ordinal: this.ordinal++, row, ...(oldRow ? { oldRow } : {}) });
         return;
       }
       case 'delete': {
         const rel = this.relation(m.relationId);
-        this.pending.push({ kind: 'delete', table: rel.id, ordinal: this.ordinal++, oldRow: toRow(m.oldTuple.values) });
+        if (this.skipped(rel)) return;
+        this.pending.push({ kind: 'delete', table: rel.id, origin: this.origin!, ordinal: this.ordinal++, oldRow: toRow(m.oldTuple.values) });
         return;
       }
-      case 'truncate':
-        this.pending.push({ kind: 'truncate', tables: m.relationIds.map((id) => this.relation(id).id), ordinal: this.ordinal++ });
+      case 'truncate': {
+        if (this.skipping) return;
+        const tables = m.relationIds.map((id) => this.relation(id)).filter((rel) => !this.skipped(rel));
+        this.ordinal++;
+        if (tables.length > 0) this.pending.push({ kind: 'truncate', tables: tables.map((rel) => rel.id) });
         return;
+      }
       case 'origin':
       case 'type':
       case 'message':
         return;
     }
+  }
+
+  /**
+   * True when a change of `rel` in the open transaction is dropped: the transaction was merged
+   * before, or the table's snapshot already holds it.
+   */
+  private skipped(rel: RelationState): boolean {
+    if (this.skipping) return true;
+    if (!this.checkSnapshots) return false;
+    const snapshot = this.options.snapshotLsns.get(tableKey(rel.id));
+    return snapshot !== undefined && this.commitLsn < snapshot;
   }
 
   /**
@@ -271,7 +340,8 @@ export class PgoutputChangeStream {
       const last = this.emitted.get(key);
       if (!last || !sameShape(last, rel.schema)) {
         this.emitted.set(key, rel.schema);
-        this.pending.push({ kind: 'relation', table: rel.schema });
+        // A transaction merged before is dropped whole; the sink holds its shape already.
+        if (!this.skipping) this.pending.push({ kind: 'relation', table: rel.schema });
       }
     }
     return rel;

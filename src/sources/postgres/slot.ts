@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { CdcError, sqlState } from '../../errors.js';
-import { parseLsn } from '../../events/position.js';
+import { parseLsn } from '../../events/lsn.js';
 import { quoteIdent } from '../../sql/quote.js';
 
 /** A slot just created on a replication connection. */

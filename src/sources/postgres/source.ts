@@ -1,27 +1,37 @@
 /**
- * The PostgreSQL source: checks the server, selects tables, keeps the publication and the slot,
- * takes snapshots and opens the change stream. The pipeline drives it; it knows nothing of sinks.
+ * The PostgreSQL source (DESIGN.md §2): checks the server, selects tables, keeps the publication
+ * and the slot, copies snapshots and streams changes through pgoutput. It knows no sink: the
+ * snapshot is loaded through the pipeline's `SnapshotTarget`.
  */
 import type pg from 'pg';
+import type { Logger } from 'pino';
 import { CdcError } from '../../errors.js';
 import type { TablePattern } from '../../config/table-pattern.js';
 import { matchesPattern } from '../../config/table-pattern.js';
-import { parseLsn } from '../../events/position.js';
-import { formatTableId, type TableSchema } from '../../schema/table.js';
+import { formatLsn, parseLsn } from '../../events/lsn.js';
+import { decodePosition } from '../../events/position.js';
+import { formatTableId, tableKey, type TableSchema } from '../../schema/table.js';
 import { connectPostgres } from '../../sql/connect.js';
+import type { ChangeSource, SourceStartOptions, SourceStarted } from '../change-source.js';
 import { describeTables, listTables, type SourceTable } from './catalog.js';
 import { PgoutputChangeStream } from './change-stream.js';
 import { ensurePublication, ensureReplicaIdentityFull, type PublicationChange } from './publication.js';
 import { createSlotWithSnapshot, dropSlot, readSlot, type CreatedSlot, type SlotState } from './slot.js';
+import { copyTables } from './snapshot-copy.js';
 import { planChunks, SnapshotSession, type SnapshotChunk } from './snapshot-reader.js';
 
-/** Options for {@link PostgresSource.open}. */
+/** Options for {@link PostgresSource}. */
 export interface PostgresSourceOptions {
   readonly url: string;
   /** Pipeline name: names the slot and the publication. `[a-z0-9_]`, at most 50 characters. */
   readonly name: string;
   /** Selected tables; empty = every table of every non-system schema. */
   readonly patterns: readonly TablePattern[];
+  readonly log: Logger;
+  /** Chunks copied at once during a snapshot (default 2: one per core on a small machine). */
+  readonly snapshotParallelism?: number;
+  /** After this long without data, in ms, write a heartbeat message to WAL (default 10 000). */
+  readonly heartbeatIntervalMs?: number;
 }
 
 /** An exported snapshot held open by its replication connection. */
@@ -42,46 +52,115 @@ export function validatePipelineName(name: string): void {
   }
 }
 
-/** A connected PostgreSQL source. */
-export class PostgresSource {
+/** A PostgreSQL source for one pipeline; {@link open} connects. */
+export class PostgresSource implements ChangeSource {
+  readonly description = 'postgres';
   private tables: SourceTable[] = [];
+  private selected: TableSchema[] = [];
+  private connection: { client: pg.Client; serverVersion: number } | undefined;
 
-  private constructor(
-    private readonly options: PostgresSourceOptions,
-    /** Ordinary connection: catalog, publication, heartbeats. */
-    readonly client: pg.Client,
-    /** `server_version_num`, e.g. 150020. */
-    readonly serverVersion: number,
-  ) {}
+  /** @throws {CdcError} CONFIG_INVALID for a bad pipeline name. */
+  constructor(private readonly options: PostgresSourceOptions) {
+    validatePipelineName(options.name);
+  }
+
+  /** Ordinary connection: catalog, publication, heartbeats. */
+  get client(): pg.Client {
+    if (!this.connection) throw new Error('PostgresSource: open() first');
+    return this.connection.client;
+  }
+
+  /** `server_version_num`, e.g. 150020. */
+  get serverVersion(): number {
+    if (!this.connection) throw new Error('PostgresSource: open() first');
+    return this.connection.serverVersion;
+  }
 
   /**
-   * Connects and checks the server can do logical replication.
-   * @throws {CdcError} WAL_LEVEL_NOT_LOGICAL, SERVER_TOO_OLD, and the connection errors of
-   *   {@link connectPostgres}.
+   * Connects, checks the server can do logical replication, selects and describes the tables,
+   * sets REPLICA IDENTITY FULL on keyless ones and keeps the publication to the selection.
+   * @throws {CdcError} WAL_LEVEL_NOT_LOGICAL, SERVER_TOO_OLD, TABLE_NOT_FOUND, NO_TABLES, and the
+   *   connection errors of {@link connectPostgres}.
    */
-  static async open(options: PostgresSourceOptions): Promise<PostgresSource> {
-    validatePipelineName(options.name);
-    const client = await connectPostgres(options.url, { role: 'source' });
-    try {
-      const { rows } = await client.query<{ wal_level: string; version: string }>(
-        "SELECT current_setting('wal_level') AS wal_level, current_setting('server_version_num') AS version",
-      );
-      const { wal_level, version } = rows[0]!;
-      if (Number(version) < 130000) {
-        throw new CdcError('SERVER_TOO_OLD', `the source runs PostgreSQL ${version}; cdc-merge needs 13 or later`, {
-          remedy: 'upgrade the source server (publish_via_partition_root needs 13)',
-        });
-      }
-      if (wal_level !== 'logical') {
-        throw new CdcError('WAL_LEVEL_NOT_LOGICAL', `the source has wal_level = ${wal_level}; logical replication needs wal_level = logical`, {
-          remedy: "run ALTER SYSTEM SET wal_level = logical; on the source and restart it",
-        });
-      }
-      return new PostgresSource(options, client, Number(version));
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      throw error;
+  async open(): Promise<TableSchema[]> {
+    this.connection ??= await connect(this.options.url);
+    this.selected = await this.selectTables();
+    const prepared = await this.preparePublication();
+    const log = this.options.log;
+    if (prepared.replicaIdentityFull.length) log.warn({ tables: prepared.replicaIdentityFull }, 'set REPLICA IDENTITY FULL on tables without a primary key');
+    if (prepared.publication.created) log.info({ publication: this.name }, 'created publication');
+    else if (prepared.publication.added.length) log.info({ added: prepared.publication.added.map(formatTableId) }, 'added tables to publication');
+    return this.selected;
+  }
+
+  /** Drops the pipeline's slot (`--resync`); the next start creates it with a new snapshot. */
+  async reset(): Promise<void> {
+    await this.dropSlot();
+  }
+
+  /**
+   * Checks the slot, copies the tables without a finished snapshot (all of them when the slot is
+   * new: from its exported snapshot; else from a temporary slot's), then streams from the merged
+   * position.
+   * @throws {CdcError} SLOT_INVALIDATED, INTERRUPTED, and the errors of the snapshot and the stream.
+   */
+  async start(options: SourceStartOptions): Promise<SourceStarted> {
+    const { log } = options;
+    // Until-caught-up target: everything committed before now.
+    const catchUpLsn = options.untilCaughtUp ? await this.currentLsn() : undefined;
+    let slot = await this.slot();
+    if (slot?.walStatus === 'lost') {
+      throw new CdcError('SLOT_INVALIDATED', `replication slot "${this.name}" was invalidated: the WAL it needed is gone`, {
+        remedy: 'copy everything again with: cdc run --resync (same source, target and --name)',
+      });
     }
+    const snapshotLsns = new Map<string, bigint>();
+    for (const s of options.snapshots) {
+      if (s.state === 'done' && s.snapshotPosition !== null) snapshotLsns.set(tableKey(s.table), decodePosition(s.snapshotPosition)[0] ?? 0n);
+    }
+    const toCopy = this.selected.filter((t) => !snapshotLsns.has(tableKey(t.id)));
+    let snapshotRows = 0;
+    if (!slot || toCopy.length > 0) {
+      const held = await this.holdSnapshot(slot !== null);
+      try {
+        log.info({ slot: held.name, consistentPoint: formatLsn(held.consistentPoint), tables: toCopy.length }, 'snapshot: exported');
+        const totals = await copyTables({
+          source: this,
+          sink: options.snapshotTarget,
+          tables: toCopy,
+          snapshotName: held.snapshotName,
+          snapshotLsn: held.consistentPoint,
+          log,
+          parallelism: this.options.snapshotParallelism ?? 2,
+          ...(options.progress ? { progress: options.progress } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        for (const n of totals.values()) snapshotRows += n;
+        for (const t of toCopy) snapshotLsns.set(tableKey(t.id), held.consistentPoint);
+      } finally {
+        await held.release();
+      }
+      slot = await this.slot();
+    }
+    const merged = options.checkpoint.positions.get('')?.position ?? 0n;
+    const confirmed = slot?.confirmedFlushLsn ?? 0n;
+    const startLsn = merged > confirmed ? merged : confirmed;
+    log.info({ from: formatLsn(startLsn), merged: formatLsn(merged) }, 'streaming');
+    const replication = await connectPostgres(this.options.url, { role: 'source', replication: 'database', applicationName: 'cdc-merge stream' });
+    const stream = PgoutputChangeStream.start({
+      replication,
+      catalog: this.client,
+      slot: this.name,
+      publication: this.name,
+      startLsn,
+      // Everything before the start position is merged or inside a snapshot.
+      mergedLsn: startLsn,
+      snapshotLsns,
+      tables: this.selected,
+      ...(catchUpLsn !== undefined ? { catchUpLsn } : {}),
+      ...(this.options.heartbeatIntervalMs ? { heartbeatIntervalMs: this.options.heartbeatIntervalMs } : {}),
+    });
+    return { snapshotRows, stream };
   }
 
   /** Pipeline name (= slot and publication name). */
@@ -180,22 +259,38 @@ export class PostgresSource {
     return parseLsn(rows[0]!.lsn);
   }
 
-  /** Starts streaming from `startLsn` on a new replication connection. */
-  async startStream(startLsn: bigint, tables: readonly TableSchema[], options: { heartbeatIntervalMs?: number } = {}): Promise<PgoutputChangeStream> {
-    const replication = await connectPostgres(this.options.url, { role: 'source', replication: 'database', applicationName: 'cdc-merge stream' });
-    return PgoutputChangeStream.start({
-      replication,
-      catalog: this.client,
-      slot: this.options.name,
-      publication: this.options.name,
-      startLsn,
-      tables,
-      ...options,
-    });
-  }
-
   /** Closes the ordinary connection. */
   async close(): Promise<void> {
-    await this.client.end().catch(() => undefined);
+    await this.connection?.client.end().catch(() => undefined);
+    this.connection = undefined;
+  }
+}
+
+/**
+ * Connects and checks the server can do logical replication.
+ * @throws {CdcError} WAL_LEVEL_NOT_LOGICAL, SERVER_TOO_OLD, and the connection errors of
+ *   {@link connectPostgres}.
+ */
+async function connect(url: string): Promise<{ client: pg.Client; serverVersion: number }> {
+  const client = await connectPostgres(url, { role: 'source' });
+  try {
+    const { rows } = await client.query<{ wal_level: string; version: string }>(
+      "SELECT current_setting('wal_level') AS wal_level, current_setting('server_version_num') AS version",
+    );
+    const { wal_level, version } = rows[0]!;
+    if (Number(version) < 130000) {
+      throw new CdcError('SERVER_TOO_OLD', `the source runs PostgreSQL ${version}; cdc-merge needs 13 or later`, {
+        remedy: 'upgrade the source server (publish_via_partition_root needs 13)',
+      });
+    }
+    if (wal_level !== 'logical') {
+      throw new CdcError('WAL_LEVEL_NOT_LOGICAL', `the source has wal_level = ${wal_level}; logical replication needs wal_level = logical`, {
+        remedy: 'run ALTER SYSTEM SET wal_level = logical; on the source and restart it',
+      });
+    }
+    return { client, serverVersion: Number(version) };
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
   }
 }

@@ -7,20 +7,29 @@
 import type { Logger } from 'pino';
 import { pipeline as pipe } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
-import type { TableSchema } from '../schema/table.js';
-import { formatTableId } from '../schema/table.js';
-import type { PostgresSource } from '../sources/postgres/source.js';
-import type { ChangeSink } from './sink.js';
-import type { SnapshotChunk } from '../sources/postgres/snapshot-reader.js';
-import type { ProgressReporter } from '../observability/progress.js';
+import { CdcError } from '../../errors.js';
+import { PositionBase } from '../../events/position.js';
+import type { TableSchema } from '../../schema/table.js';
+import { formatTableId } from '../../schema/table.js';
+import type { SnapshotTarget } from '../../sinks/change-sink.js';
+import type { ProgressReporter } from '../../observability/progress.js';
+import type { SnapshotChunk, SnapshotSession } from './snapshot-reader.js';
+
+/** What {@link copyTables} needs of the source. */
+export interface SnapshotSource {
+  /** Splits a table into chunks for parallel copy. */
+  planChunks(table: TableSchema): Promise<SnapshotChunk[]>;
+  /** Opens a session inside the exported snapshot. */
+  openSnapshotSession(snapshotName: string): Promise<SnapshotSession>;
+}
 
 /** Options for {@link copyTables}. */
 export interface CopyTablesOptions {
-  readonly source: PostgresSource;
-  readonly sink: ChangeSink;
+  readonly source: SnapshotSource;
+  readonly sink: SnapshotTarget;
   readonly tables: readonly TableSchema[];
   readonly snapshotName: string;
-  /** Position the snapshot saw (bytes of WAL). */
+  /** Position the snapshot saw (bytes of WAL): its rows get the row position `[snapshotLsn]`. */
   readonly snapshotLsn: bigint;
   /** Chunks copied at once (default 2: one per core on a small machine). */
   readonly parallelism?: number;
@@ -36,12 +45,18 @@ export interface CopyTablesOptions {
  */
 export async function copyTables(options: CopyTablesOptions): Promise<Map<string, number>> {
   const { source, sink, log } = options;
+  if (sink.capabilities.snapshotFormat !== 'copy-text') {
+    throw new CdcError('SINK_UNSUPPORTED', `the target loads snapshots as ${sink.capabilities.snapshotFormat}; the PostgreSQL source copies COPY text`, {
+      remedy: 'use a target that reads COPY text, or a release whose PostgreSQL source writes typed rows',
+    });
+  }
+  const position = new PositionBase([options.snapshotLsn]);
   const parallelism = Math.max(1, options.parallelism ?? 2);
   const totals = new Map<string, number>();
   const queue: SnapshotChunk[] = [];
   const remaining = new Map<TableSchema, number>();
   for (const table of options.tables) {
-    await sink.beginTableSnapshot(table, options.snapshotLsn);
+    await sink.beginTableSnapshot(table, position);
     const chunks = await source.planChunks(table);
     remaining.set(table, chunks.length);
     totals.set(formatTableId(table.id), 0);
@@ -54,7 +69,9 @@ export async function copyTables(options: CopyTablesOptions): Promise<Map<string
     const session = await source.openSnapshotSession(options.snapshotName);
     try {
       for (let chunk = queue.shift(); chunk; chunk = queue.shift()) {
-        if (options.signal?.aborted) throw new Error('snapshot aborted');
+        if (options.signal?.aborted) {
+          throw new CdcError('INTERRUPTED', 'interrupted during the initial snapshot: the tables not finished are copied again on the next start');
+        }
         const name = formatTableId(chunk.table.id);
         const through = new PassThrough({ highWaterMark: 1 << 20 });
         const loading = sink.loadSnapshotChunk(chunk.table, through);
@@ -65,7 +82,7 @@ export async function copyTables(options: CopyTablesOptions): Promise<Map<string
         const left = remaining.get(chunk.table)! - 1;
         remaining.set(chunk.table, left);
         if (left === 0) {
-          await sink.finishTableSnapshot(chunk.table, options.snapshotLsn, totals.get(name)!);
+          await sink.finishTableSnapshot(chunk.table, position, totals.get(name)!);
           options.progress?.tableDone(name);
           log.info({ table: name, rows: totals.get(name) }, 'snapshot: table done');
         }

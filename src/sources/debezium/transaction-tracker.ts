@@ -13,10 +13,20 @@
  *   tables.
  * @see https://debezium.io/documentation/reference/stable/connectors/postgresql.html#postgresql-transaction-metadata
  */
-import type { DebeziumTransactionRecord } from '../events/debezium/index.js';
+import type { DebeziumTransactionRecord } from '../../events/debezium/index.js';
 
 /** How a transaction's completeness is decided (see the module comment). */
 export type TransactionBoundaryMode = 'stream-order' | 'event-count';
+
+/** How a broker's events say where source transactions end. */
+export interface TransactionFraming {
+  readonly mode: TransactionBoundaryMode;
+  /**
+   * `event-count` only: how many change events of an END event the pipeline will read (default:
+   * its `event_count`).
+   */
+  readonly expectedEvents?: (end: DebeziumTransactionRecord) => number | undefined;
+}
 
 /** A transaction that holds the open batch. */
 export interface OpenTransaction {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadRunConfig } from './run-config.js';
+import { loadRunConfig } from './config.js';
 
 function file(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'cdc-config-'));
@@ -16,7 +16,7 @@ describe('cdc.yaml', () => {
     process.env.CDC_TEST_PASSWORD = 's3cret';
     const config = loadRunConfig(file('name: shop\nsource:\n  url: postgres://u:${CDC_TEST_PASSWORD}@h/db\ntables: [public.*]\n'));
     expect(config.name).toBe('shop');
-    expect(config.source?.url).toBe('postgres://u:s3cret@h/db');
+    expect(config.source).toEqual({ type: 'postgres', url: 'postgres://u:s3cret@h/db' });
     expect(config.tables).toEqual(['public.*']);
   });
 

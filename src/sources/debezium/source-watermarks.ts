@@ -17,20 +17,13 @@
  * repeated. Equal positions are not copies: the delete and insert Debezium sends for a
  * primary-key change share one position (re-applying the last event is harmless).
  *
- * The highest position per partition and connector is stored with each batch as a row of
- * `cdc_management.offsets` named `source:<partition>|<connector>|<server>|<database>`.
+ * The highest position per partition and origin (connector, server, database) is stored with each
+ * batch as a typed watermark of the checkpoint (`src/events/checkpoint.ts`), its sort key encoded
+ * as a row position.
  */
-import { compareSourcePositions, type DebeziumChangeRecord, type SourcePosition } from '../events/debezium/index.js';
-import type { PartitionPosition } from './sink.js';
-
-const PREFIX = 'source:';
-/** The stored text ends with the sort key: `lsn 0/16E8B58 (last commit 0/16E8B20) [23985960:23985992]`. */
-const SORT_KEY = / \[(\d+(?::\d+)*)\]$/;
-
-/** True for an offsets row that holds a source watermark, not a broker position. */
-export function isWatermarkPartition(name: string): boolean {
-  return name.startsWith(PREFIX);
-}
+import { compareSourcePositions, type DebeziumChangeRecord, type SourcePosition } from '../../events/debezium/index.js';
+import { watermarkKey, type Watermark } from '../../events/checkpoint.js';
+import { decodePosition, encodePosition } from '../../events/position.js';
 
 /** True when `record`'s source position grows in the connector's log order (see module comment). */
 export function hasOrderedPosition(record: DebeziumChangeRecord): boolean {
@@ -40,43 +33,39 @@ export function hasOrderedPosition(record: DebeziumChangeRecord): boolean {
   return p.connector === 'sqlserver';
 }
 
-/** The highest source position read per broker partition and connector. */
+/** The highest source position read per broker partition and origin. */
 export class SourceWatermarks {
   private readonly marks = new Map<string, SourcePosition>();
-  private touched = new Map<string, PartitionPosition>();
+  private touched = new Map<string, Watermark>();
 
-  /**
-   * @param stored the offsets rows of the pipeline (others than watermarks are ignored; a row
-   *   whose text carries no sort key is ignored too).
-   */
-  constructor(stored: Iterable<PartitionPosition> = []) {
-    for (const row of stored) {
-      if (!isWatermarkPartition(row.partition)) continue;
-      const m = SORT_KEY.exec(row.text);
-      const connector = row.partition.slice(PREFIX.length).split('|')[1];
-      if (!m || !connector) continue;
-      this.marks.set(row.partition, { connector, sortKey: m[1]!.split(':').map(BigInt), text: row.text.replace(SORT_KEY, '') });
+  /** @param stored the watermarks of the checkpoint the pipeline starts from. */
+  constructor(stored: Iterable<Watermark> = []) {
+    for (const w of stored) {
+      const connector = w.origin.split('|')[0]!;
+      this.marks.set(watermarkKey(w), { connector, sortKey: decodePosition(w.position), text: w.text });
     }
   }
 
   /**
    * True when `record`, read from broker partition `partition`, is older than what that
-   * partition already delivered from the same connector (a resent copy, to skip). Otherwise its
+   * partition already delivered from the same origin (a resent copy, to skip). Otherwise its
    * position becomes the watermark, stored with the next batch.
    */
   isReplay(partition: string, record: DebeziumChangeRecord): boolean {
     if (!hasOrderedPosition(record)) return false;
     const s = record.source;
-    const name = `${PREFIX}${partition}|${record.position.connector}|${s.serverName ?? ''}|${s.database ?? ''}`;
-    const mark = this.marks.get(name);
+    const origin = `${record.position.connector}|${s.serverName ?? ''}|${s.database ?? ''}`;
+    const key = watermarkKey({ partition, origin });
+    const mark = this.marks.get(key);
     if (mark && compareSourcePositions(record.position, mark) < 0) return true;
-    this.marks.set(name, record.position);
-    this.touched.set(name, { partition: name, position: 0n, text: `${record.position.text} [${record.position.sortKey.join(':')}]` });
+    this.marks.set(key, record.position);
+    this.touched.set(key, { partition, origin, position: encodePosition(record.position.sortKey), text: record.position.text });
     return false;
   }
 
   /** The watermarks moved since the last call, to store with the batch. */
-  takeMoved(): PartitionPosition[] {
+  takeMoved(): Watermark[] {
+    if (this.touched.size === 0) return [];
     const moved = [...this.touched.values()];
     this.touched = new Map();
     return moved;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { DebeziumChangeRecord } from '../events/debezium/index.js';
-import { hasOrderedPosition, isWatermarkPartition, SourceWatermarks } from './source-watermarks.js';
+import type { DebeziumChangeRecord } from '../../events/debezium/index.js';
+import { decodePosition } from '../../events/position.js';
+import { hasOrderedPosition, SourceWatermarks } from './source-watermarks.js';
 
 function record(connector: string, sortKey: bigint[], op: DebeziumChangeRecord['op'] = 'update', database = 'db'): DebeziumChangeRecord {
   return { kind: 'change', op, position: { connector, sortKey, text: `${connector} ${sortKey.join('/')}` }, source: { serverName: 'srv', database } } as unknown as DebeziumChangeRecord;
@@ -28,12 +29,13 @@ describe('SourceWatermarks', () => {
     expect(w.isReplay('t/1', record('sqlserver', [1n, 1n, 1n]))).toBe(false); // another partition
     expect(w.isReplay('t/0', record('sqlserver', [1n, 1n, 1n], 'update', 'other'))).toBe(false); // another database
     const moved = w.takeMoved();
-    expect(moved.map((m) => m.partition).sort()).toEqual(['source:t/0|sqlserver|srv|db', 'source:t/0|sqlserver|srv|other', 'source:t/1|sqlserver|srv|db']);
+    expect(moved.map((m) => `${m.partition} ${m.origin}`).sort()).toEqual(['t/0 sqlserver|srv|db', 't/0 sqlserver|srv|other', 't/1 sqlserver|srv|db']);
+    expect(moved.find((m) => m.partition === 't/0' && m.origin.endsWith('|db'))).toMatchObject({ text: 'sqlserver 10/10/2' });
+    expect(decodePosition(moved.find((m) => m.partition === 't/0' && m.origin.endsWith('|db'))!.position)).toEqual([10n, 10n, 2n]);
     expect(w.takeMoved()).toEqual([]);
-    expect(moved.every((m) => isWatermarkPartition(m.partition))).toBe(true);
 
     // Stored and read back.
-    const again = new SourceWatermarks([...moved, { partition: 't/0', position: 5n, text: 't/0 offset 5' }]);
+    const again = new SourceWatermarks(moved);
     expect(again.isReplay('t/0', record('sqlserver', [10n, 9n, 9n]))).toBe(true);
     expect(again.isReplay('t/0', record('sqlserver', [10n, 10n, 3n]))).toBe(false);
   });

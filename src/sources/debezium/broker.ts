@@ -1,0 +1,91 @@
+/**
+ * Where the Debezium events are (NATS JetStream or Kafka), and how to open a consumer there that
+ * resumes after a checkpoint: the transport, the decoder settings and the transaction framing of
+ * each broker kind.
+ */
+import type { Checkpoint } from '../../events/checkpoint.js';
+import { decodeDebeziumRecord, type BinaryHandlingMode, type TableColumnTypes } from '../../events/debezium/index.js';
+import { JetStreamTransport } from './jetstream.js';
+import { KafkaTransport, kafkaTransactionBoundaries, parseKafkaPartition, type KafkaSasl } from './kafka.js';
+import type { BrokerConnection } from './source.js';
+
+/** Where the Debezium events are. */
+export type DebeziumBroker =
+  | {
+      readonly kind: 'nats';
+      readonly url: string;
+      readonly stream: string;
+      readonly subjects?: readonly string[];
+    }
+  | {
+      readonly kind: 'kafka';
+      readonly brokers: readonly string[];
+      readonly topics?: readonly string[];
+      readonly topicPattern?: string;
+      /** Consumer group (default: the pipeline name). */
+      readonly groupId?: string;
+      readonly tls?: boolean;
+      readonly sasl?: KafkaSasl;
+    };
+
+/** How events read (Debezium connector settings the events do not carry). */
+export interface DecodeSettings {
+  /** PostgreSQL column types per source table, for events without an embedded schema. */
+  readonly columnTypes?: readonly TableColumnTypes[];
+  readonly binaryHandlingMode?: BinaryHandlingMode;
+}
+
+/**
+ * A function that opens a consumer on `broker` for pipeline `name` (the durable consumer or the
+ * consumer group) resuming after a checkpoint.
+ * @returns for `DebeziumSourceOptions.connect`; the returned function throws the connection
+ *   errors of `JetStreamTransport.open` and `KafkaTransport.open`.
+ */
+export function brokerConnector(broker: DebeziumBroker, name: string, settings: DecodeSettings = {}): (checkpoint: Checkpoint) => Promise<BrokerConnection> {
+  const options = {
+    ...(settings.binaryHandlingMode ? { binaryHandlingMode: settings.binaryHandlingMode } : {}),
+    ...(settings.columnTypes && settings.columnTypes.length > 0 ? { columnTypes: settings.columnTypes } : {}),
+  };
+  if (broker.kind === 'nats') {
+    return async (checkpoint) => {
+      const after = checkpoint.positions.get('')?.position;
+      const stream = await JetStreamTransport.open({
+        url: broker.url,
+        stream: broker.stream,
+        durable: name,
+        ...(broker.subjects ? { subjects: broker.subjects } : {}),
+        ...(after === undefined ? {} : { after }),
+      });
+      return {
+        transport: stream,
+        decode: (m) => decodeDebeziumRecord({ value: m.data, topic: m.subject, offset: m.sequence, options }),
+        close: () => stream.close(),
+      };
+    };
+  }
+  return async () => {
+    const kafka = await KafkaTransport.open({
+      brokers: broker.brokers,
+      groupId: broker.groupId ?? name,
+      ...(broker.topics ? { topics: broker.topics } : {}),
+      ...(broker.topicPattern !== undefined ? { topicPattern: broker.topicPattern } : {}),
+      ...(broker.tls ? { tls: true } : {}),
+      ...(broker.sasl ? { sasl: broker.sasl } : {}),
+    });
+    const transactions = kafkaTransactionBoundaries(kafka.topics);
+    return {
+      transport: kafka,
+      decode: (m) =>
+        decodeDebeziumRecord({
+          key: m.key ?? null,
+          value: m.data,
+          topic: m.subject,
+          ...(m.partition ? { partition: parseKafkaPartition(m.partition).partition } : {}),
+          offset: m.sequence,
+          options,
+        }),
+      ...(transactions ? { transactions } : {}),
+      close: () => kafka.close(),
+    };
+  };
+}

@@ -1,0 +1,287 @@
+/**
+ * The Debezium source (DESIGN.md §2): Debezium change events read from a broker (NATS JetStream
+ * or Kafka), decoded and mapped onto the change model.
+ *
+ * Positions: a broker has source partitions (one for a JetStream stream, `topic/partition` for
+ * Kafka), each with a strictly increasing position (stream sequence, partition offset). The sink
+ * stores each partition's last merged position with the data; messages at or below it are
+ * skipped, so a redelivery changes nothing. Events a restarted connector sent twice are skipped
+ * by their source position ({@link SourceWatermarks}).
+ *
+ * Framing: after each message the source emits a `commit` boundary unless a source transaction
+ * is still incomplete (Debezium's transaction metadata, {@link TransactionTracker}), so a batch
+ * never ends inside one (§3.3). A transaction still incomplete after the wait limit is let go
+ * with a warning. A message that cannot be decoded becomes a `dead-letter` message (set aside in
+ * the sink with the batch), or stops the pipeline, as configured.
+ */
+import type { Logger } from 'pino';
+import { CdcError } from '../../errors.js';
+import type { ChangeMessage, RowOrigin } from '../../events/change.js';
+import type { Checkpoint, PartitionPosition } from '../../events/checkpoint.js';
+import type { DebeziumRecord } from '../../events/debezium/index.js';
+import { PositionBase } from '../../events/position.js';
+import type { Metrics } from '../../observability/metrics.js';
+import { sameShape, tableKey, type TableId, type TableSchema } from '../../schema/table.js';
+import type { ChangeSource, ChangeStream, SourceStartOptions, SourceStarted } from '../change-source.js';
+import { changeFromRecord, tableFromRecord } from './record-mapping.js';
+import { SourceWatermarks } from './source-watermarks.js';
+import { TransactionTracker, type TransactionFraming } from './transaction-tracker.js';
+import { describePosition, type MessageTransport, type SourceMessage } from './transport.js';
+
+/** An open broker consumer, as {@link DebeziumSourceOptions.connect} returns it. */
+export interface BrokerConnection {
+  readonly transport: MessageTransport;
+  /** Decodes one message. Throws a CdcError for a message that cannot be decoded. */
+  readonly decode: (message: SourceMessage) => DebeziumRecord;
+  /** How transaction metadata marks transactions (default: `stream-order`). */
+  readonly transactions?: TransactionFraming;
+  /** Closes the consumer. */
+  close(): Promise<void>;
+}
+
+/** Options for {@link DebeziumSource}. */
+export interface DebeziumSourceOptions {
+  /** For logs: `debezium over kafka`. */
+  readonly description: string;
+  /** Opens the broker consumer to resume after `checkpoint`. */
+  readonly connect: (checkpoint: Checkpoint) => Promise<BrokerConnection>;
+  readonly log: Logger;
+  /** The target table of a change record (default: the record's own schema and table). */
+  readonly route?: (table: TableId, message: SourceMessage) => TableId;
+  /** Primary-key columns of a source table (source names) when the messages carry no record key. */
+  readonly keyOf?: (table: TableId) => readonly string[] | undefined;
+  /** `dead_letter` (default): set undecodable messages aside and go on; `stop`: fail. */
+  readonly onInvalid?: 'dead_letter' | 'stop';
+  /**
+   * How long a batch waits for the missing events of a source transaction before it ends
+   * anyway, with a warning, ms (default 60 000).
+   */
+  readonly transactionWaitMs?: number;
+}
+
+/** Debezium events from a broker; see the module comment. */
+export class DebeziumSource implements ChangeSource {
+  private connection: BrokerConnection | undefined;
+
+  constructor(private readonly options: DebeziumSourceOptions) {}
+
+  get description(): string {
+    return this.options.description;
+  }
+
+  /** Tables arrive with the events: none is known before streaming. */
+  open(): Promise<readonly TableSchema[]> {
+    return Promise.resolve([]);
+  }
+
+  /**
+   * Opens the consumer after the checkpoint's positions and starts reading.
+   * @throws {CdcError} the errors of the broker connection.
+   */
+  async start(options: SourceStartOptions): Promise<SourceStarted> {
+    this.connection = await this.options.connect(options.checkpoint);
+    options.log.info({ source: this.description }, 'reading Debezium events');
+    return { snapshotRows: 0, stream: new DebeziumStream(this.connection, this.options, options) };
+  }
+
+  async close(): Promise<void> {
+    await this.connection?.close();
+    this.connection = undefined;
+  }
+}
+
+/** A broker partition's position; its text is made only when read. */
+class BrokerPosition implements PartitionPosition {
+  constructor(
+    readonly partition: string,
+    readonly position: bigint,
+  ) {}
+  get text(): string {
+    return describePosition({ partition: this.partition, sequence: this.position });
+  }
+}
+
+/** Messages fetched at once. */
+const FETCH_MAX = 1000;
+
+class DebeziumStream implements ChangeStream {
+  private readonly transport: MessageTransport;
+  private readonly decode: (message: SourceMessage) => DebeziumRecord;
+  private readonly log: Logger;
+  private readonly metrics: Metrics | undefined;
+  private readonly untilCaughtUp: boolean;
+  private readonly waitMs: number;
+  /** Per partition: the last position read (into the open or a committed batch). */
+  private readonly last = new Map<string, bigint>();
+  /** Per partition: the last position acknowledged (merged). */
+  private readonly acknowledged = new Map<string, bigint>();
+  private readonly watermarks: SourceWatermarks;
+  private readonly tracker: TransactionTracker;
+  private readonly known = new Map<string, TableSchema>();
+  private readonly queue: ChangeMessage[] = [];
+  private fetched: SourceMessage[] = [];
+  private fetchedAt = 0;
+  /** Partitions read since the last boundary, with their last position. */
+  private touched = new Map<string, bigint>();
+  private messagesSinceBoundary = 0;
+  private transactionsSinceBoundary = 0;
+  /** True when the last fetch came back empty: the broker had nothing more. */
+  private drained = false;
+  /** The commit time of the last event, reused while it repeats (the sink formats each new Date once). */
+  private eventMs = Number.NaN;
+  private eventTime = new Date(0);
+
+  constructor(
+    connection: BrokerConnection,
+    private readonly options: DebeziumSourceOptions,
+    start: SourceStartOptions,
+  ) {
+    this.transport = connection.transport;
+    this.decode = connection.decode;
+    this.log = start.log;
+    this.metrics = start.metrics;
+    this.untilCaughtUp = start.untilCaughtUp;
+    this.waitMs = options.transactionWaitMs ?? 60_000;
+    for (const p of start.checkpoint.positions.values()) {
+      this.last.set(p.partition, p.position);
+      this.acknowledged.set(p.partition, p.position);
+    }
+    this.watermarks = new SourceWatermarks(start.checkpoint.watermarks.values());
+    this.tracker = new TransactionTracker(connection.transactions?.mode ?? 'stream-order', connection.transactions?.expectedEvents);
+  }
+
+  poll(): ChangeMessage | undefined {
+    for (;;) {
+      const queued = this.queue.shift();
+      if (queued) return queued;
+      if (this.fetchedAt >= this.fetched.length) return undefined;
+      this.read(this.fetched[this.fetchedAt++]!);
+    }
+  }
+
+  async next(timeoutMs: number): Promise<ChangeMessage | 'timeout'> {
+    for (;;) {
+      const ready = this.poll();
+      if (ready) return ready;
+      this.fetched = await this.transport.fetch(FETCH_MAX, timeoutMs);
+      this.fetchedAt = 0;
+      if (this.fetched.length > 0) {
+        this.drained = false;
+        continue;
+      }
+      this.drained = true;
+      if (!this.tracker.settled) {
+        // Nothing more is coming now. Catching up, the run ends with what there is; else a
+        // transaction that stayed incomplete past the wait limit is let go.
+        if (this.untilCaughtUp) this.abandonAll();
+        else this.abandonStale();
+        if (this.tracker.settled) this.boundary();
+      }
+      const queued = this.queue.shift();
+      return queued ?? 'timeout';
+    }
+  }
+
+  async acknowledge(positions: readonly PartitionPosition[]): Promise<void> {
+    for (const p of positions) this.acknowledged.set(p.partition, p.position);
+    await this.transport.acknowledge(new Map(positions.map((p) => [p.partition, p.position])));
+  }
+
+  /** The broker had nothing more at the last fetch and everything read is merged. */
+  caughtUp(): boolean {
+    if (!this.drained || this.queue.length > 0 || this.fetchedAt < this.fetched.length || !this.tracker.settled) return false;
+    for (const [partition, position] of this.last) if ((this.acknowledged.get(partition) ?? -1n) < position) return false;
+    return true;
+  }
+
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Turns one broker message into change messages on the queue. */
+  private read(m: SourceMessage): void {
+    const partition = m.partition ?? '';
+    const previous = this.last.get(partition);
+    if (previous !== undefined && m.sequence <= previous) return;
+    let record: DebeziumRecord | null = null;
+    try {
+      record = this.decode(m);
+    } catch (error) {
+      if (this.options.onInvalid === 'stop' || !(error instanceof CdcError)) throw error;
+      this.queue.push({ kind: 'dead-letter', entry: { topic: m.subject, brokerPosition: describePosition(m), key: m.key ?? null, value: m.data, error: error.message } });
+      this.log.warn({ subject: m.subject, position: describePosition(m), error: error.message }, 'message set aside in the dead-letter table');
+    }
+    if (record?.kind === 'transaction') {
+      if (record.status === 'BEGIN') this.tracker.begin(record.id, Date.now());
+      else {
+        this.tracker.end(record, Date.now());
+        this.transactionsSinceBoundary++;
+      }
+    } else if (record?.kind === 'change') {
+      if (record.transaction) this.tracker.change(record.transaction.id, Date.now());
+      if (this.watermarks.isReplay(partition, record)) {
+        this.metrics?.replayedTotal.inc();
+        this.log.debug({ subject: m.subject, position: describePosition(m), source: record.position.text }, 'skipped a change the connector sent again');
+        record = null;
+      }
+    }
+    if (record?.kind === 'change') {
+      const id = this.options.route ? this.options.route(record.table, m) : record.table;
+      const table = tableFromRecord(record, id, this.options.keyOf?.(record.table));
+      const key = tableKey(id);
+      const before = this.known.get(key);
+      if (!before || !sameShape(before, table)) {
+        this.queue.push({ kind: 'relation', table });
+        this.known.set(key, table);
+      }
+      const ms = record.timestampMs ?? m.timestampMs;
+      if (ms !== this.eventMs) {
+        this.eventMs = ms;
+        this.eventTime = new Date(ms);
+      }
+      const origin: RowOrigin = { position: new PositionBase([m.sequence]), commitTime: this.eventTime };
+      this.queue.push(changeFromRecord(record, table, origin, () => `${m.subject} ${describePosition(m)}`));
+    }
+    this.last.set(partition, m.sequence);
+    this.touched.set(partition, m.sequence);
+    this.messagesSinceBoundary++;
+    if (!this.tracker.settled) this.abandonStale();
+    if (this.tracker.settled) this.boundary();
+  }
+
+  /** Queues a `commit` boundary with what moved since the previous one. */
+  private boundary(): void {
+    if (this.messagesSinceBoundary === 0) return;
+    const positions: PartitionPosition[] = [];
+    for (const [partition, position] of this.touched) positions.push(new BrokerPosition(partition, position));
+    this.queue.push({
+      kind: 'commit',
+      positions,
+      watermarks: this.watermarks.takeMoved(),
+      transactions: this.transactionsSinceBoundary,
+      messages: this.messagesSinceBoundary,
+    });
+    this.touched = new Map();
+    this.messagesSinceBoundary = 0;
+    this.transactionsSinceBoundary = 0;
+  }
+
+  /** Lets go of the oldest incomplete transaction if it waited past the limit. */
+  private abandonStale(): void {
+    const oldest = this.tracker.oldest();
+    if (!oldest || Date.now() - oldest.sinceMs < this.waitMs) return;
+    this.log.warn(
+      { transaction: oldest.id, seen: oldest.seen, expected: oldest.expected, waitedMs: Date.now() - oldest.sinceMs },
+      'a source transaction stayed incomplete past the wait limit: ending the batch without its missing events (are all its tables and the transaction topic consumed?)',
+    );
+    this.tracker.abandon(oldest.id);
+  }
+
+  /** Lets go of every incomplete transaction (the run ends with what the broker holds). */
+  private abandonAll(): void {
+    for (let t = this.tracker.oldest(); t; t = this.tracker.oldest()) {
+      this.log.warn({ transaction: t.id, seen: t.seen, expected: t.expected }, 'caught up inside an incomplete source transaction: merging what arrived of it');
+      this.tracker.abandon(t.id);
+    }
+  }
+}
