@@ -62,3 +62,27 @@ it('exits 130 on Ctrl-C (SIGINT) after merging its open batch', async () => {
   run.child.kill('SIGINT');
   expect(await run.exited).toBe(130);
 });
+
+it('exits 130 on Ctrl-C during the initial snapshot, and the next run copies what was not finished', async () => {
+  const big = await createPair(cluster);
+  try {
+    // About 150 MB: several chunks, a few seconds to copy.
+    await big.source.query(`CREATE TABLE public.big (id int PRIMARY KEY, pad text);
+      INSERT INTO public.big SELECT g, repeat(md5(g::text), 3) FROM generate_series(1, 1000000) g;`);
+    const run = startCli(['run', '--source', big.sourceUrl, '--target', big.targetUrl, '--name', big.name]);
+    await run.waitFor('"msg":"snapshot: copying table"');
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(130);
+    expect(run.stderr()).toMatch(/INTERRUPTED|interrupted during the initial snapshot/);
+    expect(run.stderr()).not.toMatch(/"msg":"snapshot: table done"/);
+    const { rows } = await big.target.query("SELECT state FROM cdc_management.snapshot_progress WHERE table_name = 'big'");
+    expect(rows).toEqual([{ state: 'copying' }]);
+
+    const again = await runCli(['run', '--source', big.sourceUrl, '--target', big.targetUrl, '--name', big.name, '--until-caught-up']);
+    expect(again.code, again.stderr).toBe(0);
+    const { rows: counts } = await big.target.query('SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM public.big');
+    expect(counts).toEqual([{ n: 1_000_000, d: 1_000_000 }]);
+  } finally {
+    await big.close();
+  }
+});

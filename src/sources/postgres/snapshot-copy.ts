@@ -23,6 +23,12 @@ export interface SnapshotSource {
   openSnapshotSession(snapshotName: string): Promise<SnapshotSession>;
 }
 
+function interrupted(cause?: unknown): CdcError {
+  return new CdcError('INTERRUPTED', 'interrupted during the initial snapshot: the tables not finished are copied again on the next start', {
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
 /** Options for {@link copyTables}. */
 export interface CopyTablesOptions {
   readonly source: SnapshotSource;
@@ -69,13 +75,17 @@ export async function copyTables(options: CopyTablesOptions): Promise<Map<string
     const session = await source.openSnapshotSession(options.snapshotName);
     try {
       for (let chunk = queue.shift(); chunk; chunk = queue.shift()) {
-        if (options.signal?.aborted) {
-          throw new CdcError('INTERRUPTED', 'interrupted during the initial snapshot: the tables not finished are copied again on the next start');
-        }
+        if (options.signal?.aborted) throw interrupted();
         const name = formatTableId(chunk.table.id);
         const through = new PassThrough({ highWaterMark: 1 << 20 });
         const loading = sink.loadSnapshotChunk(chunk.table, through);
-        await Promise.all([pipe(session.copyOut(chunk), through), loading]);
+        try {
+          // Aborting stops the chunk at once (the COPY and the load fail, nothing is marked done).
+          await Promise.all([pipe(session.copyOut(chunk), through, options.signal ? { signal: options.signal } : {}), loading]);
+        } catch (error) {
+          if (options.signal?.aborted) throw interrupted(error);
+          throw error;
+        }
         const rows = await loading;
         totals.set(name, (totals.get(name) ?? 0) + rows);
         options.progress?.rows(rows);
@@ -87,11 +97,17 @@ export async function copyTables(options: CopyTablesOptions): Promise<Map<string
           log.info({ table: name, rows: totals.get(name) }, 'snapshot: table done');
         }
       }
+    } catch (error) {
+      queue.length = 0; // the other workers stop after their current chunk
+      throw error;
     } finally {
       await session.close();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(parallelism, Math.max(1, queue.length)) }, worker));
+  // Every worker ends (and closes its session) before a failure is reported.
+  const results = await Promise.allSettled(Array.from({ length: Math.min(parallelism, Math.max(1, queue.length)) }, worker));
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
   options.progress?.stop();
   return totals;
 }
