@@ -246,7 +246,7 @@ export async function runMessagePipeline(options: MessagePipelineOptions): Promi
     }
     await commit(true);
   } catch (error) {
-    if (batch) await (batch as SinkBatch).rollback().catch(() => undefined);
+    if (batch) await batch.rollback().catch(() => undefined);
     await commits.drain();
     await sink.recordError(error);
     throw error;

@@ -255,7 +255,7 @@ async function streamLoop(s: LoopState): Promise<{ transactions: number; changes
     }
     await flush(true);
   } catch (error) {
-    if (batch) await (batch as SinkBatch).rollback().catch(() => undefined);
+    if (batch) await batch.rollback().catch(() => undefined);
     await commits.drain();
     await sink.recordError(error);
     throw error;

@@ -28,7 +28,7 @@ export class JsonMembers implements ReadonlyMap<string, JsonValue> {
 
   get(name: string): JsonValue | undefined {
     const i = this.indexOf(name);
-    return i < 0 ? undefined : (this.slots[i + 1] as JsonValue);
+    return i < 0 ? undefined : this.slots[i + 1];
   }
 
   has(name: string): boolean {

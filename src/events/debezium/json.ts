@@ -197,7 +197,7 @@ export function stringifyJson(value: JsonValue): string {
   if (value instanceof JsonNumber) return value.text;
   if (isJsonArray(value)) return `[${value.map(stringifyJson).join(',')}]`;
   const parts: string[] = [];
-  for (const [k, v] of value as JsonObject) parts.push(`${JSON.stringify(k)}:${stringifyJson(v)}`);
+  for (const [k, v] of value) parts.push(`${JSON.stringify(k)}:${stringifyJson(v)}`);
   return `{${parts.join(',')}}`;
 }
 
@@ -214,7 +214,7 @@ export function toPlainJson(value: JsonValue): unknown {
   }
   if (isJsonArray(value)) return value.map(toPlainJson);
   const out: Record<string, unknown> = {};
-  for (const [k, v] of value as JsonObject) {
+  for (const [k, v] of value) {
     Object.defineProperty(out, k, { value: toPlainJson(v), enumerable: true, writable: true, configurable: true });
   }
   return out;
