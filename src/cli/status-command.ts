@@ -60,7 +60,7 @@ export async function collectStatus(flags: StatusFlags): Promise<StatusReport> {
   });
   try {
     const slot = await readSlot(source, pipeline);
-    const infra = await target.query("SELECT to_regclass('cdc_management.offsets') IS NOT NULL AS ok");
+    const infra = await target.query<{ ok: boolean }>("SELECT to_regclass('cdc_management.offsets') IS NOT NULL AS ok");
     if (!infra.rows[0]?.ok) {
       throw new CdcError('NOT_INITIALIZED', 'the target has no cdc_management schema yet', { remedy: 'start the pipeline with cdc run first' });
     }

@@ -105,5 +105,3 @@ export const projectSectionsSchema = {
 export type SinkConfig = z.infer<typeof sinkSchema>;
 /** A service's settings. */
 export type ServiceConfig = z.infer<typeof serviceSchema>;
-/** An environment's settings. */
-export type EnvironmentConfig = z.infer<typeof environmentSchema>;

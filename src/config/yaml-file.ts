@@ -114,7 +114,7 @@ export function loadYamlFile<S extends z.ZodType>(file: string, schema: S, optio
       context: { file, line, field: at },
     });
   }
-  let data = result.data as z.infer<S>;
+  let data = result.data;
   if (options.substituteEnv) {
     data = substitute(data, '', (path, name) => {
       throw new CdcError(code, `${file}:${lineOf(path) ?? 1}: ${path} uses \${${name}} but ${name} is not set`, {

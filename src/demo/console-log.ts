@@ -19,7 +19,7 @@ export function compactLine(json: string, indent = '      '): string {
   const fields = Object.entries(record)
     .filter(([k]) => !HIDDEN.has(k))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-  return `${indent}${level}  ${String(record.msg ?? '')}${fields.length ? `  ${fields.join(' ')}` : ''}`;
+  return `${indent}${level}  ${typeof record.msg === 'string' ? record.msg : ''}${fields.length ? `  ${fields.join(' ')}` : ''}`;
 }
 
 /** A logger at `level` writing compact lines to standard error. */

@@ -7,7 +7,6 @@
  * `chain[i] = sha256(chain[i-1] + '\n' + path + '\n' + checksum)`, and `sum` is the last link. An
  * edited, inserted, removed or reordered entry changes every link after it.
  */
-import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { stringify } from 'yaml';
 import { loadYamlFile } from '../config/yaml-file.js';
@@ -99,11 +98,6 @@ export function renderManifest(manifest: Manifest): string {
     '# tables: every table as the files leave it (cdc migrations diff compares schemas/ with it).\n' +
     stringify(manifest, { lineWidth: 0 })
   );
-}
-
-/** Writes manifest.yaml. */
-export function writeManifest(path: string, manifest: Manifest): void {
-  writeFileSync(path, renderManifest(manifest));
 }
 
 /**

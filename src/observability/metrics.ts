@@ -69,7 +69,7 @@ export class Metrics {
   /** Counts one captured row change (hot path: label children are cached per table object). */
   captured(table: TableId, op: string): void {
     let byOp = this.capturedByTable.get(table);
-    if (!byOp) this.capturedByTable.set(table, (byOp = new Map()));
+    if (!byOp) this.capturedByTable.set(table, (byOp = new Map<string, client.Counter.Internal>()));
     let counter = byOp.get(op);
     if (!counter) byOp.set(op, (counter = this.capturedTotal.labels({ table: formatTableId(table), op })));
     counter.inc();

@@ -6,7 +6,8 @@
  */
 export class CommitSlot {
   private inflight: Promise<void> | null = null;
-  private failure: unknown = null;
+  /** The first failed commit's error, boxed: a thrown value may itself be falsy. */
+  private failure: { error: unknown } | null = null;
 
   /**
    * Starts `commit`; `merged` runs after it succeeds (record the position, acknowledge the
@@ -16,7 +17,7 @@ export class CommitSlot {
     this.inflight = commit.then(merged).then(
       () => undefined,
       (error: unknown) => {
-        this.failure ??= error;
+        this.failure ??= { error };
       },
     );
   }
@@ -34,7 +35,7 @@ export class CommitSlot {
 
   /** Throws the error of a failed commit, if one failed. */
   check(): void {
-    if (this.failure) throw this.failure;
+    if (this.failure) throw this.failure.error;
   }
 
   /** Waits for the commit in flight without throwing (cleaning up after another error). */

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { CdcError } from '../errors.js';
 import { projectRunConfigSchema, type RunConfigFile } from '../config/run-config.js';
-import type { EnvironmentConfig, SinkConfig } from '../config/project-config.js';
+import type { SinkConfig } from '../config/project-config.js';
 import { sinkSchema } from '../config/project-config.js';
 import { loadTableFile } from '../config/table-file.js';
 import { loadYamlFile } from '../config/yaml-file.js';
@@ -129,20 +129,4 @@ export function sinkDefinitions(project: Project, sink: SinkConfig): TableDefini
       (sink.services === undefined || sink.services.includes(d.service)) &&
       (patterns.length === 0 || patterns.some((p) => matchesPattern(p, { schema: d.schema, name: d.table }))),
   );
-}
-
-/**
- * The environment `env` of cdc.yaml.
- * @throws {CdcError} CONFIG_INVALID naming the known environments when `env` is not one.
- */
-export function projectEnvironment(project: Project, env: string): EnvironmentConfig {
-  const envs = project.config.environments ?? {};
-  const found = envs[env];
-  if (!found) {
-    const known = Object.keys(envs).sort(byCodePoint);
-    throw new CdcError('CONFIG_INVALID', `unknown environment ${JSON.stringify(env)}: ${project.configFile} ${known.length ? `declares ${known.join(', ')}` : 'declares no environments'}`, {
-      remedy: 'pass one of the declared environments to --env, or add it under environments: in cdc.yaml',
-    });
-  }
-  return found;
 }

@@ -48,10 +48,10 @@ export function writeDefinitions(projectDir: string, definitions: readonly Table
  */
 export function declareService(configFile: string, service: string, dialect: SourceDialect): boolean {
   const doc = parseDocument(readFileSync(configFile, 'utf8'));
-  const existing = doc.getIn(['services', service, 'dialect']) as unknown;
+  const existing = doc.getIn(['services', service, 'dialect']);
   if (existing === dialect) return false;
   if (existing !== undefined) {
-    throw new CdcError('CONFIG_INVALID', `${configFile}: service ${service} has dialect ${String(existing)}, not ${dialect}`, {
+    throw new CdcError('CONFIG_INVALID', `${configFile}: service ${service} has dialect ${typeof existing === 'string' ? existing : JSON.stringify(existing)}, not ${dialect}`, {
       remedy: 'use another --service name, or fix the dialect in cdc.yaml',
     });
   }

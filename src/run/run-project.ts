@@ -30,7 +30,7 @@ export interface RunProject {
    */
   readonly columnTypes: readonly { id: { schema: string; name: string }; columns: { name: string; type: string }[] }[];
   /** Primary-key columns of a source table from its YAML definition (any dialect), if defined. */
-  keyOf(table: { schema: string; name: string }): readonly string[] | undefined;
+  readonly keyOf: (table: { schema: string; name: string }) => readonly string[] | undefined;
   /** Applies pending migrations to the target (no-op without generated migrations). */
   applyMigrations(targetUrl: string, log: Logger): Promise<void>;
 }

@@ -51,7 +51,7 @@ export async function connectPostgres(url: string, options: ConnectOptions): Pro
     application_name: options.applicationName ?? `cdc-merge ${options.role}`,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     ...(options.replication ? { replication: options.replication } : {}),
-  } as pg.ClientConfig);
+  });
   try {
     await client.connect();
   } catch (error) {

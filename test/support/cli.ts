@@ -23,8 +23,8 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
   let out = '';
   let err = '';
   const listeners: (() => void)[] = [];
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => {
     err += d.toString();
     for (const l of listeners) l();
   });

@@ -304,7 +304,7 @@ function decodeArray(
   element: (json: JsonValue, path: JsonPath) => Converted,
   settings: ValueSettings,
 ): Converted {
-  if (json.length > 0 && json.every((v) => v instanceof JsonNumber) && settings.unavailable.isByteNumbers(json.map((v) => (v as JsonNumber).text))) {
+  if (json.length > 0 && json.every((v) => v instanceof JsonNumber) && settings.unavailable.isByteNumbers(json.map((v) => v.text))) {
     return UNCHANGED;
   }
   if (json.length === 1 && json[0] === settings.unavailable.uuid) return UNCHANGED;

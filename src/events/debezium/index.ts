@@ -16,13 +16,15 @@ export type {
   DebeziumSchemaChangeRecord,
   DebeziumSourceInfo,
   DebeziumTombstoneRecord,
+  DebeziumTransactionRecord,
   DecodedRow,
   DecodeOptions,
   TableColumnTypes,
+  TransactionBlock,
+  TransactionDataCollection,
 } from './record.js';
 export { DebeziumDecodeError } from './errors.js';
 export { binlogFileNumber, compareSourcePositions, parseSqlServerLsn, type KnownConnector, type SourcePosition } from './position.js';
-export type { DebeziumTransactionRecord, TransactionBlock, TransactionDataCollection } from './transaction.js';
 export type { BinaryHandlingMode } from './binary.js';
 export type { DecimalHandlingMode, TimePrecisionMode } from './column-types.js';
 export { DEFAULT_UNAVAILABLE_VALUE_PLACEHOLDER } from './unavailable-value.js';

@@ -2,7 +2,7 @@
  * The objects of the lossless JSON reader (`json.ts`): names and values in input order behind
  * the `ReadonlyMap` interface that the decoder reads them through.
  */
-import type { JsonValue } from './json.js';
+import type { JsonValue } from './json-value.js';
 
 /**
  * Members past which a {@link JsonMembers} also keeps an index by name. Below it a scan of the
@@ -28,7 +28,7 @@ export class JsonMembers implements ReadonlyMap<string, JsonValue> {
 
   get(name: string): JsonValue | undefined {
     const i = this.indexOf(name);
-    return i < 0 ? undefined : (this.slots[i + 1] as JsonValue);
+    return i < 0 ? undefined : this.slots[i + 1];
   }
 
   has(name: string): boolean {

@@ -3,7 +3,7 @@
  * schema), by their exact text or its UTF-8 bytes; see `parseJson`'s `reuse` option.
  */
 import { Buffer } from 'node:buffer';
-import type { JsonValue } from './json.js';
+import type { JsonValue } from './json-value.js';
 
 /**
  * A bounded cache of parsed JSON values by their exact source text, for large values that repeat

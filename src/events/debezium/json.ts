@@ -12,55 +12,10 @@
 import { TextDecoder } from 'node:util';
 import { JsonMembers } from './json-members.js';
 import type { JsonValueCache } from './json-value-cache.js';
+import { JsonNumber, type JsonObject, type JsonValue } from './json-value.js';
 
 export { JsonValueCache } from './json-value-cache.js';
-
-/** A JSON number, kept as its source text (e.g. `-12.50e+3`); never rounded. */
-export class JsonNumber {
-  /** The number exactly as it appeared in the input. */
-  readonly text: string;
-
-  constructor(text: string) {
-    this.text = text;
-  }
-
-  /**
-   * The value as a number when the literal is an integer of at most 15 digits (every such
-   * integer is exact in a double); undefined for any other literal. `Number(text)` without the
-   * general string-to-number conversion.
-   */
-  get safeInteger(): number | undefined {
-    const t = this.text;
-    const negative = t.charCodeAt(0) === 0x2d;
-    const start = negative ? 1 : 0;
-    if (t.length - start > 15 || t.length === start) return undefined;
-    let n = 0;
-    for (let i = start; i < t.length; i++) {
-      const d = t.charCodeAt(i) - 0x30;
-      if (d < 0 || d > 9) return undefined;
-      n = n * 10 + d;
-    }
-    return negative ? -n : n;
-  }
-
-  /** True when the literal has no fraction and no exponent (`-12`, `0`). */
-  get isInteger(): boolean {
-    const t = this.text;
-    let i = t.charCodeAt(0) === 0x2d ? 1 : 0;
-    if (i >= t.length) return false;
-    for (; i < t.length; i++) {
-      const c = t.charCodeAt(i);
-      if (c < 0x30 || c > 0x39) return false;
-    }
-    return true;
-  }
-}
-
-/** A JSON object: member names to values, in input order. */
-export type JsonObject = ReadonlyMap<string, JsonValue>;
-
-/** Any JSON value, with numbers as {@link JsonNumber} and objects as {@link JsonObject}. */
-export type JsonValue = null | boolean | string | JsonNumber | readonly JsonValue[] | JsonObject;
+export { JsonNumber, type JsonObject, type JsonValue } from './json-value.js';
 
 /** The input is not JSON; `offset` is the 0-based index (UTF-16 units) where reading stopped. */
 export class JsonSyntaxError extends Error {
@@ -197,7 +152,7 @@ export function stringifyJson(value: JsonValue): string {
   if (value instanceof JsonNumber) return value.text;
   if (isJsonArray(value)) return `[${value.map(stringifyJson).join(',')}]`;
   const parts: string[] = [];
-  for (const [k, v] of value as JsonObject) parts.push(`${JSON.stringify(k)}:${stringifyJson(v)}`);
+  for (const [k, v] of value) parts.push(`${JSON.stringify(k)}:${stringifyJson(v)}`);
   return `{${parts.join(',')}}`;
 }
 
@@ -214,7 +169,7 @@ export function toPlainJson(value: JsonValue): unknown {
   }
   if (isJsonArray(value)) return value.map(toPlainJson);
   const out: Record<string, unknown> = {};
-  for (const [k, v] of value as JsonObject) {
+  for (const [k, v] of value) {
     Object.defineProperty(out, k, { value: toPlainJson(v), enumerable: true, writable: true, configurable: true });
   }
   return out;

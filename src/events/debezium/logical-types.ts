@@ -285,7 +285,7 @@ function decodePhysical(json: JsonValue, schema: ConnectSchema, path: JsonPath, 
 function decodeArray(json: JsonValue, items: ConnectSchema, path: JsonPath, settings: ValueSettings): Converted {
   if (!isJsonArray(json)) fail(path, `expected an array, found ${describe(json)}`);
   const integerItems = items.type === 'int8' || items.type === 'int16' || items.type === 'int32' || items.type === 'int64';
-  if (integerItems && json.every((v) => v instanceof JsonNumber) && settings.unavailable.isByteNumbers(json.map((v) => (v as JsonNumber).text))) {
+  if (integerItems && json.every((v) => v instanceof JsonNumber) && settings.unavailable.isByteNumbers(json.map((v) => v.text))) {
     return UNCHANGED;
   }
   if (items.name === LogicalName.Uuid && json.length === 1 && json[0] === settings.unavailable.uuid) return UNCHANGED;

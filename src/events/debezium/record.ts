@@ -11,7 +11,6 @@ import type { TableId } from '../../schema/table.js';
 import type { BinaryHandlingMode } from './binary.js';
 import type { DecimalHandlingMode, TimePrecisionMode } from './column-types.js';
 import type { SourcePosition } from './position.js';
-import type { TransactionBlock, DebeziumTransactionRecord } from './transaction.js';
 
 /**
  * A row image: column name → PostgreSQL text, `null` (SQL NULL) or {@link UNCHANGED} (the
@@ -142,6 +141,41 @@ export interface DebeziumSchemaChangeRecord {
 export interface DebeziumHeartbeatRecord {
   readonly kind: 'heartbeat';
   readonly timestampMs: number;
+}
+
+/** One table's share of a transaction (END events only). */
+export interface TransactionDataCollection {
+  /** The table, as Debezium names it: `schema.table` (PostgreSQL), `db.table` (MySQL), `db.schema.table` (SQL Server). */
+  readonly dataCollection: string;
+  /** Change events the transaction produced for that table. */
+  readonly eventCount: number;
+}
+
+/** A transaction boundary event. */
+export interface DebeziumTransactionRecord {
+  readonly kind: 'transaction';
+  readonly status: 'BEGIN' | 'END';
+  /**
+   * The transaction's id, as the connector forms it: `txId:LSN` (PostgreSQL), a GTID or
+   * `file:pos` (MySQL), the commit LSN (SQL Server). Change events carry the same id.
+   */
+  readonly id: string;
+  /** Total change events in the transaction (END only). */
+  readonly eventCount?: number;
+  /** Per-table counts (END only). */
+  readonly dataCollections?: readonly TransactionDataCollection[];
+  /** When the connector processed the event, milliseconds since 1970-01-01 UTC. */
+  readonly timestampMs?: number;
+}
+
+/** The `transaction` block of a change event. */
+export interface TransactionBlock {
+  /** The id of the source transaction, matching its BEGIN / END events. */
+  readonly id: string;
+  /** 1-based position of the event among all events of the transaction. */
+  readonly totalOrder: number;
+  /** 1-based position of the event among the transaction's events for the same table. */
+  readonly dataCollectionOrder: number;
 }
 
 /** One decoded Debezium record. */

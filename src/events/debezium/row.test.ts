@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConnectSchema } from './connect-schema.js';
 import { InvalidField } from './errors.js';
-import { parseJson, type JsonValue } from './json.js';
+import { parseJson } from './json.js';
 import { columnValueWithSchema } from './logical-types.js';
 import { resolveOptions } from './options.js';
 import { columnsFromSchema, decodeRowWithSchema, type RowReading } from './row.js';
@@ -35,7 +35,7 @@ describe('rows read with their schema', () => {
         const field = parseConnectSchema(parseJson(JSON.stringify(fieldJson)), ['schema']);
         const reading: RowReading = { types: undefined, settings };
         for (const text of VALUES) {
-          const value = parseJson(text) as JsonValue;
+          const value = parseJson(text);
           const alone = outcome(() => columnValueWithSchema(value, field, ['payload', 'after', 'v'], settings));
           const inRow = outcome(() => decodeRowWithSchema(parseJson(`{"v":${text}}`), schema, ['payload', 'after'], reading));
           const got = typeof inRow === 'string' ? inRow : (inRow as Record<string, unknown>).v;

@@ -4,48 +4,15 @@
  * Together they let a consumer assemble complete source transactions (DESIGN.md §3.3): a
  * transaction is complete when, for its END event's `data_collections`, as many change events
  * have arrived as `event_count` says.
+ * The record types (`DebeziumTransactionRecord`, `TransactionBlock`) are in record.ts.
  * @see https://debezium.io/documentation/reference/stable/connectors/postgresql.html#postgresql-transaction-metadata
  */
 import { fail, type JsonPath } from './errors.js';
 import { isJsonArray, isJsonObject, JsonNumber, type JsonObject, type JsonValue } from './json.js';
+import type { DebeziumTransactionRecord, TransactionBlock } from './record.js';
 import { millisField } from './source-block.js';
 import { SourceFields } from './source-fields.js';
 import { describe, readInteger } from './value-readers.js';
-
-/** One table's share of a transaction (END events only). */
-export interface TransactionDataCollection {
-  /** The table, as Debezium names it: `schema.table` (PostgreSQL), `db.table` (MySQL), `db.schema.table` (SQL Server). */
-  readonly dataCollection: string;
-  /** Change events the transaction produced for that table. */
-  readonly eventCount: number;
-}
-
-/** A transaction boundary event. */
-export interface DebeziumTransactionRecord {
-  readonly kind: 'transaction';
-  readonly status: 'BEGIN' | 'END';
-  /**
-   * The transaction's id, as the connector forms it: `txId:LSN` (PostgreSQL), a GTID or
-   * `file:pos` (MySQL), the commit LSN (SQL Server). Change events carry the same id.
-   */
-  readonly id: string;
-  /** Total change events in the transaction (END only). */
-  readonly eventCount?: number;
-  /** Per-table counts (END only). */
-  readonly dataCollections?: readonly TransactionDataCollection[];
-  /** When the connector processed the event, milliseconds since 1970-01-01 UTC. */
-  readonly timestampMs?: number;
-}
-
-/** The `transaction` block of a change event. */
-export interface TransactionBlock {
-  /** The id of the source transaction, matching its BEGIN / END events. */
-  readonly id: string;
-  /** 1-based position of the event among all events of the transaction. */
-  readonly totalOrder: number;
-  /** 1-based position of the event among the transaction's events for the same table. */
-  readonly dataCollectionOrder: number;
-}
 
 /** True when a payload looks like a transaction metadata event (has `status` BEGIN / END and an `id`). */
 export function isTransactionMetadata(payload: JsonObject): boolean {

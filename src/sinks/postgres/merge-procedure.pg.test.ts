@@ -210,7 +210,17 @@ describe('merge procedure, table with a composite primary key', () => {
       { op: 'U', lsn: 1, ordinal: 1, values: line(1, 1, { qty: 2 }) },
       { op: 'I', lsn: 1, ordinal: 2, values: line(1, 2) },
     ]);
+    // The second merge writes through a trigger that sleeps SLOW_MS: its recorded duration must
+    // cover that, and be no longer than the CALL took as the test measured it.
+    const SLOW_MS = 200;
+    await client.query(`CREATE FUNCTION slow_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(${SLOW_MS / 1000}); RETURN NULL; END $$;
+      CREATE TRIGGER slow_write AFTER INSERT OR UPDATE OR DELETE ON ${quoteTable(invoiceLine.id)} FOR EACH STATEMENT EXECUTE FUNCTION slow_write();`);
+    const serverNow = async (): Promise<Date> => (await client.query<{ t: Date }>('SELECT clock_timestamp() AS t')).rows[0]!.t;
+    const startedAt = await serverNow();
+    const started = performance.now();
     await stageAndMerge(invoiceLine, [{ op: 'D', lsn: 2, ordinal: 0, values: { InvoiceId: 1, line: 2 } }]);
+    const tookMs = performance.now() - started;
+    const finishedAt = await serverNow();
     const staged = await client.query(`SELECT count(*)::int AS n FROM ${quoteTable(stagingTableId(invoiceLine.id))}`);
     expect(staged.rows[0].n).toBe(0);
     const { rows } = await client.query('SELECT * FROM cdc_management.merge_control');
@@ -223,8 +233,14 @@ describe('merge procedure, table with a composite primary key', () => {
       merge_count: '2',
       last_merge_rows: '1',
     });
-    expect(rows[0].last_merge_time).toBeInstanceOf(Date);
-    expect(rows[0].last_merge_duration_ms).toBeGreaterThanOrEqual(0);
+    // Time and duration are the second merge's, not the first's.
+    const lastMerge = rows[0].last_merge_time as Date;
+    expect(lastMerge.getTime()).toBeGreaterThanOrEqual(startedAt.getTime());
+    expect(lastMerge.getTime()).toBeLessThanOrEqual(finishedAt.getTime());
+    const durationMs: unknown = rows[0].last_merge_duration_ms;
+    expect(typeof durationMs).toBe('number');
+    expect(durationMs).toBeGreaterThanOrEqual(SLOW_MS);
+    expect(durationMs).toBeLessThanOrEqual(tookMs);
   });
 
   it('accepts its DDL again (idempotent) and keeps the data', async () => {

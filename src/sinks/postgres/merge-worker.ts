@@ -211,6 +211,8 @@ export async function runMergeWorker(options: MergeWorkerOptions): Promise<Merge
       }
     };
     const poll = setInterval(() => {
+      // Fire and forget from the timer: relisten catches and logs its own errors, and a later
+      // tick tries again.
       void relisten();
       wake('poll');
     }, options.pollMs ?? Math.max(1000, options.windowMs));
@@ -230,6 +232,7 @@ export async function runMergeWorker(options: MergeWorkerOptions): Promise<Merge
   } finally {
     stopped = true;
     for (const t of timers) clearTimeout(t);
-    await Promise.all([listener, ...workers].map((c) => c?.end().catch(() => undefined)));
+    const open = [listener, ...workers].filter((c): c is pg.Client => c !== undefined);
+    await Promise.all(open.map((c) => c.end().catch(() => undefined)));
   }
 }

@@ -300,7 +300,7 @@ export class PostgresSink implements ChangeSink {
 
   async recordError(error: unknown): Promise<void> {
     const e = (error ?? {}) as Record<string, unknown>;
-    const text = (k: string) => (typeof e[k] === 'string' ? (e[k] as string) : null);
+    const text = (k: string) => (typeof e[k] === 'string' ? e[k] : null);
     const code = text('code');
     const message = error instanceof Error ? error.message : String(error);
     const context = error instanceof CdcError ? error.context : {};

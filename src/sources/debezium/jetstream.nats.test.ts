@@ -25,7 +25,7 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-const numbers = (ms: { data: Uint8Array | null }[]) => ms.map((m) => (JSON.parse(new TextDecoder().decode(m.data!)) as { i: number }).i);
+const numbers = (ms: { data: Uint8Array | null }[]) => ms.map((m) => (JSON.parse(new TextDecoder().decode(m.data)) as { i: number }).i);
 
 describe('JetStream transport', () => {
   it('delivers in stream order, and a restart starts right after the merged position', async () => {

@@ -411,7 +411,7 @@ export class PgoutputChangeStream implements ChangeStream {
 }
 
 function toRow(tuple: TupleData): RowValues {
-  const row: ColumnValue[] = new Array(tuple.length);
+  const row = new Array<ColumnValue>(tuple.length);
   for (let i = 0; i < tuple.length; i++) {
     const v = tuple[i]!;
     row[i] = v.kind === 'text' ? v.value : v.kind === 'null' ? null : v.kind === 'unchanged' ? UNCHANGED : v.value.toString('utf8');

@@ -13,7 +13,6 @@ import type {
   PgoutputMessage,
   PgoutputProtocolVersion,
   PgoutputRelationColumn,
-  ReplicaIdentity,
   TupleData,
   TupleValue,
 } from './messages.js';
@@ -139,8 +138,7 @@ function decodeRelation(r: WireReader): PgoutputMessage {
     const typeMod = r.int32();
     columns.push({ flags, isKey: (flags & 1) !== 0, name: colName, typeOid, typeMod });
   }
-  const identity = replicaIdentity as ReplicaIdentity;
-  return { kind: 'relation', relationId, namespace, name, replicaIdentity: identity, columns };
+  return { kind: 'relation', relationId, namespace, name, replicaIdentity, columns };
 }
 
 function decodeTruncate(r: WireReader): PgoutputMessage {
