@@ -3,14 +3,14 @@
  * Flags override the config file; the service stops cleanly on SIGINT/SIGTERM (exit 130 on
  * Ctrl-C) and retries retryable failures with capped exponential backoff.
  */
-import type { Logger } from 'pino';
-import { CdcError, isRetryable } from '../errors.js';
+import { CdcError } from '../errors.js';
 import { Metrics } from '../observability/metrics.js';
 import { createLogger } from '../observability/logger.js';
 import { startHttpServer, type HealthState } from '../observability/http.js';
 import { terminalProgress } from '../observability/progress.js';
+import { retryWithBackoff } from '../run/backoff.js';
 import { replicate } from '../run/replicate.js';
-import { resolveRunSettings, type RunFlags, type RunSettings } from '../run/run-settings.js';
+import { resolveRunSettings, type RunFlags } from '../run/run-settings.js';
 import { EXIT } from './errors.js';
 
 export type { RunFlags } from '../run/run-settings.js';
@@ -38,34 +38,55 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    // Retryable failures start over: pending migrations first, then the run.
-    const result = await withRetries(
-      log,
-      settings,
-      controller.signal,
-      async () => {
-        await settings.project?.applyMigrations(settings.target.url, log);
-        return replicate({
-          name: settings.name,
-          source: settings.source,
-          target: settings.target,
-          log,
-          metrics,
+    // Retryable failures start over (pending migrations first, then the run) after a capped,
+    // abortable backoff that starts again from 1 s once a run has reached streaming.
+    let result;
+    try {
+      result = await retryWithBackoff(
+        async ({ healthy }) => {
+          try {
+            await settings.project?.applyMigrations(settings.target.url, log);
+            return await replicate({
+              name: settings.name,
+              source: settings.source,
+              target: settings.target,
+              log,
+              metrics,
+              signal: controller.signal,
+              batchPolicy: settings.batchPolicy,
+              progress: terminalProgress(),
+              untilCaughtUp: settings.untilCaughtUp,
+              resync: settings.resync,
+              ...(settings.tableMapping ? { tableMapping: settings.tableMapping } : {}),
+              onStreaming: () => {
+                healthy();
+                health.ready = true;
+                delete health.lastError;
+              },
+            });
+          } catch (error) {
+            metrics.errorsTotal.inc({ code: error instanceof CdcError ? error.code : 'UNEXPECTED' });
+            health.ready = false;
+            health.lastError = error instanceof Error ? error.message : String(error);
+            throw error;
+          }
+        },
+        {
           signal: controller.signal,
-          batchPolicy: settings.batchPolicy,
-          progress: terminalProgress(),
-          untilCaughtUp: settings.untilCaughtUp,
-          resync: settings.resync,
-          ...(settings.tableMapping ? { tableMapping: settings.tableMapping } : {}),
-          onStreaming: () => {
-            health.ready = true;
-            delete health.lastError;
-          },
-        });
-      },
-      health,
-      metrics,
-    );
+          // A one-off catch-up gives up after 5 failures in a row; a service keeps trying.
+          ...(settings.untilCaughtUp ? { maxConsecutiveFailures: 5 } : {}),
+          onRetry: ({ error, attempt, delayMs }) =>
+            log.warn({ code: error instanceof CdcError ? error.code : 'UNEXPECTED', error: health.lastError, retryInMs: delayMs, attempt }, 'retryable failure'),
+        },
+      );
+    } catch (error) {
+      // Stopped while waiting to retry: nothing is open, so this is a clean stop.
+      if (controller.signal.aborted && error === controller.signal.reason) {
+        log.info('stopped while waiting to retry');
+        return interrupted ? EXIT.interrupted : EXIT.ok;
+      }
+      throw error;
+    }
     log.info(
       {
         tables: result.tables.length,
@@ -83,31 +104,5 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     server?.close();
-  }
-}
-
-async function withRetries<T>(
-  log: Logger,
-  settings: RunSettings,
-  signal: AbortSignal,
-  attempt: () => Promise<T>,
-  health: HealthState,
-  metrics: Metrics,
-): Promise<T> {
-  const maxAttempts = settings.untilCaughtUp ? 5 : Infinity;
-  for (let n = 1; ; n++) {
-    try {
-      return await attempt();
-    } catch (error) {
-      const code = error instanceof CdcError ? error.code : 'UNEXPECTED';
-      metrics.errorsTotal.inc({ code });
-      health.ready = false;
-      health.lastError = error instanceof Error ? error.message : String(error);
-      if (!isRetryable(error) || n >= maxAttempts || signal.aborted) throw error;
-      // Capped exponential backoff: 1 s, 2 s, 4 s … 30 s.
-      const delayMs = Math.min(30_000, 1000 * 2 ** (n - 1));
-      log.warn({ code, error: health.lastError, retryInMs: delayMs, attempt: n }, 'retryable failure');
-      await new Promise((r) => setTimeout(r, delayMs));
-    }
   }
 }
