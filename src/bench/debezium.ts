@@ -12,7 +12,7 @@ import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { replicate } from '../run/replicate.js';
-import { formatCount, renderTable } from '../cli/text-table.js';
+import { formatCount, renderTable } from '../observability/text-table.js';
 import type { TableSchema } from '../schema/table.js';
 import { debeziumEvent } from '../testing/debezium-events.js';
 import { startThrowawayCluster } from '../testing/throwaway-cluster.js';

@@ -17,7 +17,7 @@ import { infrastructureSql } from '../sinks/postgres/infrastructure.js';
 import { tableMigrations } from '../sinks/postgres/sink.js';
 import { quoteLiteral } from '../sql/quote.js';
 import { startThrowawayCluster } from '../testing/throwaway-cluster.js';
-import { formatCount, renderTable } from '../cli/text-table.js';
+import { formatCount, renderTable } from '../observability/text-table.js';
 import { CLUSTER_OPTIONS, note, secondsSince } from './common.js';
 
 /** Sizes of the merge benchmark. */

@@ -2,7 +2,7 @@
  * The benchmark's result table: each measure for both peers and their ratio, oriented so that a
  * ratio above 1 always means cdc-merge was faster.
  */
-import { formatCount, renderTable } from '../cli/text-table.js';
+import { formatCount, renderTable } from '../observability/text-table.js';
 import type { BenchConfig, PeerResult } from './common.js';
 
 const fixed = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '-');

@@ -8,8 +8,7 @@ import { parseDuration } from '../config/duration.js';
 import { createLogger } from '../observability/logger.js';
 import { startHttpServer, type HealthState } from '../observability/http.js';
 import { MergeWorkerMetrics } from '../observability/merge-metrics.js';
-import { DEFAULT_STUCK_AFTER_SECONDS, DEFAULT_WINDOW_SECONDS } from '../sinks/postgres/deferred-merge.js';
-import { runMergeWorker } from '../sinks/postgres/merge-worker.js';
+import { SINK_DIALECTS } from '../run/registry.js';
 import { validatePostgresUrl } from '../sql/connect.js';
 import { EXIT } from './errors.js';
 
@@ -24,15 +23,18 @@ interface MergeWorkerFlags {
   logLevel?: string;
 }
 
+/** The dialect whose deferred merge `cdc merge-worker` runs (the only one that merges deferred today). */
+const deferred = SINK_DIALECTS.postgresql.deferredMerge;
+
 /** Registers `cdc merge-worker` on `program`. */
 export function registerMergeWorkerCommand(program: Command): void {
   program
     .command('merge-worker')
     .description('merge staging tables filled by external writers (Kafka Connect, Redpanda Connect, …) after a batching window')
     .requiredOption('--target <url>', 'target PostgreSQL URL (with the cdc_management schema)')
-    .option('--window <duration>', 'merge a table once no change was staged for this long', `${DEFAULT_WINDOW_SECONDS}s`)
+    .option('--window <duration>', 'merge a table once no change was staged for this long', `${deferred.defaultWindowSeconds}s`)
     .option('--concurrency <n>', 'tables merged at once', '1')
-    .option('--stuck-after <duration>', 'take over a claim this old (its merger died)', `${DEFAULT_STUCK_AFTER_SECONDS}s`)
+    .option('--stuck-after <duration>', 'take over a claim this old (its merger died)', `${deferred.defaultStuckAfterSeconds}s`)
     .option('--max-wait <duration>', 'merge a busy table at the latest this long after its first unmerged change (default 10 × window)')
     .option('--poll <duration>', 'look for pending merges this often even without notifications (default: the window, at least 1s)')
     .option('--metrics-port <port>', 'serve /metrics and /health on this port (127.0.0.1)')
@@ -69,7 +71,7 @@ export function registerMergeWorkerCommand(program: Command): void {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
-        await runMergeWorker({
+        await deferred.runWorker({
           url: flags.target,
           windowMs,
           concurrency,

@@ -12,7 +12,7 @@ import { migrationStatus, validateMigrations } from '../migrations/status.js';
 import type { SchemaChange } from '../migrations/schema-diff.js';
 import { CdcError } from '../errors.js';
 import { EXIT, formatError } from './errors.js';
-import { renderTable } from './text-table.js';
+import { renderTable } from '../observability/text-table.js';
 
 /** Flags every migrations command takes. */
 interface ProjectFlags {

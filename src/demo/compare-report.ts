@@ -2,7 +2,7 @@
  * The demo's and the benchmark's rendering of a source-versus-target comparison.
  */
 import type { TableComparison } from '../verify/compare.js';
-import { formatCount, renderTable } from '../cli/text-table.js';
+import { formatCount, renderTable } from '../observability/text-table.js';
 
 /** The comparison as a table (rows on each side, checksums equal) plus sample differences. */
 export function renderComparison(results: readonly TableComparison[]): string {

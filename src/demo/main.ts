@@ -16,7 +16,7 @@
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { collectStatus, formatStatus } from '../cli/status-command.js';
+import { collectStatus, formatStatus } from '../run/status.js';
 import { Metrics } from '../observability/metrics.js';
 import type { ProgressReporter } from '../observability/progress.js';
 import { listTables } from '../sources/postgres/catalog.js';
@@ -27,7 +27,7 @@ import { renderComparison } from './compare-report.js';
 import { compareDatabases } from '../verify/compare-databases.js';
 import { compactLogger } from './console-log.js';
 import { replicate } from '../run/replicate.js';
-import { formatCount } from '../cli/text-table.js';
+import { formatCount } from '../observability/text-table.js';
 import { runChinookWorkload } from './workload.js';
 
 const PIPELINE = 'demo';
@@ -165,7 +165,7 @@ async function demo(log: Logger, interrupt: AbortSignal): Promise<number> {
     step(6, 'Status and source-versus-target comparison');
     say(`      $ cdc status --name ${PIPELINE}`);
     say(
-      formatStatus(await collectStatus({ source: sourceUrl, target: targetUrl, name: PIPELINE }))
+      formatStatus(await collectStatus({ sourceUrl, targetUrl, name: PIPELINE }))
         .split('\n')
         .map((l) => `      ${l}`)
         .join('\n'),

@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { makeRunConfigSchema } from '../config/run-config.js';
 import { loadYamlFile } from '../config/yaml-file.js';
-import { postgresqlTargetSchema } from '../sinks/postgres/kind.js';
+import { postgresqlTargetSchema } from '../sinks/postgres/dialect.js';
 import { debeziumSectionSchema, debeziumSourceSchema } from '../sources/debezium/kind.js';
 import { postgresSourceSchema } from '../sources/postgres/kind.js';
 

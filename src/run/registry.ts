@@ -1,10 +1,12 @@
 /**
- * The registry of source and sink kinds: config `type` → factory (DESIGN.md §2, Composition).
- * The only module that names every kind; adding a kind is one folder plus one line here.
+ * The registry of source kinds and sink dialects: config `type` → factory (DESIGN.md §2,
+ * Composition). The only module that names every kind; adding a kind is one folder plus one
+ * line here.
  */
+import { CdcError, redactUrl } from '../errors.js';
 import type { ChangeSink } from '../sinks/change-sink.js';
-import { postgresqlSinkKind, type PostgresqlTargetConfig } from '../sinks/postgres/kind.js';
-import type { SinkContext } from '../sinks/sink-kind.js';
+import { postgresqlDialect, type PostgresqlTargetConfig } from '../sinks/postgres/dialect.js';
+import type { SinkContext } from '../sinks/sink-dialect.js';
 import type { ChangeSource } from '../sources/change-source.js';
 import { debeziumSourceKind, type DebeziumSourceConfig } from '../sources/debezium/kind.js';
 import { postgresSourceKind, type PostgresSourceConfig } from '../sources/postgres/kind.js';
@@ -13,7 +15,7 @@ import type { SourceContext } from '../sources/source-kind.js';
 /** Every source kind's settings, by `type`. */
 export type SourceConfig = PostgresSourceConfig | DebeziumSourceConfig;
 
-/** Every sink kind's settings, by `type`. */
+/** Every sink dialect's settings, by `type`. */
 export type TargetConfig = PostgresqlTargetConfig;
 
 /** Source kinds by `type`. */
@@ -22,25 +24,43 @@ export const SOURCE_KINDS = {
   debezium: debeziumSourceKind,
 } as const;
 
-/** Sink kinds by `type`. */
-export const SINK_KINDS = {
-  postgresql: postgresqlSinkKind,
+/** Sink dialects by `type`. */
+export const SINK_DIALECTS = {
+  postgresql: postgresqlDialect,
 } as const;
 
-/** Builds the source `config` names (it connects on `open()`). */
-export function createSource(config: SourceConfig, context: SourceContext): ChangeSource {
+/** The dialect of a target's settings. */
+export function dialectOf(config: TargetConfig): (typeof SINK_DIALECTS)[keyof typeof SINK_DIALECTS] {
+  return SINK_DIALECTS[config.type];
+}
+
+/**
+ * The dialect whose targets a URL names (for commands that take only `--target URL`).
+ * @throws {CdcError} CONFIG_INVALID when no dialect takes the URL.
+ */
+export function dialectForUrl(url: string): (typeof SINK_DIALECTS)[keyof typeof SINK_DIALECTS] {
+  const found = Object.values(SINK_DIALECTS).find((d) => d.acceptsUrl(url));
+  if (!found) {
+    throw new CdcError('CONFIG_INVALID', `no target kind takes ${redactUrl(url)}`, { remedy: 'give a postgres://user:password@host:port/database URL' });
+  }
+  return found;
+}
+
+/** Builds the source `config` names (it connects on `open()`); it skips the schemas of the target's dialect. */
+export function createSource(config: SourceConfig, target: TargetConfig, context: Omit<SourceContext, 'reservedSchemas'>): ChangeSource {
+  const full = { ...context, reservedSchemas: dialectOf(target).reservedSchemas };
   switch (config.type) {
     case 'postgres':
-      return SOURCE_KINDS.postgres.create(config, context);
+      return SOURCE_KINDS.postgres.create(config, full);
     case 'debezium':
-      return SOURCE_KINDS.debezium.create(config, context);
+      return SOURCE_KINDS.debezium.create(config, full);
   }
 }
 
 /**
- * Opens the sink `config` names.
- * @throws {CdcError} the connection errors of the kind.
+ * Opens the writer of the sink `config` names.
+ * @throws {CdcError} the connection errors of the dialect.
  */
 export function openSink(config: TargetConfig, context: SinkContext): Promise<ChangeSink> {
-  return SINK_KINDS[config.type].open(config, context);
+  return dialectOf(config).createWriter(config, context);
 }

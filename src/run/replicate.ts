@@ -24,7 +24,7 @@ export interface ReplicateOptions extends Omit<RunOptions, 'source' | 'sink'> {
 export async function replicate(options: ReplicateOptions): Promise<RunResult> {
   const { name, source: sourceConfig, target, tableMapping, ...run } = options;
   const context = { name, log: run.log };
-  const source = createSource(sourceConfig, context);
+  const source = createSource(sourceConfig, target, context);
   try {
     const sink = await openSink(target, context);
     try {

@@ -11,6 +11,8 @@ export interface SourceContext {
   /** Pipeline name: slot and publication, consumer group, checkpoint rows. */
   readonly name: string;
   readonly log: Logger;
+  /** Schemas the sink keeps its own objects in (`SinkDialect.reservedSchemas`): never captured. */
+  readonly reservedSchemas: readonly string[];
 }
 
 /** One kind of source. */

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { parseTablePatterns } from '../../src/config/table-pattern.js';
 import type { RunResult } from '../../src/pipeline/run.js';
 import { replicate as replicatePipeline, type ReplicateOptions as PipelineOptions } from '../../src/run/replicate.js';
-import type { PostgresqlTargetConfig } from '../../src/sinks/postgres/kind.js';
+import type { PostgresqlTargetConfig } from '../../src/sinks/postgres/dialect.js';
 import type { ThrowawayCluster } from '../../src/testing/throwaway-cluster.js';
 import type { TableComparison } from '../../src/verify/compare.js';
 import { compareDatabases } from '../../src/verify/compare-databases.js';

@@ -8,33 +8,13 @@
  * at a time.
  */
 import type pg from 'pg';
-import type { Logger } from 'pino';
 import { CdcError } from '../../errors.js';
 import { connectPostgres } from '../../sql/connect.js';
-import type { MergeWorkerMetrics } from '../../observability/merge-metrics.js';
+import type { MergeWorkerSettings } from '../sink-dialect.js';
 import { MERGE_CHANNEL } from './deferred-merge.js';
 
 /** Options of {@link runMergeWorker}. */
-export interface MergeWorkerOptions {
-  /** Target database URL. */
-  readonly url: string;
-  /** Batching window in ms: a table merges once no change was staged for this long. */
-  readonly windowMs: number;
-  /** Tables merged at once (connections calling trigger_pending_merges), ≥ 1. */
-  readonly concurrency: number;
-  /** A claim older than this (ms) belongs to a dead merger and is taken over. */
-  readonly stuckAfterMs: number;
-  /** A busy table merges at the latest this long (ms) after its first unmerged change. */
-  readonly maxWaitMs?: number;
-  /** Poll interval in ms (default: the window, at least 1000). */
-  readonly pollMs?: number;
-  readonly log: Logger;
-  readonly metrics?: MergeWorkerMetrics;
-  /** Stops the worker: running merges finish, then it returns. */
-  readonly signal: AbortSignal;
-  /** Called once listening (readiness). */
-  readonly onReady?: () => void;
-}
+export type MergeWorkerOptions = MergeWorkerSettings;
 
 /** What a worker did, returned when it stops. */
 export interface MergeWorkerResult {

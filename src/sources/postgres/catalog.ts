@@ -12,7 +12,7 @@ import { matchesPattern, type TablePattern } from '../../config/table-pattern.js
 import type { ColumnSchema, TableId, TableSchema } from '../../schema/table.js';
 
 /** Schemas never captured: PostgreSQL's own and cdc-merge's. */
-export const SYSTEM_SCHEMAS = ['pg_catalog', 'information_schema', 'cdc_management', 'cdc_staging'];
+export const SYSTEM_SCHEMAS = ['pg_catalog', 'information_schema'];
 
 /** A table found in the source catalog. */
 export interface SourceTable {
@@ -42,10 +42,11 @@ interface TypeRow {
 
 /**
  * Lists every ordinary and partitioned table (not partitions: they replicate through their
- * root, DESIGN.md §3.9) outside the system schemas that matches one of `patterns`; all of
- * them when `patterns` is empty. Sorted by schema, then name.
+ * root, DESIGN.md §3.9) outside the system schemas and `excludeSchemas` (a sink's own schemas,
+ * when it writes to the same database) that matches one of `patterns`; all of them when
+ * `patterns` is empty. Sorted by schema, then name.
  */
-export async function listTables(client: pg.ClientBase, patterns: readonly TablePattern[]): Promise<SourceTable[]> {
+export async function listTables(client: pg.ClientBase, patterns: readonly TablePattern[], excludeSchemas: readonly string[] = []): Promise<SourceTable[]> {
   const { rows } = await client.query<{
     oid: number;
     nspname: string;
@@ -62,7 +63,7 @@ export async function listTables(client: pg.ClientBase, patterns: readonly Table
       WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
         AND n.nspname <> ALL ($1::text[]) AND n.nspname !~ '^pg_(toast|temp)'
       ORDER BY n.nspname, c.relname`,
-    [SYSTEM_SCHEMAS],
+    [[...SYSTEM_SCHEMAS, ...excludeSchemas]],
   );
   return rows
     .map((r) => ({

@@ -5,7 +5,9 @@
 import { z } from 'zod';
 import type { TablePattern } from '../../config/table-pattern.js';
 import type { SourceContext, SourceKind } from '../source-kind.js';
-import { PostgresSource } from './source.js';
+import { connectPostgres } from '../../sql/connect.js';
+import { readSlot, type SlotState } from './slot.js';
+import { PostgresSource, validatePipelineName } from './source.js';
 
 /** `source: { type: postgres, … }`, resolved. */
 export interface PostgresSourceConfig {
@@ -22,14 +24,31 @@ export interface PostgresSourceConfig {
 /** `source: { type: postgres, url }` in cdc.yaml (`type` may be left out). */
 export const postgresSourceSchema = z.object({ type: z.literal('postgres'), url: z.string().min(1) }).strict();
 
+/**
+ * The replication slot of pipeline `name` on the source at `url` (for `cdc status`), or null when
+ * it has none.
+ * @throws {CdcError} CONFIG_INVALID for a bad pipeline name; the connection errors of `connectPostgres`.
+ */
+export async function readPipelineSlot(url: string, name: string): Promise<SlotState | null> {
+  validatePipelineName(name);
+  const client = await connectPostgres(url, { role: 'source', applicationName: 'cdc-merge status' });
+  try {
+    return await readSlot(client, name);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 /** Builds a PostgreSQL source (it connects on `open()`). */
-export const postgresSourceKind: SourceKind<PostgresSourceConfig> = {
+export const postgresSourceKind: SourceKind<PostgresSourceConfig> & { readonly readSlot: typeof readPipelineSlot } = {
+  readSlot: readPipelineSlot,
   type: 'postgres',
   create(config: PostgresSourceConfig, context: SourceContext) {
     return new PostgresSource({
       url: config.url,
       name: context.name,
       patterns: config.patterns ?? [],
+      excludeSchemas: context.reservedSchemas,
       log: context.log,
       ...(config.snapshotParallelism ? { snapshotParallelism: config.snapshotParallelism } : {}),
       ...(config.heartbeatIntervalMs ? { heartbeatIntervalMs: config.heartbeatIntervalMs } : {}),

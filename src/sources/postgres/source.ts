@@ -27,6 +27,8 @@ export interface PostgresSourceOptions {
   readonly name: string;
   /** Selected tables; empty = every table of every non-system schema. */
   readonly patterns: readonly TablePattern[];
+  /** Schemas never selected: the sink's own, when it writes to the same database. */
+  readonly excludeSchemas?: readonly string[];
   readonly log: Logger;
   /** Chunks copied at once during a snapshot (default 2: one per core on a small machine). */
   readonly snapshotParallelism?: number;
@@ -174,7 +176,7 @@ export class PostgresSource implements ChangeSource {
    *   when nothing is selected.
    */
   async selectTables(): Promise<TableSchema[]> {
-    this.tables = await listTables(this.client, this.options.patterns);
+    this.tables = await listTables(this.client, this.options.patterns, this.options.excludeSchemas ?? []);
     for (const p of this.options.patterns) {
       if (!p.text.includes('*') && !this.tables.some((t) => matchesPattern(p, t.id))) {
         throw new CdcError('TABLE_NOT_FOUND', `no table ${p.text} on the source`, {

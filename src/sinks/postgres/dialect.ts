@@ -1,9 +1,13 @@
 /**
- * The `postgresql` sink kind as the registry (`src/run/registry.ts`) knows it: its settings,
- * capabilities and how to open it.
+ * The PostgreSQL sink as a dialect (`src/sinks/sink-dialect.ts`): its cdc.yaml settings, capability
+ * flags, reserved schemas, and the factories of its writer, status reader and merge worker.
  */
 import { z } from 'zod';
-import type { SinkContext, SinkKind } from '../sink-kind.js';
+import type { SinkContext, SinkDialect } from '../sink-dialect.js';
+import { DEFAULT_STUCK_AFTER_SECONDS, DEFAULT_WINDOW_SECONDS } from './deferred-merge.js';
+import { runMergeWorker } from './merge-worker.js';
+import { MANAGEMENT_SCHEMA, STAGING_SCHEMA } from './naming.js';
+import { openPostgresStatusReader } from './status.js';
 import type { SchemaChangePolicy } from './schema-change.js';
 import { POSTGRES_CAPABILITIES, PostgresSink } from './sink.js';
 import type { TableOptions } from './table-ddl.js';
@@ -22,11 +26,13 @@ export interface PostgresqlTargetConfig {
 /** `target: { type: postgresql, url }` in cdc.yaml (`type` may be left out). */
 export const postgresqlTargetSchema = z.object({ type: z.literal('postgresql'), url: z.string().min(1) }).strict();
 
-/** Opens a PostgreSQL sink. */
-export const postgresqlSinkKind: SinkKind<PostgresqlTargetConfig> = {
+/** The PostgreSQL sink (DESIGN.md §4). */
+export const postgresqlDialect = {
   type: 'postgresql',
   capabilities: POSTGRES_CAPABILITIES,
-  open(config: PostgresqlTargetConfig, context: SinkContext) {
+  reservedSchemas: [MANAGEMENT_SCHEMA, STAGING_SCHEMA],
+  acceptsUrl: (url) => /^postgres(ql)?:\/\//i.test(url),
+  createWriter(config: PostgresqlTargetConfig, context: SinkContext) {
     return PostgresSink.open({
       url: config.url,
       pipeline: context.name,
@@ -36,4 +42,10 @@ export const postgresqlSinkKind: SinkKind<PostgresqlTargetConfig> = {
       ...(config.snapshotConnections ? { snapshotConnections: config.snapshotConnections } : {}),
     });
   },
-};
+  createStatusReader: (url) => openPostgresStatusReader(url),
+  deferredMerge: {
+    defaultWindowSeconds: DEFAULT_WINDOW_SECONDS,
+    defaultStuckAfterSeconds: DEFAULT_STUCK_AFTER_SECONDS,
+    runWorker: (settings) => runMergeWorker(settings),
+  },
+} satisfies SinkDialect<PostgresqlTargetConfig>;
