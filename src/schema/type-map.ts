@@ -1,6 +1,7 @@
 /**
- * Source column types → PostgreSQL column types, by rules kept as data in `type-maps/*.yaml`
- * (one file per source dialect; the rule format is described at the top of each file).
+ * Source column types → PostgreSQL column types and logical types, by rules kept as data in
+ * `type-maps/*.yaml` (one file per source dialect; the rule format is described at the top of
+ * each file).
  *
  * Output types are spelled as PostgreSQL's `format_type()` prints them (`integer`,
  * `character varying(160)`, `timestamp(6) without time zone`, `numeric(10,2)`, `integer[]`), so a
@@ -8,8 +9,10 @@
  * @see https://www.postgresql.org/docs/current/datatype.html
  * @see https://learn.microsoft.com/sql/t-sql/data-types/data-types-transact-sql
  */
+import { CdcError } from '../errors.js';
+import { parseLogicalType, type LogicalType } from './logical-type.js';
 import { normalizeSourceType, type SourceDialect } from './source-type-spelling.js';
-import { DIALECT_NAMES, FILES, PLACEHOLDER, typeMap, type TypeRule } from './type-map-file.js';
+import { DIALECT_NAMES, FILES, PLACEHOLDER, typeMap, type TypeRule, type TypeTarget } from './type-map-file.js';
 
 export { normalizeSourceType, type SourceDialect } from './source-type-spelling.js';
 
@@ -20,6 +23,11 @@ export interface MappedType {
    * `timestamp(6) without time zone`, `numeric(19,4)`, `integer`, `text`, `uuid`, `integer[]`.
    */
   readonly type: string;
+  /**
+   * The logical type of the column's values (field `logical` of the rule): `int32`,
+   * `decimal(10,2)`, `timestamptz`, `array<text>`, … `text` when `known` is false.
+   */
+  readonly logical: LogicalType;
   /** False when the source type is unknown (or its arguments do not fit its rule) and `text` was used. */
   readonly known: boolean;
   /**
@@ -53,12 +61,30 @@ function parseType(dialect: SourceDialect, normalized: string): ParsedType | und
   return { name, args: m[2] === undefined ? undefined : m[2].split(','), array };
 }
 
-/** The target type of `rule` for `args`, or the reason it does not apply. */
-function applyRule(rule: TypeRule, args: readonly string[] | undefined): { type: string } | { problem: string } {
-  if (args === undefined && rule.bare !== undefined) return { type: rule.bare };
+/** The target of a rule, its placeholders filled. */
+interface Applied {
+  readonly type: string;
+  readonly logical: LogicalType;
+}
+
+/** Fills a target's placeholders; a logical type the values make invalid (`decimal(2000,0)`) is a problem. */
+function fill(target: TypeTarget, values: Readonly<Record<string, number>>): Applied | { problem: string } {
+  const put = (template: string) => template.replace(PLACEHOLDER, (_, name: string) => String(values[name]));
+  const logicalText = put(target.logical);
+  try {
+    return { type: put(target.to), logical: parseLogicalType(logicalText) };
+  } catch (error) {
+    if (!(error instanceof CdcError)) throw error;
+    return { problem: `its logical type ${logicalText} is invalid: ${error.message}` };
+  }
+}
+
+/** The target of `rule` for `args`, or the reason it does not apply. */
+function applyRule(rule: TypeRule, args: readonly string[] | undefined): Applied | { problem: string } {
+  if (args === undefined && rule.bare !== undefined) return fill(rule.bare, {});
   const given = args ?? [];
   if (given.length === 1 && given[0] === 'max') {
-    return rule.max === undefined ? { problem: `${rule.key} does not take max` } : { type: rule.max };
+    return rule.max === undefined ? { problem: `${rule.key} does not take max` } : fill(rule.max, {});
   }
   if (given.length > rule.params.length) {
     return { problem: rule.params.length === 0 ? `${rule.key} takes no arguments` : `${rule.key} takes at most ${rule.params.length} argument(s)` };
@@ -73,7 +99,14 @@ function applyRule(rule: TypeRule, args: readonly string[] | undefined): { type:
   }
   const chosen = rule.when.find((w) => Object.entries(w.upTo).every(([name, limit]) => values[name]! <= limit));
   for (const [name, limit] of Object.entries(rule.clamp)) values[name] = Math.min(values[name]!, limit);
-  return { type: (chosen?.to ?? rule.to).replace(PLACEHOLDER, (_, name: string) => String(values[name])) };
+  return fill(chosen?.target ?? rule.target, values);
+}
+
+const TEXT: LogicalType = { kind: 'text' };
+
+/** The logical type of an array of a type with `rule`: `array<T>`, or text when its literals are not comma-separated. */
+function arrayOf(rule: TypeRule, element: LogicalType): LogicalType {
+  return rule.delimiter === undefined ? { kind: 'array', element } : TEXT;
 }
 
 /**
@@ -99,14 +132,43 @@ export function mapColumnType(dialect: SourceDialect, sourceType: string, where:
   const file = `type-maps/${FILES[dialect]}`;
   const what = `${DIALECT_NAMES[dialect]} type ${JSON.stringify(normalized)} for column ${JSON.stringify(where.column)} of table ${JSON.stringify(where.table)}`;
   if (!parsed || !rule) {
-    return { type: 'text', known: false, warning: `unknown ${what}: mapped to text; add it to ${file}` };
+    return { type: 'text', logical: TEXT, known: false, warning: `unknown ${what}: mapped to text; add it to ${file}` };
   }
   const result = applyRule(rule, parsed.args);
   if ('problem' in result) {
-    return { type: 'text', known: false, warning: `cannot map ${what} (${result.problem}): mapped to text; fix the column type or add a rule to ${file}` };
+    return { type: 'text', logical: TEXT, known: false, warning: `cannot map ${what} (${result.problem}): mapped to text; fix the column type or add a rule to ${file}` };
   }
   const type = parsed.array ? `${result.type}[]` : result.type;
-  return rule.warn === undefined ? { type, known: true } : { type, known: true, warning: `${what} → ${type}: ${rule.warn}` };
+  const logical = parsed.array ? arrayOf(rule, result.logical) : result.logical;
+  return rule.warn === undefined ? { type, logical, known: true } : { type, logical, known: true, warning: `${what} → ${type}: ${rule.warn}` };
+}
+
+const logicalCache = new Map<string, LogicalType>();
+
+/**
+ * The logical type of a PostgreSQL column type, by the `logical` fields of
+ * `type-maps/postgresql-postgresql.yaml`. `postgresType` is written as `format_type()` prints it
+ * (any spelling {@link normalizeSourceType} accepts works too):
+ * `integer` → int32, `character varying(40)` → text, `numeric(10,2)` → decimal(10,2),
+ * `numeric` → decimal (no precision), `timestamp(3) with time zone` → timestamptz,
+ * `text[]` → array<text>, `integer[]` → array<int32> (whatever the number of dimensions),
+ * `inet` → text (its text form; the data file says which types have no faithful logical type).
+ * An unknown type (an enum, a domain, an extension type) or one whose arguments do not fit its
+ * rule is `text`. Results are cached per spelling.
+ * @see https://www.postgresql.org/docs/current/datatype.html
+ * @throws {CdcError} TYPE_MAP_INVALID when the PostgreSQL data file is missing or malformed
+ */
+export function logicalTypeOf(postgresType: string): LogicalType {
+  let logical = logicalCache.get(postgresType);
+  if (logical === undefined) {
+    const parsed = parseType('postgresql', normalizeSourceType('postgresql', postgresType));
+    const rule = parsed && typeMap('postgresql').rules.get(parsed.name);
+    const result = rule && applyRule(rule, parsed.args);
+    if (!rule || !result || 'problem' in result) logical = TEXT;
+    else logical = parsed.array ? arrayOf(rule, result.logical) : result.logical;
+    logicalCache.set(postgresType, logical);
+  }
+  return logical;
 }
 
 /**
