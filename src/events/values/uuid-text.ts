@@ -5,9 +5,9 @@
  */
 import { problem } from './value-text-error.js';
 
-/** True for 0-9 and a-f; `upper` also allows A-F. */
-function isHex(c: number, upper: boolean): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (upper && c >= 0x41 && c <= 0x46);
+/** True for 0-9, a-f and A-F. */
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
 }
 
 /**
@@ -23,7 +23,7 @@ export function readUuid(text: string): string {
     const c = text.charCodeAt(i);
     if (i === 8 || i === 13 || i === 18 || i === 23) {
       if (c !== 0x2d) problem('expected 32 hex digits as 8-4-4-4-12');
-    } else if (!isHex(c, true)) {
+    } else if (!isHex(c)) {
       problem('expected 32 hex digits as 8-4-4-4-12');
     } else if (c >= 0x41 && c <= 0x46) {
       lower = false;
