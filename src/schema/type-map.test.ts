@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { CdcError } from '../errors.js';
-import { isToastable, mapColumnType, normalizeSourceType } from './type-map.js';
+import { parseLogicalType } from './logical-type.js';
+import { isToastable, logicalTypeOf, mapColumnType, normalizeSourceType } from './type-map.js';
 
 const where = { table: 'dbo.T', column: 'X' };
 const mssql = (t: string) => mapColumnType('mssql', t, where);
@@ -38,80 +39,81 @@ describe('normalizeSourceType', () => {
 describe('mapColumnType, SQL Server', () => {
   // Every SQL Server type, with the rules from type-maps/mssql-postgresql.yaml.
   it.each([
-    ['tinyint', 'smallint'],
-    ['smallint', 'smallint'],
-    ['int', 'integer'],
-    ['integer', 'integer'],
-    ['bigint', 'bigint'],
-    ['bit', 'boolean'],
-    ['decimal', 'numeric(18,0)'],
-    ['decimal(9)', 'numeric(9,0)'],
-    ['decimal(38,10)', 'numeric(38,10)'],
-    ['dec(5,2)', 'numeric(5,2)'],
-    ['numeric', 'numeric(18,0)'],
-    ['NUMERIC(10, 2)', 'numeric(10,2)'],
-    ['money', 'numeric(19,4)'],
-    ['smallmoney', 'numeric(10,4)'],
-    ['float', 'double precision'],
-    ['float(1)', 'real'],
-    ['float(24)', 'real'],
-    ['float(25)', 'double precision'],
-    ['float(53)', 'double precision'],
-    ['real', 'real'],
-    ['double precision', 'double precision'],
-    ['date', 'date'],
-    ['time', 'time(6) without time zone'],
-    ['time(0)', 'time(0) without time zone'],
-    ['time(3)', 'time(3) without time zone'],
-    ['time(7)', 'time(6) without time zone'],
-    ['datetime', 'timestamp(3) without time zone'],
-    ['datetime2', 'timestamp(6) without time zone'],
-    ['datetime2(0)', 'timestamp(0) without time zone'],
-    ['datetime2(3)', 'timestamp(3) without time zone'],
-    ['datetime2(7)', 'timestamp(6) without time zone'],
-    ['smalldatetime', 'timestamp(0) without time zone'],
-    ['datetimeoffset', 'timestamp(6) with time zone'],
-    ['datetimeoffset(2)', 'timestamp(2) with time zone'],
-    ['datetimeoffset(7)', 'timestamp(6) with time zone'],
-    ['char', 'character(1)'],
-    ['char(10)', 'character(10)'],
-    ['character(3)', 'character(3)'],
-    ['nchar', 'character(1)'],
-    ['nchar(4)', 'character(4)'],
-    ['national character(2)', 'character(2)'],
-    ['varchar', 'character varying(1)'],
-    ['varchar(50)', 'character varying(50)'],
-    ['varchar(max)', 'text'],
-    ['char varying(8)', 'character varying(8)'],
-    ['nvarchar(160)', 'character varying(160)'],
-    ['NVARCHAR(MAX)', 'text'],
-    ['national character varying(20)', 'character varying(20)'],
-    ['text', 'text'],
-    ['ntext', 'text'],
-    ['binary', 'bytea'],
-    ['binary(16)', 'bytea'],
-    ['varbinary(100)', 'bytea'],
-    ['varbinary(max)', 'bytea'],
-    ['image', 'bytea'],
-    ['uniqueidentifier', 'uuid'],
-    ['xml', 'xml'],
-    ['sql_variant', 'text'],
-    ['hierarchyid', 'text'],
-    ['geography', 'text'],
-    ['geometry', 'text'],
-    ['rowversion', 'bytea'],
-    ['timestamp', 'bytea'],
-    ['sysname', 'character varying(128)'],
-    ['json', 'jsonb'],
-    ['vector(1536)', 'text'],
-    ['[nvarchar](10)', 'character varying(10)'],
-  ])('%s → %s', (source, expected) => {
-    expect(mssql(source)).toMatchObject({ type: expected, known: true });
+    ['tinyint', 'smallint', 'int16'],
+    ['smallint', 'smallint', 'int16'],
+    ['int', 'integer', 'int32'],
+    ['integer', 'integer', 'int32'],
+    ['bigint', 'bigint', 'int64'],
+    ['bit', 'boolean', 'bool'],
+    ['decimal', 'numeric(18,0)', 'decimal(18,0)'],
+    ['decimal(9)', 'numeric(9,0)', 'decimal(9,0)'],
+    ['decimal(38,10)', 'numeric(38,10)', 'decimal(38,10)'],
+    ['dec(5,2)', 'numeric(5,2)', 'decimal(5,2)'],
+    ['numeric', 'numeric(18,0)', 'decimal(18,0)'],
+    ['NUMERIC(10, 2)', 'numeric(10,2)', 'decimal(10,2)'],
+    ['money', 'numeric(19,4)', 'decimal(19,4)'],
+    ['smallmoney', 'numeric(10,4)', 'decimal(10,4)'],
+    ['float', 'double precision', 'float64'],
+    ['float(1)', 'real', 'float32'],
+    ['float(24)', 'real', 'float32'],
+    ['float(25)', 'double precision', 'float64'],
+    ['float(53)', 'double precision', 'float64'],
+    ['real', 'real', 'float32'],
+    ['double precision', 'double precision', 'float64'],
+    ['date', 'date', 'date'],
+    ['time', 'time(6) without time zone', 'time'],
+    ['time(0)', 'time(0) without time zone', 'time'],
+    ['time(3)', 'time(3) without time zone', 'time'],
+    ['time(7)', 'time(6) without time zone', 'time'],
+    ['datetime', 'timestamp(3) without time zone', 'timestamp'],
+    ['datetime2', 'timestamp(6) without time zone', 'timestamp'],
+    ['datetime2(0)', 'timestamp(0) without time zone', 'timestamp'],
+    ['datetime2(3)', 'timestamp(3) without time zone', 'timestamp'],
+    ['datetime2(7)', 'timestamp(6) without time zone', 'timestamp'],
+    ['smalldatetime', 'timestamp(0) without time zone', 'timestamp'],
+    ['datetimeoffset', 'timestamp(6) with time zone', 'timestamptz'],
+    ['datetimeoffset(2)', 'timestamp(2) with time zone', 'timestamptz'],
+    ['datetimeoffset(7)', 'timestamp(6) with time zone', 'timestamptz'],
+    ['char', 'character(1)', 'text'],
+    ['char(10)', 'character(10)', 'text'],
+    ['character(3)', 'character(3)', 'text'],
+    ['nchar', 'character(1)', 'text'],
+    ['nchar(4)', 'character(4)', 'text'],
+    ['national character(2)', 'character(2)', 'text'],
+    ['varchar', 'character varying(1)', 'text'],
+    ['varchar(50)', 'character varying(50)', 'text'],
+    ['varchar(max)', 'text', 'text'],
+    ['char varying(8)', 'character varying(8)', 'text'],
+    ['nvarchar(160)', 'character varying(160)', 'text'],
+    ['NVARCHAR(MAX)', 'text', 'text'],
+    ['national character varying(20)', 'character varying(20)', 'text'],
+    ['text', 'text', 'text'],
+    ['ntext', 'text', 'text'],
+    ['binary', 'bytea', 'bytes'],
+    ['binary(16)', 'bytea', 'bytes'],
+    ['varbinary(100)', 'bytea', 'bytes'],
+    ['varbinary(max)', 'bytea', 'bytes'],
+    ['image', 'bytea', 'bytes'],
+    ['uniqueidentifier', 'uuid', 'uuid'],
+    ['xml', 'xml', 'text'],
+    ['sql_variant', 'text', 'text'],
+    ['hierarchyid', 'text', 'text'],
+    ['geography', 'text', 'text'],
+    ['geometry', 'text', 'text'],
+    ['rowversion', 'bytea', 'bytes'],
+    ['timestamp', 'bytea', 'bytes'],
+    ['sysname', 'character varying(128)', 'text'],
+    ['json', 'jsonb', 'json'],
+    ['vector(1536)', 'text', 'text'],
+    ['[nvarchar](10)', 'character varying(10)', 'text'],
+  ])('%s → %s, %s', (source, expected, logical) => {
+    expect(mssql(source)).toMatchObject({ type: expected, logical: parseLogicalType(logical), known: true });
   });
 
   it('returns a warning with the mappings that lose something', () => {
     expect(mssql('geography')).toEqual({
       type: 'text',
+      logical: { kind: 'text' },
       known: true,
       warning:
         'SQL Server type "geography" for column "X" of table "dbo.T" → text: geography values are kept as Well-Known Text; change type-maps/mssql-postgresql.yaml to a PostGIS type if you need spatial queries',
@@ -123,6 +125,7 @@ describe('mapColumnType, SQL Server', () => {
   it('maps an unknown type to text with a warning naming table, column and type', () => {
     expect(mapColumnType('mssql', 'FOO(3)', { table: 'dbo.T', column: 'X' })).toEqual({
       type: 'text',
+      logical: { kind: 'text' },
       known: false,
       warning: 'unknown SQL Server type "foo(3)" for column "X" of table "dbo.T": mapped to text; add it to type-maps/mssql-postgresql.yaml',
     });
@@ -155,79 +158,79 @@ describe('mapColumnType, PostgreSQL', () => {
   // Left: a column type as written in CREATE TABLE; right: what format_type() printed for it
   // (PostgreSQL 15).
   it.each([
-    ['char', 'character(1)'],
-    ['char(10)', 'character(10)'],
-    ['varchar', 'character varying'],
-    ['varchar(10)', 'character varying(10)'],
-    ['character varying(5)', 'character varying(5)'],
-    ['bpchar', 'bpchar'],
-    ['"char"', '"char"'],
-    ['national character varying(4)', 'character varying(4)'],
-    ['nchar(3)', 'character(3)'],
-    ['numeric', 'numeric'],
-    ['numeric(10)', 'numeric(10,0)'],
-    ['numeric(10,2)', 'numeric(10,2)'],
-    ['decimal', 'numeric'],
-    ['decimal(5,1)', 'numeric(5,1)'],
-    ['dec(4)', 'numeric(4,0)'],
-    ['float', 'double precision'],
-    ['float(10)', 'real'],
-    ['float(24)', 'real'],
-    ['float(25)', 'double precision'],
-    ['float(53)', 'double precision'],
-    ['real', 'real'],
-    ['double precision', 'double precision'],
-    ['float4', 'real'],
-    ['float8', 'double precision'],
-    ['time', 'time without time zone'],
-    ['time(3)', 'time(3) without time zone'],
-    ['time(7)', 'time(6) without time zone'],
-    ['timetz', 'time with time zone'],
-    ['time(2) with time zone', 'time(2) with time zone'],
-    ['timestamp', 'timestamp without time zone'],
-    ['timestamp(0)', 'timestamp(0) without time zone'],
-    ['timestamptz', 'timestamp with time zone'],
-    ['timestamptz(3)', 'timestamp(3) with time zone'],
-    ['timestamp(6) with time zone', 'timestamp(6) with time zone'],
-    ['interval', 'interval'],
-    ['interval(3)', 'interval(3)'],
-    ['interval year', 'interval year'],
-    ['interval day to second(2)', 'interval day to second(2)'],
-    ['interval minute to second', 'interval minute to second'],
-    ['interval second(3)', 'interval second(3)'],
-    ['bit', 'bit(1)'],
-    ['bit(5)', 'bit(5)'],
-    ['varbit', 'bit varying'],
-    ['varbit(7)', 'bit varying(7)'],
-    ['bit varying(3)', 'bit varying(3)'],
-    ['int[]', 'integer[]'],
-    ['int4[][]', 'integer[]'],
-    ['varchar(10)[]', 'character varying(10)[]'],
-    ['integer array', 'integer[]'],
-    ['integer array[3]', 'integer[]'],
-    ['timestamp(3)[]', 'timestamp(3) without time zone[]'],
-    ['numeric(5,2)[]', 'numeric(5,2)[]'],
-    ['"char"[]', '"char"[]'],
-    ['serial', 'integer'],
-    ['bigserial', 'bigint'],
-    ['smallserial', 'smallint'],
-    ['int', 'integer'],
-    ['int2', 'smallint'],
-    ['int8', 'bigint'],
-    ['bool', 'boolean'],
-    ['character(3)', 'character(3)'],
-    ['uuid', 'uuid'],
-    ['jsonb', 'jsonb'],
-    ['json', 'json'],
-    ['xml', 'xml'],
-    ['bytea', 'bytea'],
-    ['text', 'text'],
-    ['inet', 'inet'],
-    ['money', 'money'],
-    ['tstzrange', 'tstzrange'],
-    ['pg_lsn', 'pg_lsn'],
-  ])('%s → %s', (source, expected) => {
-    expect(pg(source)).toEqual({ type: expected, known: true });
+    ['char', 'character(1)', 'text'],
+    ['char(10)', 'character(10)', 'text'],
+    ['varchar', 'character varying', 'text'],
+    ['varchar(10)', 'character varying(10)', 'text'],
+    ['character varying(5)', 'character varying(5)', 'text'],
+    ['bpchar', 'bpchar', 'text'],
+    ['"char"', '"char"', 'text'],
+    ['national character varying(4)', 'character varying(4)', 'text'],
+    ['nchar(3)', 'character(3)', 'text'],
+    ['numeric', 'numeric', 'decimal'],
+    ['numeric(10)', 'numeric(10,0)', 'decimal(10,0)'],
+    ['numeric(10,2)', 'numeric(10,2)', 'decimal(10,2)'],
+    ['decimal', 'numeric', 'decimal'],
+    ['decimal(5,1)', 'numeric(5,1)', 'decimal(5,1)'],
+    ['dec(4)', 'numeric(4,0)', 'decimal(4,0)'],
+    ['float', 'double precision', 'float64'],
+    ['float(10)', 'real', 'float32'],
+    ['float(24)', 'real', 'float32'],
+    ['float(25)', 'double precision', 'float64'],
+    ['float(53)', 'double precision', 'float64'],
+    ['real', 'real', 'float32'],
+    ['double precision', 'double precision', 'float64'],
+    ['float4', 'real', 'float32'],
+    ['float8', 'double precision', 'float64'],
+    ['time', 'time without time zone', 'time'],
+    ['time(3)', 'time(3) without time zone', 'time'],
+    ['time(7)', 'time(6) without time zone', 'time'],
+    ['timetz', 'time with time zone', 'text'],
+    ['time(2) with time zone', 'time(2) with time zone', 'text'],
+    ['timestamp', 'timestamp without time zone', 'timestamp'],
+    ['timestamp(0)', 'timestamp(0) without time zone', 'timestamp'],
+    ['timestamptz', 'timestamp with time zone', 'timestamptz'],
+    ['timestamptz(3)', 'timestamp(3) with time zone', 'timestamptz'],
+    ['timestamp(6) with time zone', 'timestamp(6) with time zone', 'timestamptz'],
+    ['interval', 'interval', 'interval'],
+    ['interval(3)', 'interval(3)', 'interval'],
+    ['interval year', 'interval year', 'interval'],
+    ['interval day to second(2)', 'interval day to second(2)', 'interval'],
+    ['interval minute to second', 'interval minute to second', 'interval'],
+    ['interval second(3)', 'interval second(3)', 'interval'],
+    ['bit', 'bit(1)', 'text'],
+    ['bit(5)', 'bit(5)', 'text'],
+    ['varbit', 'bit varying', 'text'],
+    ['varbit(7)', 'bit varying(7)', 'text'],
+    ['bit varying(3)', 'bit varying(3)', 'text'],
+    ['int[]', 'integer[]', 'array<int32>'],
+    ['int4[][]', 'integer[]', 'array<int32>'],
+    ['varchar(10)[]', 'character varying(10)[]', 'array<text>'],
+    ['integer array', 'integer[]', 'array<int32>'],
+    ['integer array[3]', 'integer[]', 'array<int32>'],
+    ['timestamp(3)[]', 'timestamp(3) without time zone[]', 'array<timestamp>'],
+    ['numeric(5,2)[]', 'numeric(5,2)[]', 'array<decimal(5,2)>'],
+    ['"char"[]', '"char"[]', 'array<text>'],
+    ['serial', 'integer', 'int32'],
+    ['bigserial', 'bigint', 'int64'],
+    ['smallserial', 'smallint', 'int16'],
+    ['int', 'integer', 'int32'],
+    ['int2', 'smallint', 'int16'],
+    ['int8', 'bigint', 'int64'],
+    ['bool', 'boolean', 'bool'],
+    ['character(3)', 'character(3)', 'text'],
+    ['uuid', 'uuid', 'uuid'],
+    ['jsonb', 'jsonb', 'json'],
+    ['json', 'json', 'json'],
+    ['xml', 'xml', 'text'],
+    ['bytea', 'bytea', 'bytes'],
+    ['text', 'text', 'text'],
+    ['inet', 'inet', 'text'],
+    ['money', 'money', 'text'],
+    ['tstzrange', 'tstzrange', 'text'],
+    ['pg_lsn', 'pg_lsn', 'text'],
+  ])('%s → %s, %s', (source, expected, logical) => {
+    expect(pg(source)).toEqual({ type: expected, logical: parseLogicalType(logical), known: true });
   });
 
   it('maps every rule to a spelling that maps to itself', () => {
@@ -243,10 +246,93 @@ describe('mapColumnType, PostgreSQL', () => {
   it('maps an enum, a domain or an extension type to text with a warning', () => {
     expect(mapColumnType('postgresql', 'mood', { table: 'public.person', column: 'current_mood' })).toEqual({
       type: 'text',
+      logical: { kind: 'text' },
       known: false,
       warning: 'unknown PostgreSQL type "mood" for column "current_mood" of table "public.person": mapped to text; add it to type-maps/postgresql-postgresql.yaml',
     });
     expect(pg('public.citext[]')).toMatchObject({ type: 'text', known: false });
+  });
+});
+
+describe('logicalTypeOf', () => {
+  // Left: a type as format_type() prints it (or another spelling); right: its logical type.
+  it.each([
+    ['smallint', 'int16'],
+    ['integer', 'int32'],
+    ['int4', 'int32'],
+    ['bigint', 'int64'],
+    ['numeric(10,2)', 'decimal(10,2)'],
+    ['numeric(5,-2)', 'decimal(5,-2)'],
+    ['numeric', 'decimal'],
+    ['real', 'float32'],
+    ['double precision', 'float64'],
+    ['float(10)', 'float32'],
+    ['boolean', 'bool'],
+    ['text', 'text'],
+    ['character varying(40)', 'text'],
+    ['character varying', 'text'],
+    ['character(3)', 'text'],
+    ['bpchar', 'text'],
+    ['"char"', 'text'],
+    ['name', 'text'],
+    ['bytea', 'bytes'],
+    ['date', 'date'],
+    ['time without time zone', 'time'],
+    ['time(3) without time zone', 'time'],
+    ['time with time zone', 'text'],
+    ['timestamp(6) without time zone', 'timestamp'],
+    ['timestamp(3) with time zone', 'timestamptz'],
+    ['timestamp with time zone', 'timestamptz'],
+    ['interval', 'interval'],
+    ['interval day to second(2)', 'interval'],
+    ['interval year to month', 'interval'],
+    ['uuid', 'uuid'],
+    ['json', 'json'],
+    ['jsonb', 'json'],
+    ['oid', 'int64'],
+    ['xid', 'int64'],
+    ['xid8', 'decimal(20,0)'],
+    ['money', 'text'],
+    ['inet', 'text'],
+    ['bit(5)', 'text'],
+    ['tsvector', 'text'],
+    ['int4range', 'text'],
+    ['point', 'text'],
+    ['xml', 'text'],
+    ['pg_lsn', 'text'],
+    ['regclass', 'text'],
+    ['text[]', 'array<text>'],
+    ['integer[]', 'array<int32>'],
+    ['int4[][]', 'array<int32>'],
+    ['numeric(5,2)[]', 'array<decimal(5,2)>'],
+    ['timestamp(3) with time zone[]', 'array<timestamptz>'],
+    ['point[]', 'array<text>'],
+    // box[] literals separate elements with ';', so the whole array is its text.
+    ['box[]', 'text'],
+    ['mood', 'text'],
+    ['public.citext[]', 'text'],
+    // PostgreSQL's numeric precision stops at 1000.
+    ['numeric(2000,0)', 'text'],
+  ])('%s → %s', (type, logical) => {
+    expect(logicalTypeOf(type)).toEqual(parseLogicalType(logical));
+  });
+
+  it('agrees with mapColumnType for every PostgreSQL rule', () => {
+    for (const { key } of dataFile('postgresql-postgresql.yaml')) {
+      for (const source of [key, `${key}[]`, `${key}(3)`, `${key}(10,2)`]) {
+        const mapped = pg(source);
+        if (mapped.known) expect(logicalTypeOf(mapped.type), `${source} → ${mapped.type}`).toEqual(mapped.logical);
+      }
+    }
+  });
+
+  it('gives every SQL Server type the logical type of the PostgreSQL type it maps to', () => {
+    for (const { key } of dataFile('mssql-postgresql.yaml')) {
+      for (const source of [key, `${key}(5)`, `${key}(10,2)`, `${key}(30)`, `${key}(max)`]) {
+        const mapped = mssql(source);
+        if (mapped.known) expect(mapped.logical, `${source} → ${mapped.type}`).toEqual(logicalTypeOf(mapped.type));
+      }
+    }
   });
 });
 
@@ -343,7 +429,13 @@ describe('data file validation', () => {
     ['source: mssql\ntypes:\n  int:\n    to: "integer({p})"\n', /mssql-postgresql\.yaml:4: types\.int\.to: p is not one of params \[\]/],
     ['source: mssql\ntypes:\n  integer: { alias: nope }\n', /mssql-postgresql\.yaml:3: types\.integer\.alias: there is no type "nope" in this file/],
     ['source: mssql\ntypes:\n  INT: { to: integer }\n', /mssql-postgresql\.yaml:3: types\.INT: write the type name as normalizeSourceType\(\) does/],
-    ['source: mssql\ntypes:\n  int: { to: integer, fixed: true }\n', /mssql-postgresql\.yaml:3: types\.int\.fixed: only means something for PostgreSQL types/],
+    ['source: mssql\ntypes:\n  int: { to: integer, logical: int32, fixed: true }\n', /mssql-postgresql\.yaml:3: types\.int\.fixed: only means something for PostgreSQL types/],
+    ['source: mssql\ntypes:\n  int: { to: integer }\n', /mssql-postgresql\.yaml:3: types\.int: needs `logical`/],
+    ['source: mssql\ntypes:\n  int:\n    to: integer\n    logical: integer\n', /mssql-postgresql\.yaml:5: types\.int\.logical: logical type "integer": unknown type name "integer"/],
+    ['source: mssql\ntypes:\n  dec:\n    params: [p]\n    to: "numeric({p},0)"\n    logical: "decimal({p},{s})"\n', /:6: types\.dec\.logical: s is not one of params \[p\]/],
+    ['source: mssql\ntypes:\n  dec:\n    params: [p]\n    to: "numeric({p},0)"\n    logical: "decimal({p},0)"\n    bare: numeric\n', /:7: types\.dec\.bare: needs its own logical type/],
+    ['source: mssql\ntypes:\n  f:\n    params: [n]\n    to: real\n    logical: float32\n    when: [{ upTo: { n: 1 }, to: real, logical: real }]\n', /types\.f\.when\[0\]\.logical: logical type "real": unknown type name/],
+    ['source: mssql\ntypes:\n  box: { to: box, logical: text, delimiter: ";" }\n', /types\.box\.delimiter: only means something for PostgreSQL types/],
     ['source: postgresql\ntypes: {}\n', /mssql-postgresql\.yaml:1: source: is postgresql but this file holds the mssql rules/],
     ['source: mssql\ntypes:\n  int: { to: integer\n', /mssql-postgresql\.yaml:\d+:\d+: YAML syntax error/],
   ])('rejects a malformed file with file:line (%#)', async (yaml, message) => {
@@ -355,8 +447,8 @@ describe('data file validation', () => {
   });
 
   it('uses the rules of the file it reads', async () => {
-    const { mapColumnType: map } = await withMssqlFile('source: mssql\ntypes:\n  int: { to: bigint }\n');
-    expect(map('mssql', 'int', where)).toEqual({ type: 'bigint', known: true });
-    expect(map('mssql', 'INT', where)).toEqual({ type: 'bigint', known: true });
+    const { mapColumnType: map } = await withMssqlFile('source: mssql\ntypes:\n  int: { to: bigint, logical: int64 }\n');
+    expect(map('mssql', 'int', where)).toEqual({ type: 'bigint', logical: { kind: 'int64' }, known: true });
+    expect(map('mssql', 'INT', where)).toEqual({ type: 'bigint', logical: { kind: 'int64' }, known: true });
   });
 });
