@@ -10,9 +10,7 @@
 import { z } from 'zod';
 import { makeRunConfigSchema } from '../config/run-config.js';
 import { loadYamlFile } from '../config/yaml-file.js';
-import { postgresqlTargetSchema } from '../sinks/postgres/dialect.js';
-import { debeziumSectionSchema, debeziumSourceSchema } from '../sources/debezium/kind.js';
-import { postgresSourceSchema } from '../sources/postgres/kind.js';
+import { SINK_DIALECTS, SOURCE_KINDS } from './registry.js';
 
 /** Adds `type: fallback` to an object section that has none. */
 function defaultType(fallback: string) {
@@ -21,9 +19,9 @@ function defaultType(fallback: string) {
 
 /** The YAML schema of cdc.yaml as `cdc run` reads it. */
 export const runConfigSchema = makeRunConfigSchema({
-  source: z.preprocess(defaultType('postgres'), z.discriminatedUnion('type', [postgresSourceSchema, debeziumSourceSchema])),
-  target: z.preprocess(defaultType('postgresql'), z.discriminatedUnion('type', [postgresqlTargetSchema])),
-  legacy: { debezium: debeziumSectionSchema.optional() },
+  source: z.preprocess(defaultType('postgres'), z.discriminatedUnion('type', [SOURCE_KINDS.postgres.configSchema, SOURCE_KINDS.debezium.configSchema])),
+  target: z.preprocess(defaultType('postgresql'), z.discriminatedUnion('type', [SINK_DIALECTS.postgresql.configSchema])),
+  legacy: { debezium: SOURCE_KINDS.debezium.legacySectionSchema.optional() },
 }).refine((c) => !(c.debezium && c.source), { message: 'give the Debezium settings either as source: { type: debezium, … } or as the older debezium: section, not both', path: ['debezium'] });
 
 /** cdc.yaml as parsed. */

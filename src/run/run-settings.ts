@@ -8,9 +8,8 @@ import type { RunConfigFile } from '../config/run-config.js';
 import { DEFAULT_BATCH_POLICY, type BatchPolicy } from '../pipeline/batch-policy.js';
 import type { TableMapping } from '../pipeline/mapped-sink.js';
 import { validatePostgresUrl } from '../sql/connect.js';
-import { debeziumConfigFromYaml } from '../sources/debezium/kind.js';
 import { loadRunConfig } from './config.js';
-import type { SourceConfig, TargetConfig } from './registry.js';
+import { SOURCE_KINDS, type SourceConfig, type TargetConfig } from './registry.js';
 import { runProject, type RunProject } from './run-project.js';
 
 /** Flags of `cdc run` as commander parses them. */
@@ -65,7 +64,7 @@ export function resolveRunSettings(flags: RunFlags): RunSettings {
     validatePostgresUrl(url, 'source');
     source = { type: 'postgres', url, patterns, snapshotParallelism: parallelism };
   } else {
-    const resolved = debeziumConfigFromYaml(debezium);
+    const resolved = SOURCE_KINDS.debezium.fromYaml(debezium);
     source = { ...resolved, ...(project ? { keyOf: project.keyOf, columnTypes: project.columnTypes } : {}) };
   }
 

@@ -6,6 +6,7 @@
  * one; `src/run/registry.ts` lists them, and nothing else names a kind.
  */
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import type { MergeWorkerMetrics } from '../observability/merge-metrics.js';
 import type { ChangeSink, SinkCapabilities } from './change-sink.js';
 import type { MergeStatusReport, TargetStatus } from './sink-status.js';
@@ -67,6 +68,8 @@ export interface DeferredMergeDialect {
 /** One kind of sink. */
 export interface SinkDialect<Config extends { readonly type: string; readonly url: string }> {
   readonly type: Config['type'];
+  /** The schema of its `target: { type: …, … }` section in cdc.yaml. */
+  readonly configSchema: z.ZodType;
   readonly capabilities: SinkCapabilities;
   /**
    * Schemas (namespaces) the sink keeps its own objects in. A source that reads the same

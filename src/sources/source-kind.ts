@@ -4,6 +4,7 @@
  * lists them.
  */
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import type { ChangeSource } from './change-source.js';
 
 /** What every source factory is given besides its own settings. */
@@ -18,6 +19,8 @@ export interface SourceContext {
 /** One kind of source. */
 export interface SourceKind<Config extends { readonly type: string }> {
   readonly type: Config['type'];
+  /** The schema of its `source: { type: …, … }` section in cdc.yaml. */
+  readonly configSchema: z.ZodType;
   /**
    * Builds the source; it connects on `open()`.
    * @throws {CdcError} CONFIG_INVALID for settings the kind cannot use.

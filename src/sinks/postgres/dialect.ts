@@ -29,6 +29,7 @@ export const postgresqlTargetSchema = z.object({ type: z.literal('postgresql'), 
 /** The PostgreSQL sink (DESIGN.md §4). */
 export const postgresqlDialect = {
   type: 'postgresql',
+  configSchema: postgresqlTargetSchema,
   capabilities: POSTGRES_CAPABILITIES,
   reservedSchemas: [MANAGEMENT_SCHEMA, STAGING_SCHEMA],
   acceptsUrl: (url) => /^postgres(ql)?:\/\//i.test(url),

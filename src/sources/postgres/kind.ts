@@ -40,10 +40,11 @@ export async function readPipelineSlot(url: string, name: string): Promise<SlotS
 }
 
 /** Builds a PostgreSQL source (it connects on `open()`). */
-export const postgresSourceKind: SourceKind<PostgresSourceConfig> & { readonly readSlot: typeof readPipelineSlot } = {
+export const postgresSourceKind = {
   readSlot: readPipelineSlot,
-  type: 'postgres',
-  create(config: PostgresSourceConfig, context: SourceContext) {
+  configSchema: postgresSourceSchema,
+  type: 'postgres' as const,
+  create(config: PostgresSourceConfig, context: SourceContext): PostgresSource {
     return new PostgresSource({
       url: config.url,
       name: context.name,
@@ -55,3 +56,6 @@ export const postgresSourceKind: SourceKind<PostgresSourceConfig> & { readonly r
     });
   },
 };
+
+/** The kind keeps the `SourceKind` contract (checked here; the object keeps its narrower types). */
+export const postgresSourceKindContract: SourceKind<PostgresSourceConfig> = postgresSourceKind;
