@@ -9,7 +9,7 @@ import { planMigrations, writeMigrationPlan } from '../migrations/generate.js';
 import { diffMigrations } from '../migrations/diff.js';
 import { applyMigrations } from '../migrations/apply.js';
 import { migrationStatus, validateMigrations } from '../migrations/status.js';
-import type { SchemaChange } from '../migrations/schema-diff.js';
+import type { SchemaChange } from '../schema/schema-diff.js';
 import { CdcError } from '../errors.js';
 import { EXIT, formatError } from './errors.js';
 import { renderTable } from '../observability/text-table.js';

@@ -2,7 +2,9 @@
  * `cdc migrations apply` (DESIGN.md §5): runs a sink's migration files on an environment's
  * database, in manifest order, each in its own transaction together with its
  * `cdc_management.migration_history` row, under an advisory lock so that concurrent runs never
- * both run a file.
+ * both run a file. A table's base files are recorded under the table's unit names, as `cdc run`
+ * records the same DDL (src/sinks/postgres/migration-history.ts); rows an earlier version
+ * recorded under the files' paths are renamed first.
  *
  * Per file: never applied → run; applied with the same checksum → skip; applied with another
  * checksum → re-run when it is infrastructure or repeatable (staging table IF NOT EXISTS, merge
@@ -13,20 +15,18 @@ import type pg from 'pg';
 import { CdcError } from '../errors.js';
 import { connectPostgres } from '../sql/connect.js';
 import { splitStatements } from '../sql/split-statements.js';
-import { MANAGEMENT_SCHEMA } from '../sinks/postgres/naming.js';
-import { quoteTable } from '../sql/quote.js';
+import { MANAGEMENT_SCHEMA, MIGRATION_HISTORY_TABLE as HISTORY, upgradeHistoryNames } from '../sinks/postgres/ddl.js';
 import type { Project } from '../project/project.js';
 import { projectSink } from '../project/project.js';
 import { checkMigrations } from './check.js';
 import { environmentUrl } from './environment.js';
 import { migrationsDir, readManifestIfAny } from './generate.js';
+import { historyNames, historyRenames } from './history-names.js';
 import type { Manifest, ManifestFile } from './manifest.js';
 import type { MigrationFile } from './migration-file.js';
 
 /** Advisory lock key for `apply` (a constant: one apply at a time per database). */
 export const APPLY_LOCK_KEY = 727_274_010;
-
-const HISTORY = quoteTable({ schema: MANAGEMENT_SCHEMA, name: 'migration_history' });
 
 /** A `migration_history` row. */
 export interface AppliedMigration {
@@ -58,20 +58,24 @@ export async function readHistory(client: pg.ClientBase): Promise<Map<string, Ap
 }
 
 /**
- * Decides every file's action from the history.
+ * Decides every file's action from the history, looking each file up under its history name
+ * (`historyNames`: a table's base files under the table's unit names, others under their path).
  * @throws {CdcError} MIGRATION_TABLE_CHANGED when an applied table file has another checksum.
  */
 export function decide(manifest: Manifest, history: ReadonlyMap<string, AppliedMigration>, to?: string): FileDecision[] {
   const decisions: FileDecision[] = [];
+  const names = historyNames(manifest);
   for (const f of manifest.files) {
-    const applied = history.get(f.path);
+    const applied = history.get(names.get(f.path)!);
     let action: FileAction;
     if (!applied) action = 'apply';
     else if (!applied.success) action = 'retry';
     else if (applied.checksum === f.checksum) action = 'skip';
     else if (f.kind === 'table') {
-      throw new CdcError('MIGRATION_TABLE_CHANGED', `${f.path} was applied with checksum ${applied.checksum} and now has ${f.checksum}: table DDL is never re-applied`, {
-        remedy: 'restore the file from version control; to change the table, edit its YAML definition and run cdc migrations diff --write',
+      throw new CdcError('MIGRATION_TABLE_CHANGED', `${f.path} (${applied.name}) was applied with checksum ${applied.checksum} and now has ${f.checksum}: table DDL is never re-applied`, {
+        remedy:
+          'restore the file from version control; to change the table, edit its YAML definition and run cdc migrations diff --write ' +
+          '(if cdc run created the table first, with another definition, make the definition match the table)',
         context: { file: f.path },
       });
     } else action = 'reapply';
@@ -143,7 +147,19 @@ export async function applyMigrations(options: ApplyOptions): Promise<ApplyResul
       options.log('another cdc migrations apply holds the lock on this database; waiting for it');
       await client.query('SELECT pg_advisory_lock($1)', [APPLY_LOCK_KEY]);
     }
-    const decisions = decide(manifest, await readHistory(client), options.to);
+    // One naming scheme: rows recorded under a base file's path move to the table's unit name.
+    // A dry run looks at the result and rolls it back.
+    let history: Map<string, AppliedMigration>;
+    await client.query('BEGIN');
+    try {
+      await upgradeHistoryNames(client, historyRenames(manifest, files));
+      history = await readHistory(client);
+      await client.query(options.dryRun ? 'ROLLBACK' : 'COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    const decisions = decide(manifest, history, options.to);
     for (const d of decisions) {
       if (d.action === 'skip') continue;
       if (options.dryRun) {
@@ -151,7 +167,7 @@ export async function applyMigrations(options: ApplyOptions): Promise<ApplyResul
         continue;
       }
       const started = performance.now();
-      await runFile(client, files.get(d.path)!, manifest.files.find((f) => f.path === d.path)!);
+      await runFile(client, files.get(d.path)!, manifest.files.find((f) => f.path === d.path)!, historyNames(manifest).get(d.path)!);
       options.log(`${d.action === 'apply' ? 'applied' : d.action === 'reapply' ? 're-applied' : 'applied (retry)'} ${d.path} (${Math.round(performance.now() - started)} ms)`);
     }
     const pending = decisions.filter((d) => d.action !== 'skip').length;
@@ -163,8 +179,8 @@ export async function applyMigrations(options: ApplyOptions): Promise<ApplyResul
   }
 }
 
-/** Runs one file's statements and its history row in one transaction; records a failure. */
-async function runFile(client: pg.Client, file: MigrationFile, entry: ManifestFile): Promise<void> {
+/** Runs one file's statements and its history row (under `name`) in one transaction; records a failure. */
+async function runFile(client: pg.Client, file: MigrationFile, entry: ManifestFile, name: string): Promise<void> {
   const statements = splitStatements(file.body);
   let current = '';
   try {
@@ -177,7 +193,7 @@ async function runFile(client: pg.Client, file: MigrationFile, entry: ManifestFi
     await client.query(
       `INSERT INTO ${HISTORY} (name, kind, checksum, applied_at, success, error, statement) VALUES ($1, $2, $3, now(), true, NULL, NULL)
        ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, checksum = EXCLUDED.checksum, applied_at = now(), success = true, error = NULL, statement = NULL`,
-      [entry.path, entry.kind, entry.checksum],
+      [name, entry.kind, entry.checksum],
     );
     await client.query('COMMIT');
   } catch (error) {
@@ -187,7 +203,7 @@ async function runFile(client: pg.Client, file: MigrationFile, entry: ManifestFi
       .query(
         `INSERT INTO ${HISTORY} (name, kind, checksum, applied_at, success, error, statement) VALUES ($1, $2, $3, now(), false, $4, $5)
          ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now(), success = false, error = EXCLUDED.error, statement = EXCLUDED.statement`,
-        [entry.path, entry.kind, entry.checksum, message, current || null],
+        [name, entry.kind, entry.checksum, message, current || null],
       )
       .catch(() => undefined);
     const hint = error && typeof error === 'object' && 'hint' in error && typeof error.hint === 'string' ? error.hint : undefined;

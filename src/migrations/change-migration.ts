@@ -1,16 +1,13 @@
 /**
- * ALTER migrations (`cdc migrations diff --write`): the SQL that takes one final table from its
- * migrated state to its definition, and the state it leaves. The staging table is recreated and
- * the merge procedure replaced in the same file, after a guard that refuses to run while staging
- * holds unmerged rows.
+ * ALTER migrations (`cdc migrations diff --write`): the body of `02-changes/NNNN-<table>.sql` that
+ * takes one final table from its migrated state to its definition, and the state it leaves. The
+ * DDL is the sink's one assembler for a changed table (the same `cdc run` uses), under the
+ * migrations' policy: every change applied, destructive ones only with `--allow-destructive`.
  */
-import { formatTableId, type ColumnSchema, type TableSchema } from '../schema/table.js';
-import { quoteIdent, quoteLiteral, quoteTable } from '../sql/quote.js';
-import { markingTriggerSql } from '../sinks/postgres/deferred-merge.js';
-import { mergeProcedureSql } from '../sinks/postgres/merge-procedure.js';
-import { mergeProcedureId, primaryKeyConstraintName, stagingTableId } from '../sinks/postgres/naming.js';
-import { primaryKeyConstraintSql, stagingTableSql } from '../sinks/postgres/table-ddl.js';
-import type { SchemaChange } from './schema-diff.js';
+import { migrationPolicy } from '../schema/schema-change-policy.js';
+import type { SchemaChange, TableRemoved } from '../schema/schema-diff.js';
+import { formatTableId, type TableSchema } from '../schema/table.js';
+import { schemaChangeSql, tableChangeDdl } from '../sinks/postgres/ddl.js';
 
 /** What {@link changeMigration} produced. */
 export interface ChangeMigration {
@@ -24,98 +21,41 @@ export interface ChangeMigration {
   readonly result: TableSchema;
 }
 
-/** A DO block that raises when the staging table holds rows (they would be lost). */
-function stagingEmptyGuard(table: TableSchema): string {
-  const staging = quoteTable(stagingTableId(table.id));
-  const message = `staging table ${formatTableId(stagingTableId(table.id))} holds unmerged rows; merge them before altering ${formatTableId(table.id)}`;
-  const hint = `CALL ${quoteTable(mergeProcedureId(table.id))}(); then apply again`;
-  return [
-    'DO $cdc_guard$',
-    'BEGIN',
-    `  IF EXISTS (SELECT 1 FROM ${staging} LIMIT 1) THEN`,
-    `    RAISE EXCEPTION ${quoteLiteral(message)} USING HINT = ${quoteLiteral(hint)};`,
-    '  END IF;',
-    'END',
-    '$cdc_guard$;',
-  ].join('\n');
-}
-
 /**
- * The migration for `changes` (from {@link diffTable} of `before` → `after`, the same table).
- * Steps, in order: guard (staging empty), ADD COLUMN (nullable; NOT NULL only for key columns
- * via the key), ALTER COLUMN … TYPE … USING col::type, DROP NOT NULL, DROP COLUMN (only with
- * `allowDestructive`), primary-key swap (drop `<table>_pkey`, add it on the new columns), then
- * staging recreated and the merge procedure replaced for the resulting table.
+ * The migration from `before` (a table state, with its options) to `after` (its definition, the
+ * same table): a comment naming the changes (and those left out), the staging-empty guard, the
+ * ALTERs, then staging re-created and the merge procedure replaced (`tableChangeDdl`).
+ * @throws {UnsupportedSchemaChangeError} for a change the sink has no SQL for.
+ * @throws {UnsupportedTableError} for a column under the reserved prefix `_cdc_`.
  */
-export function changeMigration(
-  before: TableSchema,
-  after: TableSchema,
-  changes: readonly SchemaChange[],
-  options: { allowDestructive: boolean; softDelete: boolean },
-): ChangeMigration {
-  const applied = changes.filter((c) => !c.destructive || options.allowDestructive);
-  const skipped = changes.filter((c) => c.destructive && !options.allowDestructive);
-  const table = quoteTable(after.id);
-  const steps: string[] = [];
-  const columns: ColumnSchema[] = [];
-  const now = new Map(after.columns.map((c) => [c.name, c]));
-  for (const c of before.columns) {
-    const n = now.get(c.name);
-    if (!n) {
-      if (options.allowDestructive) steps.push(`ALTER TABLE ${table} DROP COLUMN ${quoteIdent(c.name)};`);
-      else columns.push({ ...c, nullable: true });
-      continue;
-    }
-    if (n.type !== c.type) {
-      steps.push(`ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(c.name)} TYPE ${n.type} USING ${quoteIdent(c.name)}::${n.type};`);
-    }
-    const relax = !c.nullable && n.nullable && !after.primaryKey.includes(c.name);
-    if (relax) steps.push(`ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(c.name)} DROP NOT NULL;`);
-    columns.push({ ...n, nullable: after.primaryKey.includes(c.name) ? false : relax || c.nullable });
-  }
-  const old = new Set(before.columns.map((c) => c.name));
-  for (const n of after.columns) {
-    if (old.has(n.name)) continue;
-    steps.push(`ALTER TABLE ${table} ADD COLUMN ${quoteIdent(n.name)} ${n.type};`);
-    columns.push({ ...n, nullable: !after.primaryKey.includes(n.name) });
-  }
-  const keyChanged = before.primaryKey.join('\u0000') !== after.primaryKey.join('\u0000');
-  const result: TableSchema = { id: after.id, columns, primaryKey: after.primaryKey };
-  if (keyChanged) {
-    if (before.primaryKey.length > 0) steps.push(`ALTER TABLE ${table} DROP CONSTRAINT ${quoteIdent(primaryKeyConstraintName(before.id))};`);
-    if (after.primaryKey.length > 0) steps.push(`ALTER TABLE ${table} ADD ${primaryKeyConstraintSql(result)};`);
-  }
-  if (steps.length === 0) return { body: '', applied: [], skipped, result: { ...result, columns: before.columns } };
+export function changeMigration(before: TableSchema, after: TableSchema, options: { allowDestructive: boolean }): ChangeMigration {
+  const ddl = tableChangeDdl({ before, after, policy: migrationPolicy(options.allowDestructive) });
+  const applied = ddl.plan.changes.filter((d) => d.decision === 'apply').map((d) => d.change);
+  const skipped = ddl.plan.changes.filter((d) => d.decision === 'leave-out').map((d) => d.change);
+  if (ddl.statements.length === 0) return { body: '', applied: [], skipped, result: before };
+  const named = (c: SchemaChange) => `${c.kind}${c.column ? ` ${c.column}` : ''}`;
+  const rebuild = [...ddl.rebuild];
+  const procedure = rebuild.pop()!;
   const body = [
-    `-- ${formatTableId(after.id)}: ${applied.map((c) => c.kind + (c.column ? ` ${c.column}` : '')).join(', ')}`,
-    ...(skipped.length ? [`-- left out (destructive; pass --allow-destructive): ${skipped.map((c) => `${c.kind} ${c.column ?? ''}`.trim()).join(', ')}`] : []),
+    `-- ${formatTableId(after.id)}: ${applied.map(named).join(', ')}`,
+    ...(skipped.length ? [`-- left out (destructive; pass --allow-destructive): ${skipped.map(named).join(', ')}`] : []),
     '',
-    stagingEmptyGuard(before),
+    ddl.guard,
     '',
-    ...steps,
+    ...ddl.alters,
     '',
-    `DROP TABLE IF EXISTS ${quoteTable(stagingTableId(after.id))};`,
-    stagingTableSql(result),
-    markingTriggerSql(after.id),
+    ...rebuild,
     '',
-    mergeProcedureSql(result, { softDelete: options.softDelete }),
+    procedure,
     '',
   ].join('\n');
-  return { body, applied, skipped, result };
+  return { body, applied, skipped, result: ddl.plan.target };
 }
 
 /**
- * The migration that drops a table removed from the definitions (destructive): final table,
- * staging table and merge procedure, and its merge_control row.
+ * The migration that drops a table removed from the definitions (destructive): the converter's
+ * statements for `TABLE_REMOVED` (merge procedure, staging table, final table, merge_control row).
  */
-export function dropTableMigration(table: TableSchema): string {
-  return [
-    `-- ${formatTableId(table.id)}: TABLE_REMOVED`,
-    '',
-    `DROP PROCEDURE IF EXISTS ${quoteTable(mergeProcedureId(table.id))}();`,
-    `DROP TABLE IF EXISTS ${quoteTable(stagingTableId(table.id))};`,
-    `DROP TABLE IF EXISTS ${quoteTable(table.id)};`,
-    `DELETE FROM cdc_management.merge_control WHERE schema_name = ${quoteLiteral(table.id.schema)} AND table_name = ${quoteLiteral(table.id.name)};`,
-    '',
-  ].join('\n');
+export function dropTableMigration(change: TableRemoved): string {
+  return [`-- ${change.table}: TABLE_REMOVED`, '', ...schemaChangeSql(change, 'apply').map((s) => s.sql), ''].join('\n');
 }

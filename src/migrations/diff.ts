@@ -11,13 +11,14 @@ import { matchesPattern, parseTablePatterns } from '../config/table-pattern.js';
 import { connectPostgres } from '../sql/connect.js';
 import { projectSink, sinkDefinitions, type Project } from '../project/project.js';
 import { targetTables, type TargetTable } from '../schema/target-table.js';
+import { decideChange, migrationPolicy } from '../schema/schema-change-policy.js';
+import { diffTable, diffTables, type SchemaChange } from '../schema/schema-diff.js';
+import { readTargetTables } from '../sinks/postgres/ddl.js';
 import { changeMigration, dropTableMigration } from './change-migration.js';
 import { environmentUrl } from './environment.js';
 import { CHANGES_DIR, migrationsDir, planMigrations, readManifestIfAny, writeMigrationPlan, type PlannedFile } from './generate.js';
 import { stateToSchema, type TableState } from './manifest.js';
 import { renderMigrationFile } from './migration-file.js';
-import { diffTable, diffTables, type SchemaChange } from './schema-diff.js';
-import { readTargetTables } from './target-catalog.js';
 
 /** Options for {@link diffMigrations}. */
 export interface DiffOptions {
@@ -112,17 +113,17 @@ function writeChanges(
     if (!target) {
       if (options.table && !parseTablePatterns(options.table).some((p) => matchesPattern(p, before.id))) continue;
       const change = diffTables([before], [])[0]!;
-      if (!allowDestructive) {
+      if (change.kind !== 'TABLE_REMOVED') continue;
+      if (decideChange(change, migrationPolicy(allowDestructive)) !== 'apply') {
         skipped.push(change);
         continue;
       }
-      add(before.id.name, dropTableMigration(before), `Drops ${formatTableId(before.id)} (TABLE_REMOVED)`);
+      add(before.id.name, dropTableMigration(change), `Drops ${formatTableId(before.id)} (TABLE_REMOVED)`);
       newStates.delete(key);
       continue;
     }
-    const changes = diffTable(before, target.table);
-    if (changes.length === 0) continue;
-    const migration = changeMigration(before, target.table, changes, { allowDestructive, softDelete: state.soft_delete });
+    if (diffTable(before, target.table).length === 0) continue;
+    const migration = changeMigration(before, target.table, { allowDestructive });
     skipped.push(...migration.skipped);
     if (migration.body === '') continue;
     add(before.id.name, migration.body, `Changes ${formatTableId(before.id)}: ${migration.applied.map((c) => c.kind).join(', ')}`);

@@ -5,6 +5,8 @@
  * - `01-tables/<table>.sql`: the final table, written once, when the table first appears (table);
  * - `01-tables/<table>-staging.sql`: the staging table and merge procedure for the table as the
  *   migrations leave it (repeatable: re-rendered, re-applied when it changes);
+ *   these two are the table's units of the sink's DDL assembler (`tableUnits`), the same SQL
+ *   `cdc run` applies, recorded under the same `migration_history` names;
  * - `02-changes/NNNN-<table>.sql`: ALTER migrations written by `diff --write` (table), kept as is;
  * - `manifest.yaml`: databases, file index with chained hashes, table states.
  * Regenerating from unchanged input writes the same bytes. A table whose definition differs from
@@ -17,14 +19,12 @@ import { definitionKey } from '../schema/definition.js';
 import { formatTableId, tableKey, type TableSchema } from '../schema/table.js';
 import { targetTables, type TargetTable } from '../schema/target-table.js';
 import { parseTablePatterns, matchesPattern } from '../config/table-pattern.js';
-import { infrastructureSql } from '../sinks/postgres/infrastructure.js';
-import { markingTriggerSql, pgCronScheduleSql } from '../sinks/postgres/deferred-merge.js';
-import { mergeProcedureSql } from '../sinks/postgres/merge-procedure.js';
-import { finalTableSql, stagingTableSql } from '../sinks/postgres/table-ddl.js';
+import { diffTable } from '../schema/schema-diff.js';
+import { historyName, infrastructureSql, pgCronScheduleSql, tableUnits } from '../sinks/postgres/ddl.js';
 import { byCodePoint, MIGRATIONS_DIR, projectSink, sinkDefinitions, type Project } from '../project/project.js';
+import { historyNames } from './history-names.js';
 import { MANIFEST_FILE, buildManifest, readManifest, renderManifest, stateToSchema, type Manifest, type TableState } from './manifest.js';
 import { parseMigrationFile, renderMigrationFile, type MigrationKind } from './migration-file.js';
-import { diffTable } from './schema-diff.js';
 
 /** Path of the infrastructure file. */
 export const INFRASTRUCTURE_FILE = '00-infrastructure/001-management.sql';
@@ -84,11 +84,6 @@ export function readManifestIfAny(dir: string): Manifest | undefined {
 function baseName(table: TableSchema, all: readonly TargetTable[], states: readonly TableState[]): string {
   const same = all.filter((t) => t.table.id.name === table.id.name).length + states.filter((s) => s.name === table.id.name && s.schema !== table.id.schema).length;
   return same > 1 ? `${table.id.schema}.${table.id.name}` : table.id.name;
-}
-
-/** The staging file body for a table state: staging table, its marking trigger, then merge procedure. */
-export function stagingBody(table: TableSchema, softDelete: boolean): string {
-  return `${stagingTableSql(table)}\n${markingTriggerSql(table.id)}\n\n${mergeProcedureSql(table, { softDelete })}\n`;
 }
 
 /** The table state recorded for a target table. */
@@ -166,12 +161,14 @@ export function planMigrations(
     const tableFile = `${TABLES_DIR}/${base}.sql`;
     const stagingFile = `${TABLES_DIR}/${base}-staging.sql`;
     const source = `Source: ${relative(project.dir, target.definition.file).split(sep).join('/')}`;
-    put(tableFile, 'table', renderMigrationFile(tableFile, 'table', finalTableSql(target.table, { softDelete: target.softDelete }), source));
+    const [table] = tableUnits(target.table);
+    put(tableFile, 'table', renderMigrationFile(tableFile, 'table', table.sql, source));
     states.set(key, stateOf(target, { table: tableFile, staging: stagingFile }));
   }
   for (const state of states.values()) {
     const note = `Table: ${state.schema}.${state.name} (from ${state.source})`;
-    put(state.files.staging, 'repeatable', renderMigrationFile(state.files.staging, 'repeatable', stagingBody(stateToSchema(state), state.soft_delete), note));
+    const [, staging] = tableUnits(stateToSchema(state));
+    put(state.files.staging, 'repeatable', renderMigrationFile(state.files.staging, 'repeatable', staging.sql, note));
   }
   if (sink.merge?.schedule) {
     put(SCHEDULE_FILE, 'repeatable', renderMigrationFile(SCHEDULE_FILE, 'repeatable', pgCronScheduleSql(sinkName, sink.merge.schedule, sink.merge.window_seconds, sink.merge.stuck_after_seconds)));
@@ -182,8 +179,20 @@ export function planMigrations(
       warnings.push(`${formatTableId(stateToSchema(state).id)} is in the migrations but has no definition any more; cdc migrations diff --write --allow-destructive drops it`);
     }
   }
+  // History names: the table units of the base files; kept for base files of dropped tables.
+  const names = previous ? historyNames(previous) : new Map<string, string>();
+  for (const state of states.values()) {
+    const id = { schema: state.schema, name: state.name };
+    names.set(state.files.table, historyName('table', id));
+    names.set(state.files.staging, historyName('staging', id));
+  }
   const ordered = applyOrder([...files.values()]);
-  const manifestFiles = ordered.map((f) => ({ path: f.path, kind: f.kind, checksum: parseMigrationFile(f.path, f.text, f.kind).checksum }));
+  const manifestFiles = ordered.map((f) => ({
+    path: f.path,
+    kind: f.kind,
+    checksum: parseMigrationFile(f.path, f.text, f.kind).checksum,
+    history_name: names.get(f.path),
+  }));
   const databases = Object.fromEntries(Object.entries(project.config.environments ?? {}).map(([env, e]) => [env, e.database]));
   const manifest = buildManifest({ sink: sinkName, databases, files: manifestFiles, tables: [...states.values()] });
   const status = (path: string, text: string): PlannedFile['status'] => {

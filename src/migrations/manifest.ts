@@ -37,6 +37,12 @@ const fileEntry = z
     kind: z.enum(['infrastructure', 'table', 'repeatable']),
     checksum: z.string().regex(/^sha256:[0-9a-f]{64}$/),
     chain: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+    /**
+     * The name `migration_history` records the file under when it is not its path: a table's
+     * base files are its units, `table <schema>.<name>` and `staging <schema>.<name>`, as
+     * `cdc run` names them. Kept after the table is dropped, so the file stays recognised.
+     */
+    history_name: z.string().optional(),
   })
   .strict();
 
@@ -76,7 +82,7 @@ export function chainOf(files: readonly { path: string; checksum: string }[]): s
 export function buildManifest(input: {
   sink: string;
   databases: Record<string, string>;
-  files: readonly { path: string; kind: ManifestFile['kind']; checksum: string }[];
+  files: readonly { path: string; kind: ManifestFile['kind']; checksum: string; history_name?: string | undefined }[];
   tables: readonly TableState[];
 }): Manifest {
   const links = chainOf(input.files);
@@ -84,7 +90,13 @@ export function buildManifest(input: {
     version: 1,
     sink: input.sink,
     databases: Object.fromEntries(Object.entries(input.databases).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-    files: input.files.map((f, i) => ({ path: f.path, kind: f.kind, checksum: f.checksum, chain: links[i]! })),
+    files: input.files.map((f, i) => ({
+      path: f.path,
+      kind: f.kind,
+      checksum: f.checksum,
+      chain: links[i]!,
+      ...(f.history_name !== undefined && f.history_name !== f.path ? { history_name: f.history_name } : {}),
+    })),
     sum: links.at(-1) ?? sha256(''),
     tables: [...input.tables].sort((a, b) => (a.schema + '\u0000' + a.name < b.schema + '\u0000' + b.name ? -1 : 1)),
   };
@@ -112,11 +124,12 @@ export function readManifest(path: string): Manifest {
   }).data;
 }
 
-/** The TableSchema a table state describes (TOAST-ability from the target type). */
+/** The TableSchema a table state describes (TOAST-ability from the target type; options: soft delete). */
 export function stateToSchema(state: TableState): TableSchema {
   return {
     id: { schema: state.schema, name: state.name },
     columns: state.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable, toastable: isToastable(c.type) })),
     primaryKey: state.primary_key,
+    options: { softDelete: state.soft_delete },
   };
 }

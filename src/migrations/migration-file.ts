@@ -13,7 +13,7 @@
  * The checksum covers the body only (everything after the blank line that ends the header), so
  * `apply` and `validate` can tell a hand-edited body from the file the generator wrote.
  */
-import { checksum } from '../sinks/postgres/migration-history.js';
+import { checksum } from '../sinks/postgres/ddl.js';
 
 /** How `apply` treats a file that was applied before with another checksum. */
 export type MigrationKind =
@@ -39,7 +39,7 @@ export interface MigrationFile {
 
 /**
  * `sha256:<64 hex digits>` of a text (UTF-8): the same checksum the sink records in
- * `migration_history` for the migrations `cdc run` applies (`checksum` of migration-history.ts).
+ * `migration_history` for the units `cdc run` applies, whose SQL is a table's file body.
  */
 export const sha256: (text: string) => string = checksum;
 

@@ -10,6 +10,7 @@ import { readHistory } from './apply.js';
 import { checkMigrations, type MigrationProblem } from './check.js';
 import { environmentUrl } from './environment.js';
 import { migrationsDir, readManifestIfAny } from './generate.js';
+import { historyNames } from './history-names.js';
 import type { Manifest } from './manifest.js';
 
 /** One file's state. */
@@ -65,8 +66,11 @@ export async function migrationStatus(options: { project: Project; sink?: string
   const client = await connectPostgres(url, { role: `${options.env} database`, applicationName: 'cdc-merge migrations status' });
   try {
     const history = await readHistory(client);
+    const names = historyNames(manifest);
     const files = manifest.files.map((f): FileStatus => {
-      const h = history.get(f.path);
+      // Under its path on a database that no apply of this version has upgraded yet (the path
+      // row is then the file's own), else under the file's history name.
+      const h = history.get(f.path) ?? history.get(names.get(f.path)!);
       const edited = local(f.path);
       if (!h) return { path: f.path, kind: f.kind, state: edited ?? 'pending' };
       const appliedAt = h.appliedAt.toISOString();

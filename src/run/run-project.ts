@@ -1,9 +1,9 @@
 /**
  * What `cdc run --config cdc.yaml` takes from a project (DESIGN.md §5) when the file declares
  * sinks: the tables of the PostgreSQL services' definitions (unless `tables` is set), the sink's
- * naming and schema map for target tables, its soft-delete setting, primary keys from the
- * definitions (for Debezium events that carry no record key), and its generated migrations,
- * applied to the target before the pipeline starts.
+ * naming and schema map for target tables, each defined table's options (soft delete) and the
+ * sink's default, primary keys from the definitions (for Debezium events that carry no record
+ * key), and its generated migrations, applied to the target before the pipeline starts.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,18 +11,25 @@ import type { Logger } from 'pino';
 import { exactPattern, type TablePattern } from '../config/table-pattern.js';
 import type { RunConfigFile } from '../config/run-config.js';
 import { applyMigrations } from '../migrations/apply.js';
-import { migrationsDir } from '../migrations/generate.js';
+import { migrationsDir, readManifestIfAny } from '../migrations/generate.js';
 import { MANIFEST_FILE } from '../migrations/manifest.js';
 import type { TableMapping } from '../pipeline/mapped-sink.js';
 import { loadProject, projectSink, sinkDefinitions } from '../project/project.js';
-import { assertRunnableSink, mapSourceTable, mapTableId } from '../schema/target-table.js';
+import { tableKey, type TableSchemaOptions } from '../schema/table.js';
+import { assertRunnableSink, mapSourceTable, mapTableId, targetTables } from '../schema/target-table.js';
 import { mapColumnType } from '../schema/type-map.js';
 
 /** The project's contribution to a run. */
 export interface RunProject {
   /** Exact patterns of the defined tables; empty when the config has `tables` or no definitions. */
   readonly patterns: readonly TablePattern[];
+  /**
+   * Source → target tables; a defined table's target also carries its options (`options`, e.g.
+   * soft delete), as its migrations built it, so that the sink never rebuilds its objects with
+   * other semantics. Tables without a definition carry none (the sink's defaults apply).
+   */
   readonly mapping: TableMapping;
+  /** The sink's soft-delete default (the run's `soft_delete`, else the sink's): for tables without a definition. */
   readonly softDelete: boolean;
   /**
    * Column types of the defined tables, by source name, mapped to PostgreSQL types through the
@@ -47,9 +54,17 @@ export function runProject(configFile: string, file: RunConfigFile): RunProject 
   const definitions = sinkDefinitions(project, sink).filter((d) => d.dialect === 'postgresql');
   const manifest = join(migrationsDir(project, name), MANIFEST_FILE);
   const keys = new Map(sinkDefinitions(project, sink).map((d) => [`${d.schema}\u0000${d.table}`, d.primaryKey]));
+  const options = tableOptions(sinkDefinitions(project, sink), sink, readManifestIfAny(migrationsDir(project, name))?.tables ?? []);
   return {
     patterns: file.tables ? [] : definitions.map((d) => exactPattern({ schema: d.schema, name: d.table })),
-    mapping: { table: (t) => mapSourceTable(t, sink), id: (i) => mapTableId(i, sink) },
+    mapping: {
+      table: (t) => {
+        const target = mapSourceTable(t, sink);
+        const own = options.get(tableKey(t.id));
+        return own ? { ...target, options: own } : target;
+      },
+      id: (i) => mapTableId(i, sink),
+    },
     softDelete: file.soft_delete ?? sink.soft_delete,
     columnTypes: sinkDefinitions(project, sink).map((d) => ({
       id: { schema: d.schema, name: d.table },
@@ -66,4 +81,23 @@ export function runProject(configFile: string, file: RunConfigFile): RunProject 
       log.info({ sink: name, ran, files: result.decisions.length }, 'target migrations checked');
     },
   };
+}
+
+/**
+ * Per source table (`tableKey` of its source id), the options its target objects are built with:
+ * those of its migrated state in the manifest (what `apply` created), else its definition's
+ * (`options.soft_delete`, else the sink's `soft_delete`, as `generate` would write them).
+ */
+function tableOptions(
+  definitions: Parameters<typeof targetTables>[0],
+  sink: Parameters<typeof targetTables>[1],
+  states: readonly { schema: string; name: string; soft_delete: boolean }[],
+): Map<string, TableSchemaOptions> {
+  const migrated = new Map(states.map((s) => [tableKey(s), s.soft_delete]));
+  return new Map(
+    targetTables(definitions, sink).map((t) => [
+      tableKey({ schema: t.definition.schema, name: t.definition.table }),
+      { softDelete: migrated.get(tableKey(t.table.id)) ?? t.softDelete },
+    ]),
+  );
 }

@@ -40,6 +40,16 @@ export interface ColumnSchema {
   readonly missingValue?: string | null;
 }
 
+/**
+ * Options a table's definition sets for the sinks (the `options:` of its YAML, DESIGN.md §5), each
+ * overriding the sink's own setting for this table. Sources never set them; a project's table
+ * mapping does, so that `cdc run` builds the same objects as `cdc migrations generate`.
+ */
+export interface TableSchemaOptions {
+  /** Keep deleted rows, flagged `_cdc_deleted = true`, instead of deleting them (DESIGN.md §3.4). */
+  readonly softDelete?: boolean;
+}
+
 /** What a source knows about one captured table. */
 export interface TableSchema {
   readonly id: TableId;
@@ -51,6 +61,8 @@ export interface TableSchema {
    * columns (DESIGN.md §3.9).
    */
   readonly primaryKey: readonly string[];
+  /** Per-table sink options from the table's definition; absent: the sink's defaults apply. */
+  readonly options?: TableSchemaOptions;
 }
 
 /** `schema.name` with both parts double-quoted only where needed; for messages and logs. */
@@ -73,6 +85,7 @@ export function sameTable(a: TableId, b: TableId): boolean {
  * True when two definitions of a table have the same columns (names, types, nullability, in
  * order) and the same primary key: nothing about the target tables would change. The same
  * object is the same shape (sources that reuse their table objects make this check free).
+ * `options` are not part of the shape.
  */
 export function sameShape(a: TableSchema, b: TableSchema): boolean {
   if (a === b) return true;

@@ -15,7 +15,7 @@ import { isToastable, mapColumnType } from './type-map.js';
 export interface TargetTable {
   /** The definition it comes from. */
   readonly definition: TableDefinition;
-  /** The target table: target schema and names, target types, key. */
+  /** The target table: target schema and names, target types, key, and options (soft delete). */
   readonly table: TableSchema;
   /** Keep deleted rows flagged (table option, else the sink's `soft_delete`). */
   readonly softDelete: boolean;
@@ -34,7 +34,8 @@ export interface TargetTable {
  *   type becomes `text` with a warning naming table and column;
  * - `db-per-tenant`: the tenant column leads, NOT NULL, and leads the primary key;
  *   `db-shared`: a warning when the table lacks the tenant column;
- * - `sink.columns` appended after the source columns.
+ * - `sink.columns` appended after the source columns;
+ * - options: the definition's `soft_delete`, else the sink's, on the table (`table.options`).
  * @throws {CdcError} DEFINITION_INVALID when two source names map to one target name (naming
  *   collision) or a template column clashes with a source column.
  */
@@ -73,8 +74,9 @@ export function targetTable(definition: TableDefinition, sink: SinkConfig): Targ
   for (const t of sink.columns) add({ name: t.name, type: t.type, nullable: t.nullable, toastable: isToastable(t.type) }, undefined);
   const key = definition.primaryKey.map(name);
   const primaryKey = tenancy?.mode === 'db-per-tenant' && key.length > 0 ? [tenancy.column, ...key] : key;
-  const table: TableSchema = { id: { schema, name: name(definition.table) }, columns, primaryKey };
-  return { definition, table, softDelete: definition.options.softDelete ?? sink.soft_delete, sourceColumns, warnings };
+  const softDelete = definition.options.softDelete ?? sink.soft_delete;
+  const table: TableSchema = { id: { schema, name: name(definition.table) }, columns, primaryKey, options: { softDelete } };
+  return { definition, table, softDelete, sourceColumns, warnings };
 }
 
 /**

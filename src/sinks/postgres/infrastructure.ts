@@ -167,12 +167,12 @@ const TABLES: readonly TableSpec[] = [
   },
   {
     name: 'migration_history',
-    comment: 'Migrations applied by cdc migrations apply.',
+    comment: 'DDL applied by cdc migrations apply and cdc run, one row per unit.',
     columns: [
       ['id bigserial PRIMARY KEY', 'Sequence.'],
-      ['name text NOT NULL UNIQUE', 'Migration file name.'],
+      ['name text NOT NULL UNIQUE', "A table's units: 'table <schema>.<table>' and 'staging <schema>.<table>'; else the migration file path."],
       ["kind text NOT NULL CHECK (kind IN ('table', 'repeatable', 'infrastructure'))", 'table, repeatable or infrastructure.'],
-      ['checksum text NOT NULL', 'SHA-256 of the file body, hex.'],
+      ['checksum text NOT NULL', 'SHA-256 of the SQL (the file body), sha256:<hex>.'],
       ['applied_at timestamptz NOT NULL DEFAULT now()', 'When it was applied.'],
       ['success boolean NOT NULL', 'Whether it applied.'],
       ['error text', 'Error message when it did not.'],

@@ -10,8 +10,10 @@ import { startThrowawayCluster, type ThrowawayCluster } from '../../testing/thro
 import { infrastructureSql } from './infrastructure.js';
 import { mergeProcedureSql } from './merge-procedure.js';
 import { mergeProcedureId, stagingTableId } from './naming.js';
-import { SchemaChangeError, planSchemaChange, type SchemaChangeOptions } from './schema-change.js';
+import { SchemaChangeError, type SchemaChangePolicy } from './schema-change.js';
 import { finalTableSql, stagingColumns, stagingTableSql } from './table-ddl.js';
+import { tableChangeDdl } from './table-change-ddl.js';
+import { readTargetTables } from './target-catalog.js';
 
 const customers: TableSchema = {
   id: { schema: 'Sales', name: 'Customer' },
@@ -23,7 +25,13 @@ const customers: TableSchema = {
   ],
 };
 
-const applyAll: SchemaChangeOptions = { drop: 'apply', typeChange: 'apply' };
+const applyAll: SchemaChangePolicy = { drop: 'apply', typeChange: 'apply' };
+
+/** The statements `cdc run` runs for a change, planned from the final table as it is. */
+async function plan(before: TableSchema, after: TableSchema, policy: SchemaChangePolicy) {
+  const [current] = await readTargetTables(client, [after.id]);
+  return tableChangeDdl({ before, after, policy, ...(current ? { current } : {}) });
+}
 
 let cluster: ThrowawayCluster;
 let client: pg.Client;
@@ -89,9 +97,9 @@ describe('schema change on tables holding data', () => {
       ...customers,
       columns: [...customers.columns, { name: 'Notes "x"', type: 'text', nullable: false, toastable: true }],
     };
-    const plan = planSchemaChange(customers, after, applyAll);
-    expect(plan.changes).toEqual([{ kind: 'COLUMN_ADDED', column: 'Notes "x"', detail: 'added text (nullable on the target)' }]);
-    await apply(plan.sql);
+    const ddl = await plan(customers, after, applyAll);
+    expect(ddl.plan.changes.map((d) => [d.change.kind, d.change.column, d.decision])).toEqual([['COLUMN_ADDED', 'Notes "x"', 'apply']]);
+    await apply(ddl.statements);
     await stageAndMerge(after, [
       { op: 'I', lsn: 2, values: { id: 3, name: 'Cy', 'Notes "x"': 'new' } },
       { op: 'U', lsn: 2, values: { id: 1, points: 11, 'Notes "x"': 'set' }, unchanged: ['name'] },
@@ -105,7 +113,7 @@ describe('schema change on tables holding data', () => {
 
   it("drops a removed column with policy 'apply' and keeps it, nullable, with 'ignore'", async () => {
     const after: TableSchema = { ...customers, columns: customers.columns.filter((c) => c.name !== 'name') };
-    await apply(planSchemaChange(customers, after, { drop: 'ignore', typeChange: 'stop' }).sql);
+    await apply((await plan(customers, after, { drop: 'ignore', typeChange: 'stop' })).statements);
     expect(await columnsOf(customers.id)).toContain('name text');
     await stageAndMerge(after, [
       { op: 'I', lsn: 2, values: { id: 3, points: 30 } },
@@ -119,7 +127,7 @@ describe('schema change on tables holding data', () => {
     expect(await columnsOf(stagingTableId(customers.id))).not.toContain('name text');
 
     const withoutPoints: TableSchema = { ...after, columns: after.columns.filter((c) => c.name !== 'points') };
-    await apply(planSchemaChange(after, withoutPoints, applyAll).sql);
+    await apply((await plan(after, withoutPoints, applyAll)).statements);
     expect((await columnsOf(customers.id)).filter((c) => !c.startsWith('_cdc_'))).toEqual(['id integer NOT NULL', 'name text']);
     await stageAndMerge(withoutPoints, [{ op: 'D', lsn: 3, values: { id: 2 } }]);
     expect(await rows(withoutPoints)).toEqual([{ id: 1 }, { id: 3 }]);
@@ -130,17 +138,30 @@ describe('schema change on tables holding data', () => {
       ...customers,
       columns: customers.columns.map((c) => (c.name === 'points' ? { ...c, type: 'bigint' } : c)),
     };
-    await apply(planSchemaChange(customers, after, applyAll).sql);
+    await apply((await plan(customers, after, applyAll)).statements);
     await stageAndMerge(after, [{ op: 'U', lsn: 2, values: { id: 2, name: 'Bob', points: '9000000000' } }]);
     expect((await rows(after)).map((r) => r.points)).toEqual(['10', '9000000000']);
     expect(await columnsOf(stagingTableId(customers.id))).toContain('points bigint');
   });
 
+  it("keeps a type change ignored by 'ignore' through a later change: staging keeps the target's type, merges work", async () => {
+    const retyped: TableSchema = { ...customers, columns: customers.columns.map((c) => (c.name === 'points' ? { ...c, type: 'text', toastable: true } : c)) };
+    expect((await plan(customers, retyped, { drop: 'apply', typeChange: 'ignore' })).statements).toEqual([]);
+    const added: TableSchema = { ...retyped, columns: [...retyped.columns, { name: 'extra', type: 'text', nullable: true, toastable: true }] };
+    await apply((await plan(retyped, added, applyAll)).statements);
+    expect(await columnsOf(stagingTableId(customers.id))).toContain('points integer');
+    await stageAndMerge(added, [{ op: 'U', lsn: 2, values: { id: 1, name: 'Ada', points: '12', extra: 'e' } }]);
+    expect(await rows(added)).toEqual([
+      { id: 1, name: 'Ada', points: 12, extra: 'e' },
+      { id: 2, name: 'Bob', points: 20, extra: null },
+    ]);
+  });
+
   it('moves the primary key, and merges by the new key', async () => {
     const after: TableSchema = { ...customers, primaryKey: ['id', 'name'] };
-    const plan = planSchemaChange(customers, after, applyAll);
-    expect(plan.changes.map((c) => c.kind)).toEqual(['PRIMARY_KEY_CHANGED']);
-    await apply(plan.sql);
+    const ddl = await plan(customers, after, applyAll);
+    expect(ddl.plan.changes.map((d) => d.change.kind)).toEqual(['PRIMARY_KEY_CHANGED']);
+    await apply(ddl.statements);
     await stageAndMerge(after, [
       { op: 'I', lsn: 2, values: { id: 1, name: 'Ada II', points: 1 } },
       { op: 'U', lsn: 2, values: { id: 1, name: 'Ada', points: 15 } },
@@ -154,7 +175,7 @@ describe('schema change on tables holding data', () => {
 
   it('drops the primary key, after which the table merges as a multiset', async () => {
     const after: TableSchema = { ...customers, primaryKey: [] };
-    await apply(planSchemaChange(customers, after, applyAll).sql);
+    await apply((await plan(customers, after, applyAll)).statements);
     await stageAndMerge(after, [
       { op: 'I', lsn: 2, values: { id: 2, name: 'Bob', points: 20 } },
       { op: 'D', lsn: 3, values: { id: 1, name: 'Ada', points: 10 } },
@@ -168,7 +189,7 @@ describe('schema change on tables holding data', () => {
   it("stops at a removed column with policy 'stop', before changing anything", async () => {
     const after: TableSchema = { ...customers, columns: customers.columns.filter((c) => c.name !== 'points') };
     const before = await columnsOf(customers.id);
-    expect(() => planSchemaChange(customers, after, { drop: 'stop', typeChange: 'apply' })).toThrow(SchemaChangeError);
+    await expect(plan(customers, after, { drop: 'stop', typeChange: 'apply' })).rejects.toThrow(SchemaChangeError);
     expect(await columnsOf(customers.id)).toEqual(before);
   });
 });

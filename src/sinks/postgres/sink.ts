@@ -17,13 +17,14 @@ import { watermarkKey } from '../../events/checkpoint.js';
 import { encodePosition, type PositionBase } from '../../events/position.js';
 import type { ChangeSink, SinkBatch, SinkCapabilities, TableSnapshotState } from '../change-sink.js';
 import { PostgresBatch } from './batch.js';
-import { markingTriggerSql } from './deferred-merge.js';
 import { infrastructureSql } from './infrastructure.js';
-import { mergeProcedureSql } from './merge-procedure.js';
 import { applyMigration, type Migration } from './migration-history.js';
 import { LSN_COLUMN, ORDINAL_COLUMN, assertSupportedTable, stagingTableId } from './naming.js';
-import { planSchemaChange, type SchemaChangePolicy } from './schema-change.js';
-import { OUT_OF_BAND_LSN, OUT_OF_BAND_ORDINAL, finalTableSql, stagingTableSql, type TableOptions } from './table-ddl.js';
+import type { SchemaChangePolicy } from './schema-change.js';
+import { OUT_OF_BAND_LSN, OUT_OF_BAND_ORDINAL, type TableOptions } from './table-ddl.js';
+import { tableChangeDdl } from './table-change-ddl.js';
+import { tableUnits } from './table-objects.js';
+import { readTargetTables } from './target-catalog.js';
 
 /** Options for {@link PostgresSink.open}. */
 export interface PostgresSinkOptions {
@@ -44,16 +45,15 @@ const DDL_LOCK = 727_274_001;
 /** Default schema-change policy: keep dropped columns (they receive NULLs), apply type changes. */
 export const DEFAULT_SCHEMA_POLICY: SchemaChangePolicy = { drop: 'ignore', typeChange: 'apply' };
 
-/** The migrations that create one table's target objects. */
+/**
+ * The migrations that create one table's target objects: its two units, `table <id>` and
+ * `staging <id>` (`tableUnits`), the same SQL under the same names as the files of
+ * `cdc migrations generate`, so a table the project's migrations created is skipped. Options: the
+ * table's own (`table.options`, from its definition), else `options`.
+ * @throws {UnsupportedTableError} for a column under the reserved prefix `_cdc_`.
+ */
 export function tableMigrations(table: TableSchema, options: TableOptions): Migration[] {
-  const name = formatTableId(table.id);
-  return [
-    { name: `schema ${table.id.schema}`, kind: 'repeatable', sql: `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.id.schema)}` },
-    { name: `table ${name}`, kind: 'table', sql: finalTableSql(table, options) },
-    { name: `staging ${name}`, kind: 'table', sql: stagingTableSql(table) },
-    { name: `staging trigger ${name}`, kind: 'repeatable', sql: markingTriggerSql(table.id) },
-    { name: `merge procedure ${name}`, kind: 'repeatable', sql: mergeProcedureSql(table, options) },
-  ];
+  return tableUnits(table, options).map(({ name, kind, sql }) => ({ name, kind, sql }));
 }
 
 /** What the PostgreSQL sink can do (see {@link SinkCapabilities}). */
@@ -252,9 +252,15 @@ export class PostgresSink implements ChangeSink {
       pipeline: this.options.pipeline,
       definitions: this.pendingDefinitions ?? this.definitions,
       applySchemaChange: async (client, before, after) => {
-        const plan = planSchemaChange(before, after, { ...(this.options.schemaPolicy ?? DEFAULT_SCHEMA_POLICY), ...this.tableOptions });
-        for (const change of plan.changes) this.options.log.warn({ table: formatTableId(after.id), ...change }, 'schema change');
-        for (const sql of plan.sql) await client.query(sql);
+        // The final table as it is (types kept by an earlier 'ignore' are only there).
+        const [current] = await readTargetTables(client, [after.id]);
+        const policy = { ...(this.options.schemaPolicy ?? DEFAULT_SCHEMA_POLICY), allowDestructive: true };
+        const ddl = tableChangeDdl({ before, after, policy, defaults: this.tableOptions, ...(current ? { current } : {}) });
+        for (const { change, decision } of ddl.plan.changes) {
+          const { kind, column, from, to, severity, message } = change;
+          this.options.log.warn({ table: formatTableId(after.id), kind, column, from, to, severity, decision }, `schema change: ${message}`);
+        }
+        for (const sql of ddl.statements) await client.query(sql);
         await this.saveDefinition(client, after);
       },
       createTable: (client, table) => this.createTable(client, table),

@@ -17,13 +17,25 @@ import {
   stagingTableId,
 } from './naming.js';
 
-/** Options that shape a table's final table and merge procedure. */
+/**
+ * Options that shape a table's final table and merge procedure. A sink holds defaults; a table's
+ * own `options` (from its definition) override them: see {@link tableOptionsOf}.
+ */
 export interface TableOptions {
   /**
    * Keep deleted rows, flagged `_cdc_deleted = true`, instead of deleting them (DESIGN.md §3.4).
    * Default false.
    */
   readonly softDelete?: boolean;
+}
+
+/**
+ * The options `table` is built with: each of the table's own `options` (its definition's, e.g.
+ * `options.soft_delete` of its YAML), else the sink's `defaults`.
+ */
+export function tableOptionsOf(table: TableSchema, defaults: TableOptions = {}): TableOptions {
+  const softDelete = table.options?.softDelete ?? defaults.softDelete;
+  return softDelete === undefined ? {} : { softDelete };
 }
 
 /** Values of the staging column `_cdc_op`: which change a staged row records. */
@@ -80,27 +92,38 @@ export function primaryKeyConstraintSql(table: TableSchema): string {
   return `CONSTRAINT ${quoteIdent(primaryKeyConstraintName(table.id))} PRIMARY KEY (${keys})`;
 }
 
+/** `CREATE SCHEMA IF NOT EXISTS "<schema>";` */
+export function createSchemaSql(schema: string): string {
+  return `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};`;
+}
+
 /**
- * `CREATE SCHEMA IF NOT EXISTS` + `CREATE TABLE IF NOT EXISTS` for the final table, at the
- * source's schema and name: the source columns in source order with the same types and NOT NULL
- * where the source has it, then the metadata columns `_cdc_lsn bigint NOT NULL DEFAULT 0`,
- * `_cdc_ordinal integer NOT NULL DEFAULT -1` (see {@link OUT_OF_BAND_LSN}), `_cdc_commit_time timestamptz`,
- * `_cdc_synced_at timestamptz NOT NULL DEFAULT now()` and, with `softDelete`,
- * `_cdc_deleted boolean NOT NULL DEFAULT false`; then the primary key, if the table has one, as
- * constraint {@link primaryKeyConstraintName} (`<table>_pkey`).
+ * `CREATE TABLE IF NOT EXISTS` for the final table, at the source's schema and name: the source
+ * columns in source order with the same types and NOT NULL where the source has it, then the
+ * metadata columns `_cdc_lsn bigint NOT NULL DEFAULT 0`, `_cdc_ordinal integer NOT NULL DEFAULT
+ * -1` (see {@link OUT_OF_BAND_LSN}), `_cdc_commit_time timestamptz`, `_cdc_synced_at timestamptz
+ * NOT NULL DEFAULT now()` and, with `softDelete`, `_cdc_deleted boolean NOT NULL DEFAULT false`;
+ * then the primary key, if the table has one, as constraint {@link primaryKeyConstraintName}
+ * (`<table>_pkey`). Requires the schema ({@link createSchemaSql}).
  *
  * A table without a primary key gets no index: the merge matches its rows by all columns in one
  * hashed pass, and no index over all columns would be smaller than the table.
  * @throws {UnsupportedTableError} for a column under the reserved prefix `_cdc_`.
  */
-export function finalTableSql(table: TableSchema, options: TableOptions = {}): string {
+export function createFinalTableSql(table: TableSchema, options: TableOptions = {}): string {
   assertSupportedTable(table);
   const lines = [...table.columns.map((c) => columnDefinition(c, !c.nullable)), ...finalMetadataColumns(options)];
   if (table.primaryKey.length > 0) lines.push(primaryKeyConstraintSql(table));
-  return [
-    `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.id.schema)};`,
-    `CREATE TABLE IF NOT EXISTS ${quoteTable(table.id)} (\n${lines.map((l) => `  ${l}`).join(',\n')}\n);`,
-  ].join('\n');
+  return `CREATE TABLE IF NOT EXISTS ${quoteTable(table.id)} (\n${lines.map((l) => `  ${l}`).join(',\n')}\n);`;
+}
+
+/**
+ * {@link createSchemaSql} and {@link createFinalTableSql}, one per line: the final table with its
+ * schema.
+ * @throws {UnsupportedTableError} for a column under the reserved prefix `_cdc_`.
+ */
+export function finalTableSql(table: TableSchema, options: TableOptions = {}): string {
+  return [createSchemaSql(table.id.schema), createFinalTableSql(table, options)].join('\n');
 }
 
 /** Metadata column definitions of the staging table, in table order. */

@@ -1,15 +1,17 @@
 /**
  * Reads final tables from a live target catalog, in the shape definitions map to (source
- * columns only: the sink's `_cdc_` metadata columns are left out), for `diff --env`.
+ * columns only: the sink's `_cdc_` metadata columns are left out): what `cdc migrations diff
+ * --env` compares with, and what a schema change in `cdc run` starts from.
  */
 import type pg from 'pg';
-import { RESERVED_PREFIX } from '../sinks/postgres/naming.js';
-import { tableKey, type TableId, type TableSchema } from '../schema/table.js';
-import { isToastable } from '../schema/type-map.js';
+import { tableKey, type TableId, type TableSchema } from '../../schema/table.js';
+import { isToastable } from '../../schema/type-map.js';
+import { RESERVED_PREFIX } from './naming.js';
 
 /**
  * The tables among `ids` that exist, with columns (`format_type` spelling, attnum order,
- * without `_cdc_*`) and primary key. Absent tables are absent from the result.
+ * without `_cdc_*`, nullable unless `attnotnull`) and primary key. Absent tables are absent
+ * from the result. Runs one catalog query on `client` (inside its transaction, if any).
  */
 export async function readTargetTables(client: pg.ClientBase, ids: readonly TableId[]): Promise<TableSchema[]> {
   const unique = [...new Map(ids.map((i) => [tableKey(i), i])).values()];
