@@ -98,6 +98,14 @@ async function softDeletedCustomers(p: Pipeline): Promise<number[]> {
   return rows.map((r) => r.id);
 }
 
+/** The columns of `cdc_management.processing_log` on `p`'s target. */
+async function processingLogColumns(p: Pipeline): Promise<string[]> {
+  const { rows } = await p.target.query<{ name: string }>(
+    "SELECT column_name::text AS name FROM information_schema.columns WHERE table_schema = 'cdc_management' AND table_name = 'processing_log' ORDER BY 1",
+  );
+  return rows.map((r) => r.name);
+}
+
 /** The `_cdc_` columns of each target table, by table. */
 async function metadataColumns(p: Pipeline): Promise<Record<string, string[]>> {
   const { rows } = await p.target.query<{ table: string; columns: string[] }>(
@@ -174,6 +182,7 @@ describe('upgrade in place from the previous release (PostgreSQL source)', () =>
     await Promise.all(pipelines.map((p) => runUntilCaughtUp(oldCli, p)));
     await expectTargetsEqualSource();
     const before = await Promise.all(pipelines.map(bookkeeping));
+    for (const p of pipelines) expect(await processingLogColumns(p), p.name).not.toContain('messages');
     for (const [i, b] of before.entries()) {
       expect(b.snapshot.map((s) => [s.table, s.state]), pipelines[i]!.name).toEqual(TABLES.map((t) => [t, 'done']));
       expect(b.offsets, pipelines[i]!.name).toBeGreaterThan(0);
@@ -221,6 +230,8 @@ describe('upgrade in place from the previous release (PostgreSQL source)', () =>
       expect(a.snapshot, p.name).toEqual(b.snapshot);
     }
     expect(await softDeletedCustomers(pipelines[1]!)).toEqual([3, 4, 5, 7, 8]);
+    // processing_log gained columns since the previous release; the upgraded targets have them.
+    for (const p of pipelines) expect(await processingLogColumns(p), p.name).toEqual(expect.arrayContaining(['changes', 'checkpoint', 'messages', 'pipeline']));
 
     // Metadata columns: present on every table, the soft-delete flag only where asked for.
     for (const p of pipelines) {
