@@ -17,9 +17,9 @@ export interface CliRun {
   waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
 }
 
-/** Starts `cdc ...args`. */
-export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): CliRun {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, CDC_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `cdc ...args`; `cli` is the entry script to run (default {@link CLI}, e.g. a previous release's). */
+export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, cli: string = CLI): CliRun {
+  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, CDC_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const listeners: (() => void)[] = [];
@@ -56,9 +56,9 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
   };
 }
 
-/** Runs `cdc ...args` to completion. */
-export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const run = startCli(args, env);
+/** Runs `cdc ...args` to completion; `cli` as for {@link startCli}. */
+export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, cli: string = CLI): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = startCli(args, env, cli);
   const code = await run.exited;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
