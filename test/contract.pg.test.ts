@@ -5,6 +5,8 @@
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseLsn } from '../src/events/lsn.js';
+import { decodePosition } from '../src/events/position.js';
 import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/throwaway-cluster.js';
 import { compare, createPair, differing, replicate, type Pair } from './support/pipeline.js';
 
@@ -56,11 +58,20 @@ describe('§3.2 idempotent, exactly-once effect', () => {
     const result = await replicate(pair);
     const offsets = await pair.target.query("SELECT position::text FROM cdc_management.offsets WHERE pipeline = $1", [pair.name]);
     expect(BigInt(offsets.rows[0].position)).toBe(result.positions.get('')?.position);
-    const rows = await pair.target.query('SELECT id, _cdc_lsn::text AS lsn, _cdc_ordinal FROM t ORDER BY id');
-    expect(BigInt(rows.rows[1].lsn)).toBeGreaterThan(BigInt(rows.rows[0].lsn));
+    // Each row holds the row position of its last change: [commit LSN, staged ordinal]. Row 2's
+    // update committed after both inserts; row 1 was inserted first in that transaction.
+    const rows = await pair.target.query<{ id: number; position: Buffer }>('SELECT id, _cdc_position AS position FROM t ORDER BY id');
+    const [first, second] = rows.rows.map((r) => decodePosition(new Uint8Array(r.position)));
+    expect(first).toHaveLength(2);
+    expect(second).toHaveLength(2);
+    expect(second![0]).toBeGreaterThan(first![0]!);
+    expect(second![0]).toBeLessThanOrEqual(result.positions.get('')!.position);
+    expect(first![1]).toBe(1n); // the first insert of its transaction: ordinal 0, staged at 2·0+1
     // The slot was acknowledged no further than what is merged.
     const slot = await pair.source.query("SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1", [pair.name]);
-    expect(slot.rows[0].lsn).toBeDefined();
+    const confirmed = parseLsn(slot.rows[0].lsn as string);
+    expect(confirmed).toBeGreaterThan(0n);
+    expect(confirmed).toBeLessThanOrEqual(result.positions.get('')!.position);
   });
 });
 

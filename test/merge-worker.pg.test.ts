@@ -99,8 +99,8 @@ describe('cdc merge-worker', () => {
             expected.set(`${name(t)}/${id}`, op === 'D' ? null : { v, note: `w${w} ${lsn}` });
           }
           await client.query(
-            `INSERT INTO cdc_staging."public.${name(t)}" (id, v, note, _cdc_op, _cdc_lsn, _cdc_ordinal)
-             SELECT id, CASE WHEN op = 'D' THEN NULL ELSE v END, note, op, lsn, 0 FROM unnest($1::int[], $2::int[], $3::text[], $4::"char"[], $5::bigint[]) AS u(id, v, note, op, lsn)`,
+            `INSERT INTO cdc_staging."public.${name(t)}" (id, v, note, _cdc_op, _cdc_position)
+             SELECT id, CASE WHEN op = 'D' THEN NULL ELSE v END, note, op, cdc_management.row_position(lsn) FROM unnest($1::int[], $2::int[], $3::text[], $4::"char"[], $5::bigint[]) AS u(id, v, note, op, lsn)`,
             [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3]), rows.map((r) => r[4])],
           );
           await new Promise((r) => setTimeout(r, 10 + Math.random() * 40));
@@ -143,7 +143,7 @@ describe('cdc merge-worker', () => {
   it('a row that cannot be merged is logged in error_log, kept, and merged once fixed', async () => {
     const w = startWorker(['--poll', '500ms']);
     await w.waitFor('merge worker listening');
-    await sql(`INSERT INTO cdc_staging."public.t01" (id, v, note, _cdc_op, _cdc_lsn, _cdc_ordinal) VALUES (1001, 1, 'fine', 'I', 1000000, 0), (1002, 2, NULL, 'I', 1000000, 1)`);
+    await sql(`INSERT INTO cdc_staging."public.t01" (id, v, note, _cdc_op, _cdc_position) VALUES (1001, 1, 'fine', 'I', cdc_management.row_position(1000000, 0)), (1002, 2, NULL, 'I', cdc_management.row_position(1000000, 1))`);
     await until('the failure is logged', async () => (await sql("SELECT 1 FROM cdc_management.error_log WHERE table_name = 't01'")).length > 0);
     const [error] = await sql<{ error_code: string; message: string; statement: string }>("SELECT error_code, message, statement FROM cdc_management.error_log WHERE table_name = 't01' LIMIT 1");
     expect(error).toMatchObject({ error_code: '23502', message: expect.stringMatching(/null value in column "note"/), statement: expect.stringMatching(/sp_merge_public\.t01/) });
@@ -167,7 +167,7 @@ describe('cdc merge-worker', () => {
     await holder.connect();
     await holder.query('BEGIN');
     await holder.query('LOCK TABLE public.t02 IN ACCESS EXCLUSIVE MODE');
-    await sql(`INSERT INTO cdc_staging."public.t02" (id, v, note, _cdc_op, _cdc_lsn, _cdc_ordinal) SELECT g, g, 'kept', 'I', 2000000, g FROM generate_series(5001, 5100) g`);
+    await sql(`INSERT INTO cdc_staging."public.t02" (id, v, note, _cdc_op, _cdc_position) SELECT g, g, 'kept', 'I', cdc_management.row_position(2000000, g) FROM generate_series(5001, 5100) g`);
     await until('the victim has claimed t02', async () => (await sql("SELECT 1 FROM cdc_management.merge_control WHERE table_name = 't02' AND is_merging")).length > 0);
     victim.child.kill('SIGKILL');
     await victim.exited;

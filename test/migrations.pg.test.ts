@@ -236,8 +236,8 @@ describe('definition changes → diff → --write → apply on a database that h
     // The recreated staging table and merge procedure work on the new shape.
     await query(
       'app_dev',
-      `INSERT INTO cdc_staging."public.invoice_line" (invoice_line_id, invoice_id, track_id, unit_price, quantity, discount, _cdc_op, _cdc_lsn, _cdc_ordinal)
-       VALUES (1, 1, 2, 9.99, 3, 0.50, 'U', 100, 0)`,
+      `INSERT INTO cdc_staging."public.invoice_line" (invoice_line_id, invoice_id, track_id, unit_price, quantity, discount, _cdc_op, _cdc_position)
+       VALUES (1, 1, 2, 9.99, 3, 0.50, 'U', cdc_management.row_position(100, 0))`,
     );
     await query('app_dev', 'CALL cdc_staging."sp_merge_public.invoice_line"()');
     expect(await query('app_dev', 'SELECT quantity, discount::text FROM public.invoice_line WHERE invoice_id = 1 AND invoice_line_id = 1')).toEqual([{ quantity: 3, discount: '0.50' }]);

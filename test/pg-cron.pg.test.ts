@@ -67,7 +67,7 @@ describe('pg_cron', () => {
       { schedule: '* * * * *', command: 'CALL "cdc_management"."trigger_pending_merges"(0, 300)' },
     ]);
 
-    await db.query(`INSERT INTO cdc_staging."public.orders" (id, total, _cdc_op, _cdc_lsn, _cdc_ordinal) SELECT g, g * 1.5, 'I', 1, g FROM generate_series(1, 10) g`);
+    await db.query(`INSERT INTO cdc_staging."public.orders" (id, total, _cdc_op, _cdc_position) SELECT g, g * 1.5, 'I', cdc_management.row_position(1, g) FROM generate_series(1, 10) g`);
     const deadline = Date.now() + 90_000;
     while ((await db.query('SELECT count(*)::int AS n FROM public.orders')).rows[0].n < 10) {
       if (Date.now() > deadline) {

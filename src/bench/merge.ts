@@ -13,8 +13,7 @@
  */
 import pg from 'pg';
 import type { TableSchema } from '../schema/table.js';
-import { infrastructureSql } from '../sinks/postgres/infrastructure.js';
-import { tableMigrations } from '../sinks/postgres/sink.js';
+import { SINK_DIALECTS } from '../run/registry.js';
 import { quoteLiteral } from '../sql/quote.js';
 import { startThrowawayCluster } from '../testing/throwaway-cluster.js';
 import { formatCount, renderTable } from '../observability/text-table.js';
@@ -90,9 +89,10 @@ export async function benchMerge(config: MergeBenchConfig): Promise<MergeBenchRe
   const client = new pg.Client(await cluster.createDatabase('bench'));
   await client.connect();
   try {
-    await client.query(infrastructureSql());
+    const ddl = SINK_DIALECTS.postgresql.migrations;
+    await client.query(ddl.infrastructureSql());
     for (const name of ['accounts_merge', 'accounts_rowwise', 'accounts_check', 'accounts_loop']) {
-      for (const m of tableMigrations(table(name), {})) await client.query(m.sql);
+      for (const m of ddl.tableUnits(table(name))) await client.query(m.sql);
       await client.query(`INSERT INTO public.${name} (id, balance, note) SELECT g, g % 1000, 'row ' || g FROM generate_series(1, ${config.tableRows}) g`);
       await client.query(`VACUUM ANALYZE public.${name}`);
     }
@@ -100,8 +100,8 @@ export async function benchMerge(config: MergeBenchConfig): Promise<MergeBenchRe
     await client.query(changesSql(config));
     const stage = (name: string, limit: number) =>
       client.query(
-        `INSERT INTO cdc_staging."public.${name}" (id, balance, note, _cdc_op, _cdc_lsn, _cdc_ordinal)
-         SELECT id, CASE WHEN op = 'D' THEN NULL ELSE balance END, CASE WHEN op = 'D' THEN NULL ELSE note END, op, seq, 0
+        `INSERT INTO cdc_staging."public.${name}" (id, balance, note, _cdc_op, _cdc_position)
+         SELECT id, CASE WHEN op = 'D' THEN NULL ELSE balance END, CASE WHEN op = 'D' THEN NULL ELSE note END, op, cdc_management.row_position(seq)
            FROM bench_changes WHERE seq < ${10 + limit} ORDER BY seq`,
       );
     await stage('accounts_merge', config.changes);

@@ -15,7 +15,7 @@ import type pg from 'pg';
 import { CdcError } from '../errors.js';
 import { connectPostgres } from '../sql/connect.js';
 import { splitStatements } from '../sql/split-statements.js';
-import { MANAGEMENT_SCHEMA, MIGRATION_HISTORY_TABLE as HISTORY, upgradeHistoryNames } from '../sinks/postgres/ddl.js';
+import { sql } from './sql-dialect.js';
 import type { Project } from '../project/project.js';
 import { projectSink } from '../project/project.js';
 import { checkMigrations } from './check.js';
@@ -49,10 +49,10 @@ export interface FileDecision {
 
 /** Reads migration_history (empty when the table does not exist yet). */
 export async function readHistory(client: pg.ClientBase): Promise<Map<string, AppliedMigration>> {
-  const { rows: exists } = await client.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [`${MANAGEMENT_SCHEMA}.migration_history`]);
+  const { rows: exists } = await client.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [`${sql.managementSchema}.migration_history`]);
   if (!exists[0]?.t) return new Map();
   const { rows } = await client.query<{ name: string; checksum: string; success: boolean; applied_at: Date; error: string | null }>(
-    `SELECT name, checksum, success, applied_at, error FROM ${HISTORY}`,
+    `SELECT name, checksum, success, applied_at, error FROM ${sql.historyTable}`,
   );
   return new Map(rows.map((r) => [r.name, { name: r.name, checksum: r.checksum, success: r.success, appliedAt: r.applied_at, error: r.error }]));
 }
@@ -152,7 +152,7 @@ export async function applyMigrations(options: ApplyOptions): Promise<ApplyResul
     let history: Map<string, AppliedMigration>;
     await client.query('BEGIN');
     try {
-      await upgradeHistoryNames(client, historyRenames(manifest, files));
+      await sql.upgradeHistoryNames(client, historyRenames(manifest, files));
       history = await readHistory(client);
       await client.query(options.dryRun ? 'ROLLBACK' : 'COMMIT');
     } catch (error) {
@@ -191,7 +191,7 @@ async function runFile(client: pg.Client, file: MigrationFile, entry: ManifestFi
     }
     current = '';
     await client.query(
-      `INSERT INTO ${HISTORY} (name, kind, checksum, applied_at, success, error, statement) VALUES ($1, $2, $3, now(), true, NULL, NULL)
+      `INSERT INTO ${sql.historyTable} (name, kind, checksum, applied_at, success, error, statement) VALUES ($1, $2, $3, now(), true, NULL, NULL)
        ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, checksum = EXCLUDED.checksum, applied_at = now(), success = true, error = NULL, statement = NULL`,
       [name, entry.kind, entry.checksum],
     );
@@ -201,7 +201,7 @@ async function runFile(client: pg.Client, file: MigrationFile, entry: ManifestFi
     const message = error instanceof Error ? error.message : String(error);
     await client
       .query(
-        `INSERT INTO ${HISTORY} (name, kind, checksum, applied_at, success, error, statement) VALUES ($1, $2, $3, now(), false, $4, $5)
+        `INSERT INTO ${sql.historyTable} (name, kind, checksum, applied_at, success, error, statement) VALUES ($1, $2, $3, now(), false, $4, $5)
          ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now(), success = false, error = EXCLUDED.error, statement = EXCLUDED.statement`,
         [name, entry.kind, entry.checksum, message, current || null],
       )

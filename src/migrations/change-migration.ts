@@ -7,7 +7,7 @@
 import { migrationPolicy } from '../schema/schema-change-policy.js';
 import type { SchemaChange, TableRemoved } from '../schema/schema-diff.js';
 import { formatTableId, type TableSchema } from '../schema/table.js';
-import { schemaChangeSql, tableChangeDdl } from '../sinks/postgres/ddl.js';
+import { sql } from './sql-dialect.js';
 
 /** What {@link changeMigration} produced. */
 export interface ChangeMigration {
@@ -24,12 +24,12 @@ export interface ChangeMigration {
 /**
  * The migration from `before` (a table state, with its options) to `after` (its definition, the
  * same table): a comment naming the changes (and those left out), the staging-empty guard, the
- * ALTERs, then staging re-created and the merge procedure replaced (`tableChangeDdl`).
+ * ALTERs, then staging re-created and the merge procedure replaced (`sql.tableChangeDdl`).
  * @throws {UnsupportedSchemaChangeError} for a change the sink has no SQL for.
  * @throws {UnsupportedTableError} for a column under the reserved prefix `_cdc_`.
  */
 export function changeMigration(before: TableSchema, after: TableSchema, options: { allowDestructive: boolean }): ChangeMigration {
-  const ddl = tableChangeDdl({ before, after, policy: migrationPolicy(options.allowDestructive) });
+  const ddl = sql.tableChangeDdl({ before, after, policy: migrationPolicy(options.allowDestructive) });
   const applied = ddl.plan.changes.filter((d) => d.decision === 'apply').map((d) => d.change);
   const skipped = ddl.plan.changes.filter((d) => d.decision === 'leave-out').map((d) => d.change);
   if (ddl.statements.length === 0) return { body: '', applied: [], skipped, result: before };
@@ -57,5 +57,5 @@ export function changeMigration(before: TableSchema, after: TableSchema, options
  * statements for `TABLE_REMOVED` (merge procedure, staging table, final table, merge_control row).
  */
 export function dropTableMigration(change: TableRemoved): string {
-  return [`-- ${change.table}: TABLE_REMOVED`, '', ...schemaChangeSql(change, 'apply').map((s) => s.sql), ''].join('\n');
+  return [`-- ${change.table}: TABLE_REMOVED`, '', ...sql.schemaChangeSql(change, 'apply').map((s) => s.sql), ''].join('\n');
 }

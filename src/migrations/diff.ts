@@ -13,7 +13,7 @@ import { projectSink, sinkDefinitions, type Project } from '../project/project.j
 import { targetTables, type TargetTable } from '../schema/target-table.js';
 import { decideChange, migrationPolicy } from '../schema/schema-change-policy.js';
 import { diffTable, diffTables, type SchemaChange } from '../schema/schema-diff.js';
-import { readTargetTables } from '../sinks/postgres/ddl.js';
+import { sql } from './sql-dialect.js';
 import { changeMigration, dropTableMigration } from './change-migration.js';
 import { environmentUrl } from './environment.js';
 import { CHANGES_DIR, migrationsDir, planMigrations, readManifestIfAny, writeMigrationPlan, type PlannedFile } from './generate.js';
@@ -74,7 +74,7 @@ export async function diffMigrations(options: DiffOptions): Promise<DiffResult> 
     const client = await connectPostgres(environmentUrl(options.env, manifest, options.environ), { role: `${options.env} database`, applicationName: 'cdc-merge migrations diff' });
     try {
       const ids = [...targets.map((t) => t.table.id), ...stateList.map((s) => ({ schema: s.schema, name: s.name }))];
-      const existing = await readTargetTables(client, ids);
+      const existing = await sql.readTargetTables(client, ids);
       const relevant = existing.filter((t) => stateList.some((s) => tableKey(s) === tableKey(t.id)) || targets.some((x) => tableKey(x.table.id) === tableKey(t.id)));
       live = diffTables(relevant, targets.map((t) => t.table));
     } finally {

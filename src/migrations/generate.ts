@@ -20,7 +20,7 @@ import { formatTableId, tableKey, type TableSchema } from '../schema/table.js';
 import { targetTables, type TargetTable } from '../schema/target-table.js';
 import { parseTablePatterns, matchesPattern } from '../config/table-pattern.js';
 import { diffTable } from '../schema/schema-diff.js';
-import { historyName, infrastructureSql, pgCronScheduleSql, tableUnits } from '../sinks/postgres/ddl.js';
+import { sql } from './sql-dialect.js';
 import { byCodePoint, MIGRATIONS_DIR, projectSink, sinkDefinitions, type Project } from '../project/project.js';
 import { historyNames } from './history-names.js';
 import { MANIFEST_FILE, buildManifest, readManifest, renderManifest, stateToSchema, type Manifest, type TableState } from './manifest.js';
@@ -138,7 +138,7 @@ export function planMigrations(
   };
   const files = new Map<string, { path: string; kind: MigrationKind; text: string }>();
   const put = (path: string, kind: MigrationKind, text: string) => files.set(path, { path, kind, text });
-  put(INFRASTRUCTURE_FILE, 'infrastructure', renderMigrationFile(INFRASTRUCTURE_FILE, 'infrastructure', infrastructureSql()));
+  put(INFRASTRUCTURE_FILE, 'infrastructure', renderMigrationFile(INFRASTRUCTURE_FILE, 'infrastructure', sql.infrastructureSql()));
   // Files of earlier runs that are not re-rendered: final tables and ALTERs.
   for (const f of previous?.files ?? []) {
     if (f.kind === 'table') put(f.path, 'table', read(f.path));
@@ -161,17 +161,17 @@ export function planMigrations(
     const tableFile = `${TABLES_DIR}/${base}.sql`;
     const stagingFile = `${TABLES_DIR}/${base}-staging.sql`;
     const source = `Source: ${relative(project.dir, target.definition.file).split(sep).join('/')}`;
-    const [table] = tableUnits(target.table);
+    const [table] = sql.tableUnits(target.table);
     put(tableFile, 'table', renderMigrationFile(tableFile, 'table', table.sql, source));
     states.set(key, stateOf(target, { table: tableFile, staging: stagingFile }));
   }
   for (const state of states.values()) {
     const note = `Table: ${state.schema}.${state.name} (from ${state.source})`;
-    const [, staging] = tableUnits(stateToSchema(state));
+    const [, staging] = sql.tableUnits(stateToSchema(state));
     put(state.files.staging, 'repeatable', renderMigrationFile(state.files.staging, 'repeatable', staging.sql, note));
   }
   if (sink.merge?.schedule) {
-    put(SCHEDULE_FILE, 'repeatable', renderMigrationFile(SCHEDULE_FILE, 'repeatable', pgCronScheduleSql(sinkName, sink.merge.schedule, sink.merge.window_seconds, sink.merge.stuck_after_seconds)));
+    put(SCHEDULE_FILE, 'repeatable', renderMigrationFile(SCHEDULE_FILE, 'repeatable', sql.pgCronScheduleSql(sinkName, sink.merge.schedule, sink.merge.window_seconds, sink.merge.stuck_after_seconds)));
   }
   const defined = new Set(targets.map((t) => tableKey(t.table.id)));
   for (const state of states.values()) {
@@ -183,8 +183,8 @@ export function planMigrations(
   const names = previous ? historyNames(previous) : new Map<string, string>();
   for (const state of states.values()) {
     const id = { schema: state.schema, name: state.name };
-    names.set(state.files.table, historyName('table', id));
-    names.set(state.files.staging, historyName('staging', id));
+    names.set(state.files.table, sql.historyName('table', id));
+    names.set(state.files.staging, sql.historyName('staging', id));
   }
   const ordered = applyOrder([...files.values()]);
   const manifestFiles = ordered.map((f) => ({

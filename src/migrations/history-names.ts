@@ -3,7 +3,8 @@
  * src/sinks/postgres/migration-history.ts): a table's base files are recorded under the table's
  * unit names, shared with `cdc run`; every other file under its path.
  */
-import { historyName, type HistoryRename } from '../sinks/postgres/ddl.js';
+import type { HistoryRename } from '../sinks/sql-migrations.js';
+import { sql } from './sql-dialect.js';
 import type { Manifest } from './manifest.js';
 import type { MigrationFile } from './migration-file.js';
 
@@ -12,8 +13,8 @@ function baseFiles(manifest: Manifest): Map<string, Pick<HistoryRename, 'unit' |
   const out = new Map<string, Pick<HistoryRename, 'unit' | 'name' | 'table'>>();
   for (const s of manifest.tables) {
     const table = { schema: s.schema, name: s.name };
-    out.set(s.files.table, { unit: 'table', name: historyName('table', table), table });
-    out.set(s.files.staging, { unit: 'staging', name: historyName('staging', table), table });
+    out.set(s.files.table, { unit: 'table', name: sql.historyName('table', table), table });
+    out.set(s.files.staging, { unit: 'staging', name: sql.historyName('staging', table), table });
   }
   return out;
 }

@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import type { MergeWorkerMetrics } from '../observability/merge-metrics.js';
 import type { ChangeSink, SinkCapabilities } from './change-sink.js';
 import type { MergeStatusReport, TargetStatus } from './sink-status.js';
+import type { SqlMigrationDialect } from './sql-migrations.js';
 
 /** What every writer factory is given besides the kind's own settings. */
 export interface SinkContext {
@@ -90,4 +91,6 @@ export interface SinkDialect<Config extends { readonly type: string; readonly ur
   createStatusReader(url: string): Promise<SinkStatusReader>;
   /** Present when `capabilities.deferredMerge`. */
   readonly deferredMerge?: DeferredMergeDialect;
+  /** Present when the sink is migrated with SQL files (`cdc migrations`). */
+  readonly migrations?: SqlMigrationDialect;
 }

@@ -58,7 +58,7 @@ export class PostgresBatch implements SinkBatch {
   private readonly changed = new Map<string, TableSchema>();
   private readonly startedAt = Date.now();
   private origin: RowOrigin | undefined;
-  private lsnText = '';
+  private baseHex = '';
   private timeValue: Date | undefined;
   private timeText = '';
   private begun: Promise<void> | undefined;
@@ -95,14 +95,14 @@ export class PostgresBatch implements SinkBatch {
     const origin = change.origin;
     if (origin !== this.origin) {
       this.origin = origin;
-      this.lsnText = (origin.position.parts[0] ?? 0n).toString();
+      this.baseHex = origin.position.hex;
       if (origin.commitTime !== this.timeValue) {
         this.timeValue = origin.commitTime;
         this.timeText = origin.commitTime.toISOString();
       }
     }
     const buffer = this.buffer(change.table);
-    buffer.bytes += buffer.encoder.encode(change, this.lsnText, this.timeText, buffer.lines, buffer.latest);
+    buffer.bytes += buffer.encoder.encode(change, this.baseHex, this.timeText, buffer.lines, buffer.latest);
     this.changes++;
     return buffer.bytes >= TABLE_BUFFER_BYTES ? this.flush(tableKey(change.table), buffer) : undefined;
   }

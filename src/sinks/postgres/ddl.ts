@@ -1,23 +1,30 @@
 /**
- * What `cdc migrations` (src/migrations) takes from the PostgreSQL sink, in one place: the DDL
+ * The PostgreSQL dialect's SQL migration pieces (`SqlMigrationDialect`, src/sinks/sql-migrations.ts):
+ * what `cdc migrations` takes from this sink, through `postgresqlDialect.migrations`: the DDL
  * assembler for new and changed tables, the change converter, the infrastructure and pg_cron
- * SQL, the `migration_history` naming scheme and checksum, and the catalog reader. src/migrations
- * imports no other module of this folder (eslint enforces it), so that this set can become the
- * sink's dialect object (DESIGN.md §2) without touching the migration commands again.
+ * SQL, the `migration_history` naming scheme and checksum, and the catalog reader.
  */
-export { pgCronScheduleSql } from './deferred-merge.js';
-export { infrastructureSql } from './infrastructure.js';
-export {
-  MIGRATION_HISTORY_TABLE,
+import type { SqlMigrationDialect } from '../sql-migrations.js';
+import { pgCronScheduleSql } from './deferred-merge.js';
+import { infrastructureSql } from './infrastructure.js';
+import { MIGRATION_HISTORY_TABLE, checksum, historyName, upgradeHistoryNames } from './migration-history.js';
+import { MANAGEMENT_SCHEMA } from './naming.js';
+import { schemaChangeSql } from './schema-change-sql.js';
+import { tableChangeDdl } from './table-change-ddl.js';
+import { tableUnits } from './table-objects.js';
+import { readTargetTables } from './target-catalog.js';
+
+/** The PostgreSQL sink's SQL migration pieces. */
+export const postgresMigrations: SqlMigrationDialect = {
+  managementSchema: MANAGEMENT_SCHEMA,
+  historyTable: MIGRATION_HISTORY_TABLE,
+  infrastructureSql,
+  pgCronScheduleSql,
   checksum,
   historyName,
   upgradeHistoryNames,
-  type HistoryRename,
-  type Migration,
-  type TableUnitName,
-} from './migration-history.js';
-export { MANAGEMENT_SCHEMA } from './naming.js';
-export { schemaChangeSql, UnsupportedSchemaChangeError, type ChangeStatement } from './schema-change-sql.js';
-export { tableChangeDdl, type TableChangeDdl, type TableChangeDdlInput } from './table-change-ddl.js';
-export { tableUnits, type TableUnit } from './table-objects.js';
-export { readTargetTables } from './target-catalog.js';
+  schemaChangeSql,
+  tableChangeDdl,
+  tableUnits,
+  readTargetTables,
+};

@@ -49,7 +49,7 @@ describe('deferred merge in SQL', () => {
     const heard: string[] = [];
     listener.on('notification', (n) => heard.push(n.payload ?? ''));
     await listener.query(`LISTEN ${MERGE_CHANNEL}`);
-    await sql(`INSERT INTO cdc_staging."public.a" (id, label, _cdc_op, _cdc_lsn, _cdc_ordinal) SELECT g, 'v' || g, 'I', 10, g FROM generate_series(1, 100) g`);
+    await sql(`INSERT INTO cdc_staging."public.a" (id, label, _cdc_op, _cdc_position) SELECT g, 'v' || g, 'I', cdc_management.row_position(10, g) FROM generate_series(1, 100) g`);
     await new Promise((r) => setTimeout(r, 200));
     await listener.end();
     expect(heard).toEqual(['public.a']);
@@ -68,8 +68,8 @@ describe('deferred merge in SQL', () => {
   });
 
   it('a failing table rolls back alone, is logged with its statement, keeps its rows, and merges once fixed', async () => {
-    await sql(`INSERT INTO cdc_staging."public.a" (id, label, _cdc_op, _cdc_lsn, _cdc_ordinal) VALUES (1, 'changed', 'U', 20, 0), (2, NULL, 'U', 20, 1)`);
-    await sql(`INSERT INTO cdc_staging."public.b" (id, label, _cdc_op, _cdc_lsn, _cdc_ordinal) VALUES (1, 'b1', 'I', 20, 2)`);
+    await sql(`INSERT INTO cdc_staging."public.a" (id, label, _cdc_op, _cdc_position) VALUES (1, 'changed', 'U', cdc_management.row_position(20, 0)), (2, NULL, 'U', cdc_management.row_position(20, 1))`);
+    await sql(`INSERT INTO cdc_staging."public.b" (id, label, _cdc_op, _cdc_position) VALUES (1, 'b1', 'I', cdc_management.row_position(20, 2))`);
     await sql('CALL cdc_management.trigger_pending_merges(0)');
     expect(await sql('SELECT id, label FROM public.b')).toEqual([{ id: 1, label: 'b1' }]);
     expect(await sql("SELECT label FROM public.a WHERE id IN (1, 2) ORDER BY id")).toEqual([{ label: 'v1' }, { label: 'v2' }]);
@@ -93,13 +93,13 @@ describe('deferred merge in SQL', () => {
   });
 
   it('manual_merge merges one table now, whatever the window', async () => {
-    await sql(`INSERT INTO cdc_staging."public.b" (id, label, _cdc_op, _cdc_lsn, _cdc_ordinal) VALUES (1, NULL, 'D', 30, 0)`);
+    await sql(`INSERT INTO cdc_staging."public.b" (id, label, _cdc_op, _cdc_position) VALUES (1, NULL, 'D', cdc_management.row_position(30, 0))`);
     await sql("CALL cdc_management.manual_merge('public', 'b')");
     expect(await sql('SELECT count(*)::int AS n FROM public.b')).toEqual([{ n: 0 }]);
   });
 
   it('a claim whose merger died is taken over after stuck_after_seconds', async () => {
-    await sql(`INSERT INTO cdc_staging."public.b" (id, label, _cdc_op, _cdc_lsn, _cdc_ordinal) VALUES (7, 'seven', 'I', 40, 0)`);
+    await sql(`INSERT INTO cdc_staging."public.b" (id, label, _cdc_op, _cdc_position) VALUES (7, 'seven', 'I', cdc_management.row_position(40, 0))`);
     await sql("UPDATE cdc_management.merge_control SET is_merging = true, merge_started_at = clock_timestamp() - interval '10 seconds', merged_by = 'dead' WHERE table_name = 'b'");
     expect(await sql("SELECT status FROM cdc_management.v_merge_status WHERE table_name = 'b'")).toEqual([{ status: 'MERGING' }]);
     await sql('CALL cdc_management.trigger_pending_merges(0, 60)');
@@ -109,7 +109,7 @@ describe('deferred merge in SQL', () => {
   });
 
   it("accepts Debezium's op codes (c, r, u, d) and a missing ordinal, as external writers copy them", async () => {
-    await sql(`INSERT INTO cdc_staging."public.b" (id, label, _cdc_op, _cdc_lsn) VALUES (20, 'r', 'r', 50), (21, 'c', 'c', 51), (20, 'u', 'u', 52), (7, NULL, 'd', 53)`);
+    await sql(`INSERT INTO cdc_staging."public.b" (id, label, _cdc_op, _cdc_position) VALUES (20, 'r', 'r', cdc_management.row_position(50)), (21, 'c', 'c', cdc_management.row_position(51)), (20, 'u', 'u', cdc_management.row_position(52)), (7, NULL, 'd', cdc_management.row_position(53))`);
     await sql("CALL cdc_management.manual_merge('public', 'b')");
     expect(await sql('SELECT id, label FROM public.b ORDER BY id')).toEqual([
       { id: 20, label: 'u' },

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { SinkContext, SinkDialect } from '../sink-dialect.js';
+import { postgresMigrations } from './ddl.js';
 import { DEFAULT_STUCK_AFTER_SECONDS, DEFAULT_WINDOW_SECONDS } from './deferred-merge.js';
 import { runMergeWorker } from './merge-worker.js';
 import { MANAGEMENT_SCHEMA, STAGING_SCHEMA } from './naming.js';
@@ -44,6 +45,7 @@ export const postgresqlDialect = {
     });
   },
   createStatusReader: (url) => openPostgresStatusReader(url),
+  migrations: postgresMigrations,
   deferredMerge: {
     defaultWindowSeconds: DEFAULT_WINDOW_SECONDS,
     defaultStuckAfterSeconds: DEFAULT_STUCK_AFTER_SECONDS,

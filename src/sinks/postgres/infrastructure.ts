@@ -6,6 +6,7 @@
 import { quoteIdent, quoteLiteral, quoteTable } from '../../sql/quote.js';
 import { deferredMergeSql } from './deferred-merge.js';
 import { MANAGEMENT_SCHEMA, STAGING_SCHEMA } from './naming.js';
+import { rowPositionFunctionSql, rowPositionPartsFunctionSql, upgradeProcedureSql } from './row-position-sql.js';
 
 /** Quoted `cdc_management.<name>`. */
 export function managementTable(name: string): string {
@@ -100,12 +101,13 @@ const TABLES: readonly TableSpec[] = [
       ['schema_name text NOT NULL', 'Source schema.'],
       ['table_name text NOT NULL', 'Source table.'],
       ["state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'copying', 'done'))", 'pending, copying or done.'],
-      ['snapshot_lsn bigint', 'LSN of the snapshot the copy reads, in bytes.'],
+      ['snapshot_lsn bigint', 'Before release 0.2: LSN of the snapshot the copy reads, in bytes (now snapshot_position).'],
       ['rows_copied bigint NOT NULL DEFAULT 0', 'Rows copied so far.'],
       ['started_at timestamptz', 'When copying started.'],
       ['finished_at timestamptz', 'When copying finished.'],
       ['PRIMARY KEY (pipeline, schema_name, table_name)', ''],
     ],
+    added: [['snapshot_position bytea', "Row position of the snapshot's rows (PostgreSQL: its consistent point's LSN); changes below it are in the copy."]],
   },
   {
     name: 'table_definitions',
@@ -211,5 +213,5 @@ export function infrastructureSql(): string {
   const errorIndex =
     `CREATE INDEX IF NOT EXISTS ${quoteIdent('error_log_occurred_at_idx')} ` + `ON ${managementTable('error_log')} (occurred_at);`;
   const mergeLogIndex = `CREATE INDEX IF NOT EXISTS ${quoteIdent('merge_log_table_idx')} ON ${managementTable('merge_log')} (schema_name, table_name, id);`;
-  return [...schemas, ...TABLES.map(createTableSql), errorIndex, mergeLogIndex, deferredMergeSql()].join('\n\n') + '\n';
+  return [...schemas, ...TABLES.map(createTableSql), errorIndex, mergeLogIndex, rowPositionFunctionSql(), rowPositionPartsFunctionSql(), upgradeProcedureSql(), deferredMergeSql()].join('\n\n') + '\n';
 }

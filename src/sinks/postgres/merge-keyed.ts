@@ -15,9 +15,8 @@ import { quoteIdent, quoteTable } from '../../sql/quote.js';
 import {
   COMMIT_TIME_COLUMN,
   DELETED_COLUMN,
-  LSN_COLUMN,
   OP_COLUMN,
-  ORDINAL_COLUMN,
+  POSITION_COLUMN,
   SYNCED_AT_COLUMN,
   UNCHANGED_COLUMN,
   stagingTableId,
@@ -34,7 +33,7 @@ const VALUE = '_cdc_value';
 /** True on a resolved winner whose unchanged value exists nowhere. */
 const MISSING = '_cdc_missing';
 /** Position and commit time, copied from staging to the target. */
-const POSITION_COLUMNS = [LSN_COLUMN, ORDINAL_COLUMN, COMMIT_TIME_COLUMN];
+const POSITION_COLUMNS = [POSITION_COLUMN, COMMIT_TIME_COLUMN];
 
 /** Staging rows with their rank within their key (and the winner's unchanged list). */
 function rankedCte(table: TableSchema, toastable: readonly ColumnSchema[]): string {
@@ -55,7 +54,7 @@ function rankedCte(table: TableSchema, toastable: readonly ColumnSchema[]): stri
 function fillCte(table: TableSchema, column: ColumnSchema): string {
   const keys = colList(table.primaryKey, 's');
   return [
-    `SELECT DISTINCT ON (${keys}) ${keys}, ${col('s', column.name)} AS ${quoteIdent(VALUE)}, ${colList([LSN_COLUMN, ORDINAL_COLUMN], 's')}`,
+    `SELECT DISTINCT ON (${keys}) ${keys}, ${col('s', column.name)} AS ${quoteIdent(VALUE)}, ${col('s', POSITION_COLUMN)}`,
     'FROM ranked AS s',
     `WHERE ${col('s', RANK)} > 1`,
     `  AND ${listsUnchanged('s', column.name, WINNER_UNCHANGED)}`,
@@ -75,7 +74,7 @@ function filledValue(table: TableSchema, column: ColumnSchema, f: string): strin
   return [
     'CASE',
     `  WHEN NOT ${listsUnchanged('w', column.name)} THEN ${col('w', column.name)}`,
-    `  WHEN ${col(f, LSN_COLUMN)} IS NOT NULL AND (${curAbsent} OR ${positionOf(f)} > ${positionOf('cur')}) THEN ${col(f, VALUE)}`,
+    `  WHEN ${col(f, POSITION_COLUMN)} IS NOT NULL AND (${curAbsent} OR ${positionOf(f)} > ${positionOf('cur')}) THEN ${col(f, VALUE)}`,
     `  ELSE ${col('cur', column.name)}`,
     `END AS ${quoteIdent(column.name)}`,
   ].join('\n');
@@ -91,7 +90,7 @@ function resolvedCte(table: TableSchema, toastable: readonly ColumnSchema[]): st
   const select = [...[OP_COLUMN, ...POSITION_COLUMNS].map((c) => col('w', c)), ...values];
   const joins: string[] = [];
   if (toastable.length > 0) {
-    const noneFound = toastable.map((c, i) => `(${listsUnchanged('w', c.name)} AND ${col(fillAlias(i), LSN_COLUMN)} IS NULL)`);
+    const noneFound = toastable.map((c, i) => `(${listsUnchanged('w', c.name)} AND ${col(fillAlias(i), POSITION_COLUMN)} IS NULL)`);
     select.push(`${col('cur', table.primaryKey[0] ?? '')} IS NULL AND (${noneFound.join('\n  OR ')}) AS ${quoteIdent(MISSING)}`);
     joins.push(
       `LEFT JOIN ${quoteTable(table.id)} AS cur ON ${col('w', UNCHANGED_COLUMN)} IS NOT NULL AND ${keyMatch('cur', 'w', table.primaryKey)}`,
@@ -143,7 +142,7 @@ function writtenCte(table: TableSchema, options: TableOptions, checkMissing: boo
 
 /**
  * The merge statement of a table with a primary key:
- * - dedup: per key, the staged row with the greatest (`_cdc_lsn`, `_cdc_ordinal`) wins;
+ * - dedup: per key, the staged row with the greatest `_cdc_position` wins;
  * - unchanged values: a TOASTable column the winner lists in `_cdc_unchanged` takes the latest
  *   earlier version: the latest earlier staged row of the key that is not a 'D' and carries it,
  *   or the target row, whichever holds the newer position (normally the batch row; the target

@@ -12,7 +12,7 @@
  */
 import type { TableSchema } from '../../schema/table.js';
 import { quoteIdent, quoteTable } from '../../sql/quote.js';
-import { COMMIT_TIME_COLUMN, DELETED_COLUMN, LSN_COLUMN, ORDINAL_COLUMN, SYNCED_AT_COLUMN, stagingTableId } from './naming.js';
+import { COMMIT_TIME_COLUMN, DELETED_COLUMN, POSITION_COLUMN, SYNCED_AT_COLUMN, stagingTableId } from './naming.js';
 import { col, colList, isDelete, latestFirst, type MergeStatement } from './merge-sql.js';
 import type { TableOptions } from './table-ddl.js';
 
@@ -27,7 +27,7 @@ const CTID = '_cdc_ctid';
 /** 1-based number of a matching target row within its group. */
 const COPY = '_cdc_copy';
 /** Position and commit time, copied from staging to the target. */
-const POSITION_COLUMNS = [LSN_COLUMN, ORDINAL_COLUMN, COMMIT_TIME_COLUMN];
+const POSITION_COLUMNS = [POSITION_COLUMN, COMMIT_TIME_COLUMN];
 
 /** `s."a"::text, s."b"::text`: the group key. Every type has a text output, json and point too. */
 function asText(table: TableSchema, alias: string): string {

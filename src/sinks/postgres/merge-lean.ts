@@ -11,16 +11,16 @@
  */
 import type { TableSchema } from '../../schema/table.js';
 import { quoteIdent, quoteTable } from '../../sql/quote.js';
-import { COMMIT_TIME_COLUMN, DELETED_COLUMN, LSN_COLUMN, ORDINAL_COLUMN, SYNCED_AT_COLUMN, stagingTableId } from './naming.js';
+import { COMMIT_TIME_COLUMN, DELETED_COLUMN, POSITION_COLUMN, SYNCED_AT_COLUMN, stagingTableId } from './naming.js';
 import { col, colList, isDelete, keyMatch, latestFirst, positionOf } from './merge-sql.js';
 import type { TableOptions } from './table-ddl.js';
 
 /** Position and commit time, copied from staging to the target. */
-const POSITION_COLUMNS = [LSN_COLUMN, ORDINAL_COLUMN, COMMIT_TIME_COLUMN];
+const POSITION_COLUMNS = [POSITION_COLUMN, COMMIT_TIME_COLUMN];
 
 /**
  * The `MERGE` statement (PostgreSQL 15+) for `table`, whose staged rows carry every value:
- * - dedup: per key, the staged row with the greatest (`_cdc_lsn`, `_cdc_ordinal`) wins;
+ * - dedup: per key, the staged row with the greatest `_cdc_position` wins;
  * - a delete winner deletes the target row when that row's position is older (soft delete:
  *   flags it, with position, commit time and synced-at);
  * - another winner updates the target row when that row's position is older, or inserts it.

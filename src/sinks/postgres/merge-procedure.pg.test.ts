@@ -3,6 +3,7 @@
  * hand, CALL, then the final table checked. Each test gets a fresh database.
  */
 import pg from 'pg';
+import { decodePosition, encodePosition } from '../../events/position.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TableSchema } from '../../schema/table.js';
 import { quoteIdent, quoteTable } from '../../sql/quote.js';
@@ -80,7 +81,7 @@ async function stage(table: TableSchema, rows: readonly Staged[]): Promise<void>
   const sql = `INSERT INTO ${quoteTable(stagingTableId(table.id))} (${columns.map(quoteIdent).join(', ')}) VALUES (${placeholders})`;
   for (const row of rows) {
     const values = table.columns.map((c) => row.values[c.name] ?? null);
-    await client.query(sql, [...values, row.op, row.lsn, row.ordinal, null, row.unchanged ?? null]);
+    await client.query(sql, [...values, row.op, Buffer.from(encodePosition([BigInt(row.lsn), BigInt(row.ordinal)])), null, row.unchanged ?? null]);
   }
 }
 
@@ -95,11 +96,15 @@ async function stageAndMerge(table: TableSchema, rows: readonly Staged[]): Promi
 
 /** Final rows (source columns plus position) ordered by all columns (as text where a type has no order). */
 async function finalRows(table: TableSchema, extra: readonly string[] = []): Promise<Record<string, unknown>[]> {
-  const names = [...table.columns.map((c) => c.name), '_cdc_lsn', '_cdc_ordinal', ...extra];
+  const names = [...table.columns.map((c) => c.name), '_cdc_position', ...extra];
   const unordered = new Set(table.columns.filter((c) => c.type === 'json' || c.type === 'point').map((c) => c.name));
   const order = names.map((n) => (unordered.has(n) ? `${quoteIdent(n)}::text` : quoteIdent(n))).join(', ');
-  const { rows } = await client.query(`SELECT ${names.map(quoteIdent).join(', ')} FROM ${quoteTable(table.id)} ORDER BY ${order}`);
-  return rows;
+  const { rows } = await client.query<Record<string, unknown>>(`SELECT ${names.map(quoteIdent).join(', ')} FROM ${quoteTable(table.id)} ORDER BY ${order}`);
+  // The position as the (lsn, ordinal) it was staged with.
+  return rows.map(({ _cdc_position, ...rest }) => {
+    const [lsn, ordinal] = decodePosition(new Uint8Array(_cdc_position as Buffer));
+    return { ...rest, _cdc_lsn: String(lsn), _cdc_ordinal: Number(ordinal) };
+  });
 }
 
 const line = (id: number, ln: number, values: Record<string, unknown> = {}) => ({ InvoiceId: id, line: ln, qty: 1, ...values });

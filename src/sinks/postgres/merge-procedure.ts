@@ -13,8 +13,7 @@ import { indent, isDelete, type MergeStatement } from './merge-sql.js';
 import { leanMergeSql } from './merge-lean.js';
 import {
   COMMIT_TIME_COLUMN,
-  LSN_COLUMN,
-  ORDINAL_COLUMN,
+  POSITION_COLUMN,
   SYNCED_AT_COLUMN,
   UNCHANGED_COLUMN,
   assertSupportedTable,
@@ -88,7 +87,7 @@ function missingCheckSql(table: TableSchema): string {
 function keylessWithInsertOnlyPath(table: TableSchema, statement: MergeStatement): string {
   const staging = quoteTable(stagingTableId(table.id));
   const columns = table.columns.map((c) => quoteIdent(c.name));
-  const meta = [LSN_COLUMN, ORDINAL_COLUMN, COMMIT_TIME_COLUMN].map(quoteIdent);
+  const meta = [POSITION_COLUMN, COMMIT_TIME_COLUMN].map(quoteIdent);
   return [
     `IF EXISTS (SELECT 1 FROM ${staging} AS s WHERE ${isDelete('s')}) THEN`,
     indent(statementSql(statement), 2),
@@ -119,7 +118,7 @@ function keylessWithInsertOnlyPath(table: TableSchema, statement: MergeStatement
  *    last_merge_time = now(), last_merge_duration_ms, last_merge_rows = staged rows consumed,
  *    has_changes and is_merging false, the claim and last error cleared).
  *
- * Metadata written: `_cdc_lsn`, `_cdc_ordinal`, `_cdc_commit_time` from the staged row,
+ * Metadata written: `_cdc_position`, `_cdc_commit_time` from the staged row,
  * `_cdc_synced_at = now()` (the merge transaction's start). The procedure does not commit: the
  * caller's transaction (with the offsets update) decides. Requires the infrastructure, final and
  * staging tables. Deterministic text; re-running it replaces the procedure.

@@ -4,7 +4,7 @@
  * column name goes through `quoteIdent`.
  */
 import { quoteIdent, quoteLiteral } from '../../sql/quote.js';
-import { LSN_COLUMN, OP_COLUMN, ORDINAL_COLUMN, UNCHANGED_COLUMN } from './naming.js';
+import { OP_COLUMN, POSITION_COLUMN, UNCHANGED_COLUMN } from './naming.js';
 
 /**
  * One merge statement, before it is wrapped into the procedure: named CTEs (in order) and the four
@@ -38,14 +38,14 @@ export function keyMatch(a: string, b: string, keys: readonly string[]): string 
   return keys.map((k) => `${col(a, k)} = ${col(b, k)}`).join(' AND ');
 }
 
-/** `(alias."_cdc_lsn", alias."_cdc_ordinal")`: a row's position, compared as a row value. */
+/** `alias."_cdc_position"`: a row's position (`bytea`, compared bytewise; see src/events/position.ts). */
 export function positionOf(alias: string): string {
-  return `(${col(alias, LSN_COLUMN)}, ${col(alias, ORDINAL_COLUMN)})`;
+  return col(alias, POSITION_COLUMN);
 }
 
-/** `alias."_cdc_lsn" DESC, alias."_cdc_ordinal" DESC`: latest position first. */
+/** `alias."_cdc_position" DESC`: latest position first. */
 export function latestFirst(alias: string): string {
-  return `${col(alias, LSN_COLUMN)} DESC, ${col(alias, ORDINAL_COLUMN)} DESC`;
+  return `${col(alias, POSITION_COLUMN)} DESC`;
 }
 
 /**

@@ -20,10 +20,16 @@ export const STAGING_SCHEMA = 'cdc_staging';
  */
 export const RESERVED_PREFIX = '_cdc_';
 
-/** Final and staging: commit LSN (bytes of WAL, `bigint`) of the change that wrote the row. */
-export const LSN_COLUMN = '_cdc_lsn';
-/** Final and staging: 0-based ordinal of that change within its transaction (`integer`). */
-export const ORDINAL_COLUMN = '_cdc_ordinal';
+/**
+ * Final and staging: the row position of the change that wrote the row (`bytea`, compared
+ * bytewise; elements per source kind in src/events/position.ts). The staged ordinal is the last
+ * element: twice the change's ordinal, plus one for the row it writes (see `RowEncoder`).
+ */
+export const POSITION_COLUMN = '_cdc_position';
+/** Before release 0.2 the position was two columns: commit LSN (`bigint`) … */
+export const LEGACY_LSN_COLUMN = '_cdc_lsn';
+/** … and the ordinal within the transaction (`integer`). Read only to upgrade a target. */
+export const LEGACY_ORDINAL_COLUMN = '_cdc_ordinal';
 /** Final and staging: source commit time (`timestamptz`); NULL for rows copied by a snapshot. */
 export const COMMIT_TIME_COLUMN = '_cdc_commit_time';
 /** Final only: when the sink last wrote the row (`timestamptz`, the merge transaction's `now()`). */

@@ -18,28 +18,28 @@ const origin = { position: new PositionBase([100n]), commitTime: new Date('2026-
 
 function encode(schema: TableSchema, change: Parameters<RowEncoder['encode']>[0]): string[] {
   const out: string[] = [];
-  new RowEncoder(schema).encode(change, '100', '2026-01-01T00:00:00.000Z', out);
+  new RowEncoder(schema).encode(change, origin.position.hex, '2026-01-01T00:00:00.000Z', out);
   return out;
 }
 
 describe('RowEncoder', () => {
-  it('stages inserts with escaped values at ordinal 2k+1', () => {
+  it('stages inserts with escaped values at position [base, 2k+1] (COPY text of a bytea: \\\\x and hex)', () => {
     expect(encode(keyed, { kind: 'insert', table, origin, ordinal: 3, row: ['1', 'a\tb'] })).toEqual([
-      '1\ta\\tb\tI\t100\t7\t2026-01-01T00:00:00.000Z\t\\N\n',
+      '1\ta\\tb\tI\t\\\\x01640107\t2026-01-01T00:00:00.000Z\t\\N\n',
     ]);
   });
 
   it('lists unchanged TOAST columns and stages NULL in their place', () => {
     expect(encode(keyed, { kind: 'update', table, origin, ordinal: 0, row: ['1', UNCHANGED] })).toEqual([
-      '1\t\\N\tU\t100\t1\t2026-01-01T00:00:00.000Z\t{"body"}\n',
+      '1\t\\N\tU\t\\\\x01640101\t2026-01-01T00:00:00.000Z\t{"body"}\n',
     ]);
   });
 
   it('turns a primary-key change into delete of the old key then upsert of the new', () => {
     const lines = encode(keyed, { kind: 'update', table, origin, ordinal: 0, row: ['2', 'x'], oldRow: ['1', null] });
-    expect(lines.map((l) => l.split('\t').slice(0, 5))).toEqual([
-      ['1', '\\N', 'D', '100', '0'],
-      ['2', 'x', 'U', '100', '1'],
+    expect(lines.map((l) => l.split('\t').slice(0, 4))).toEqual([
+      ['1', '\\N', 'D', '\\\\x016400'],
+      ['2', 'x', 'U', '\\\\x01640101'],
     ]);
   });
 
@@ -49,9 +49,9 @@ describe('RowEncoder', () => {
 
   it('stages a keyless update as delete of the old row plus insert of the new', () => {
     const lines = encode(keyless, { kind: 'update', table, origin, ordinal: 1, row: ['1', 'y'], oldRow: ['1', 'x'] });
-    expect(lines.map((l) => l.split('\t').slice(0, 5))).toEqual([
-      ['1', 'x', 'D', '100', '2'],
-      ['1', 'y', 'I', '100', '3'],
+    expect(lines.map((l) => l.split('\t').slice(0, 4))).toEqual([
+      ['1', 'x', 'D', '\\\\x01640102'],
+      ['1', 'y', 'I', '\\\\x01640103'],
     ]);
   });
 

@@ -1,10 +1,10 @@
 /**
  * Turns row changes into staging rows (COPY text lines) for one table, following the staging
- * layout of {@link stagingColumns}: source columns, then op, commit LSN, ordinal, commit time
- * and the list of unchanged columns.
+ * layout of {@link stagingColumns}: source columns, then op, row position (`bytea` as `\\x…` hex in
+ * COPY text), commit time and the list of unchanged columns.
  *
- * Staged ordinals are twice the change's ordinal (+1), so a change that becomes two staged rows
- * keeps them in order: a primary-key change is a delete of the old key at 2k and an upsert of
+ * A staged row's position is its change's position base followed by a staged ordinal: twice the
+ * change's ordinal (+1), so a change that becomes two staged rows keeps them in order: a primary-key change is a delete of the old key at 2k and an upsert of
  * the new key at 2k+1 (DESIGN.md §3.6); an update of a table without a key is a delete of the
  * old row and an insert of the new one.
  *
@@ -16,6 +16,7 @@
  */
 import { CdcError } from '../../errors.js';
 import { UNCHANGED, type RowChangeMessage, type RowValues } from '../../events/change.js';
+import { ordinalHex } from '../../events/position.js';
 import { formatTableId, type TableSchema } from '../../schema/table.js';
 import { copyField, textArrayLiteral } from './copy-text.js';
 import { STAGED_OP, type StagedOp } from './table-ddl.js';
@@ -29,20 +30,21 @@ export class RowEncoder {
   }
 
   /**
-   * Appends the staging lines for `change` to `out`; returns the change in buffered size
+   * Appends the staging lines for `change` to `out`, at row positions `baseHex` (the hexadecimal
+   * of its origin's position base) plus the staged ordinal; returns the change in buffered size
    * (UTF-16 code units, an estimate). With `latest` (key → index in `out` of the key's last
    * line; cleared by the caller whenever `out` is flushed), superseded lines are blanked.
    * @throws {CdcError} ROW_SHAPE_MISMATCH when the row does not have the table's column count;
    *   MISSING_OLD_ROW for an update of a keyless table without its old row (REPLICA IDENTITY not FULL).
    */
-  encode(change: RowChangeMessage, commitLsn: string, commitTime: string, out: string[], latest?: Map<string, number>): number {
+  encode(change: RowChangeMessage, baseHex: string, commitTime: string, out: string[], latest?: Map<string, number>): number {
     this.latest = this.keyIndexes.length > 0 ? latest : undefined;
     const base = change.ordinal * 2;
     switch (change.kind) {
       case 'insert':
-        return this.line(STAGED_OP.insert, change.row, commitLsn, base + 1, commitTime, out);
+        return this.line(STAGED_OP.insert, change.row, baseHex, base + 1, commitTime, out);
       case 'delete':
-        return this.line(STAGED_OP.delete, change.oldRow, commitLsn, base, commitTime, out);
+        return this.line(STAGED_OP.delete, change.oldRow, baseHex, base, commitTime, out);
       case 'update': {
         if (this.keyIndexes.length === 0) {
           if (!change.oldRow) {
@@ -51,15 +53,15 @@ export class RowEncoder {
             });
           }
           return (
-            this.line(STAGED_OP.delete, change.oldRow, commitLsn, base, commitTime, out) +
-            this.line(STAGED_OP.insert, change.row, commitLsn, base + 1, commitTime, out)
+            this.line(STAGED_OP.delete, change.oldRow, baseHex, base, commitTime, out) +
+            this.line(STAGED_OP.insert, change.row, baseHex, base + 1, commitTime, out)
           );
         }
         let bytes = 0;
         if (change.oldRow && this.keyChanged(change.oldRow, change.row)) {
-          bytes += this.line(STAGED_OP.delete, change.oldRow, commitLsn, base, commitTime, out);
+          bytes += this.line(STAGED_OP.delete, change.oldRow, baseHex, base, commitTime, out);
         }
-        return bytes + this.line(STAGED_OP.update, change.row, commitLsn, base + 1, commitTime, out);
+        return bytes + this.line(STAGED_OP.update, change.row, baseHex, base + 1, commitTime, out);
       }
     }
   }
@@ -85,7 +87,7 @@ export class RowEncoder {
     return key;
   }
 
-  private line(op: StagedOp, row: RowValues, lsn: string, ordinal: number, time: string, out: string[]): number {
+  private line(op: StagedOp, row: RowValues, baseHex: string, ordinal: number, time: string, out: string[]): number {
     const columns = this.table.columns;
     if (row.length !== columns.length) {
       throw new CdcError(
@@ -103,7 +105,7 @@ export class RowEncoder {
         text += '\\N\t';
       } else text += `${copyField(v)}\t`;
     }
-    text += `${op}\t${lsn}\t${ordinal}\t${time}\t${unchanged ? copyField(textArrayLiteral(unchanged)) : '\\N'}\n`;
+    text += `${op}\t\\\\x${baseHex}${ordinalHex(ordinal)}\t${time}\t${unchanged ? copyField(textArrayLiteral(unchanged)) : '\\N'}\n`;
     let delta = text.length;
     const key = this.latest ? this.keyOf(row) : undefined;
     if (key !== undefined) {

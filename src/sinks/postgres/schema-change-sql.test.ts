@@ -29,6 +29,7 @@ describe('the schema-change converter', () => {
     expect(sql(tableAdded)).toEqual([
       'create: CREATE SCHEMA IF NOT EXISTS "public";',
       expect.stringMatching(/^create: CREATE TABLE IF NOT EXISTS "public"."Customer" \(\n {2}"id" integer NOT NULL,/),
+      `create: CALL "cdc_management".upgrade_row_position('public', 'Customer', 'public.Customer');`,
       expect.stringMatching(/^create: CREATE UNLOGGED TABLE IF NOT EXISTS "cdc_staging"."public.Customer"/),
       expect.stringMatching(/^create: DROP TRIGGER IF EXISTS "cdc_mark_public.Customer"/),
       expect.stringMatching(/^create: CREATE OR REPLACE PROCEDURE "cdc_staging"."sp_merge_public.Customer"/),

@@ -3,6 +3,7 @@
  * use the new shape. Each test gets a fresh database.
  */
 import pg from 'pg';
+import { encodePosition } from '../../events/position.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TableSchema } from '../../schema/table.js';
 import { quoteIdent, quoteTable } from '../../sql/quote.js';
@@ -65,7 +66,7 @@ async function stageAndMerge(table: TableSchema, rows: readonly { op: string; ls
     `VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`;
   for (const [ordinal, row] of rows.entries()) {
     const values = table.columns.map((c) => row.values[c.name] ?? null);
-    await client.query(sql, [...values, row.op, row.lsn, ordinal, null, row.unchanged ?? null]);
+    await client.query(sql, [...values, row.op, Buffer.from(encodePosition([BigInt(row.lsn), BigInt(ordinal)])), null, row.unchanged ?? null]);
   }
   await client.query(`CALL ${quoteTable(mergeProcedureId(table.id))}()`);
 }

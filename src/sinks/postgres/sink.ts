@@ -19,9 +19,9 @@ import type { ChangeSink, SinkBatch, SinkCapabilities, TableSnapshotState } from
 import { PostgresBatch } from './batch.js';
 import { infrastructureSql } from './infrastructure.js';
 import { applyMigration, type Migration } from './migration-history.js';
-import { LSN_COLUMN, ORDINAL_COLUMN, assertSupportedTable, stagingTableId } from './naming.js';
+import { POSITION_COLUMN, assertSupportedTable, stagingTableId } from './naming.js';
 import type { SchemaChangePolicy } from './schema-change.js';
-import { OUT_OF_BAND_LSN, OUT_OF_BAND_ORDINAL, type TableOptions } from './table-ddl.js';
+import { OUT_OF_BAND_POSITION, type TableOptions } from './table-ddl.js';
 import { tableChangeDdl } from './table-change-ddl.js';
 import { tableUnits } from './table-objects.js';
 import { readTargetTables } from './target-catalog.js';
@@ -115,6 +115,7 @@ export class PostgresSink implements ChangeSink {
         [this.options.pipeline],
       );
       this.definitions = new Map(rows.map((r) => [tableKey({ schema: r.schema_name, name: r.table_name }), r.definition]));
+      for (const stored of this.definitions.values()) await this.upgradeTable(c, stored);
       for (const t of tables) {
         if (this.definitions.has(tableKey(t.id))) continue;
         await this.createTable(c, t);
@@ -126,6 +127,19 @@ export class PostgresSink implements ChangeSink {
   private async createTable(client: pg.ClientBase, table: TableSchema): Promise<void> {
     for (const m of tableMigrations(table, this.tableOptions)) await applyMigration(client, m);
     await this.saveDefinition(client, table);
+  }
+
+  /**
+   * Brings a stored table's repeatable objects up to this release: the staging unit (row position
+   * upgrade of a table an earlier release made, staging table, trigger, merge procedure) is applied
+   * again when its SQL changed, so a new release's merge procedure replaces the old one.
+   */
+  private async upgradeTable(client: pg.ClientBase, table: TableSchema): Promise<void> {
+    for (const m of tableMigrations(table, this.tableOptions)) {
+      if (m.kind === 'repeatable' && (await applyMigration(client, m))) {
+        this.options.log.info({ table: formatTableId(table.id), unit: m.name }, 'brought the staging table and merge procedure up to this release');
+      }
+    }
   }
 
   private async saveDefinition(client: pg.ClientBase, table: TableSchema): Promise<void> {
@@ -176,30 +190,34 @@ export class PostgresSink implements ChangeSink {
   }
 
   async snapshotStates(): Promise<TableSnapshotState[]> {
-    const { rows } = await this.client.query<{ schema_name: string; table_name: string; state: TableSnapshotState['state']; snapshot_lsn: string | null; rows_copied: string | null }>(
-      'SELECT schema_name, table_name, state, snapshot_lsn::text, rows_copied::text FROM cdc_management.snapshot_progress WHERE pipeline = $1',
+    const { rows } = await this.client.query<{
+      schema_name: string;
+      table_name: string;
+      state: TableSnapshotState['state'];
+      snapshot_position: Buffer | null;
+      snapshot_lsn: string | null;
+      rows_copied: string | null;
+    }>(
+      'SELECT schema_name, table_name, state, snapshot_position, snapshot_lsn::text, rows_copied::text FROM cdc_management.snapshot_progress WHERE pipeline = $1',
       [this.options.pipeline],
     );
     return rows.map((r) => ({
       table: { schema: r.schema_name, name: r.table_name },
       state: r.state,
-      snapshotPosition: r.snapshot_lsn === null ? null : encodePosition([BigInt(r.snapshot_lsn)]),
+      // Rows written before snapshot_position existed hold the snapshot's LSN only.
+      snapshotPosition: r.snapshot_position ? new Uint8Array(r.snapshot_position) : r.snapshot_lsn === null ? null : encodePosition([BigInt(r.snapshot_lsn)]),
       rowsCopied: Number(r.rows_copied ?? 0),
     }));
   }
 
   async beginTableSnapshot(table: TableSchema, position: PositionBase): Promise<void> {
     const final = quoteTable(table.id);
-    const snapshotLsn = position.parts[0] ?? 0n;
     await this.inTransaction(async () => {
       await this.client.query(`TRUNCATE ${final}, ${quoteTable(stagingTableId(table.id))}`);
-      // Snapshot rows carry the snapshot's position; ordinal -1 sorts before every streamed
-      // change of a transaction committed at that same LSN.
-      await this.client.query(
-        `ALTER TABLE ${final} ALTER COLUMN ${quoteIdent(LSN_COLUMN)} SET DEFAULT ${snapshotLsn.toString()}, ` +
-          `ALTER COLUMN ${quoteIdent(ORDINAL_COLUMN)} SET DEFAULT -1`,
-      );
-      await this.setSnapshotState(table, 'copying', snapshotLsn, 0);
+      // Snapshot rows carry the snapshot's position, a prefix of (so below) every streamed
+      // change committed at or after it.
+      await this.client.query(`ALTER TABLE ${final} ALTER COLUMN ${quoteIdent(POSITION_COLUMN)} SET DEFAULT '\\x${position.hex}'::bytea`);
+      await this.setSnapshotState(table, 'copying', position, 0);
     }, `prepare ${formatTableId(table.id)} for its snapshot`);
   }
 
@@ -217,25 +235,21 @@ export class PostgresSink implements ChangeSink {
 
   async finishTableSnapshot(table: TableSchema, position: PositionBase, rowsCopied: number): Promise<void> {
     const final = quoteTable(table.id);
-    const snapshotLsn = position.parts[0] ?? 0n;
     await this.inTransaction(async () => {
-      await this.client.query(
-        `ALTER TABLE ${final} ALTER COLUMN ${quoteIdent(LSN_COLUMN)} SET DEFAULT ${OUT_OF_BAND_LSN}, ` +
-          `ALTER COLUMN ${quoteIdent(ORDINAL_COLUMN)} SET DEFAULT ${OUT_OF_BAND_ORDINAL}`,
-      );
-      await this.setSnapshotState(table, 'done', snapshotLsn, rowsCopied);
+      await this.client.query(`ALTER TABLE ${final} ALTER COLUMN ${quoteIdent(POSITION_COLUMN)} SET DEFAULT ${OUT_OF_BAND_POSITION}`);
+      await this.setSnapshotState(table, 'done', position, rowsCopied);
     }, `finish the snapshot of ${formatTableId(table.id)}`);
     await this.client.query(`ANALYZE ${final}`);
   }
 
-  private async setSnapshotState(table: TableSchema, state: string, lsn: bigint, rows: number): Promise<void> {
+  private async setSnapshotState(table: TableSchema, state: string, position: PositionBase, rows: number): Promise<void> {
     await this.client.query(
-      `INSERT INTO cdc_management.snapshot_progress (pipeline, schema_name, table_name, state, snapshot_lsn, rows_copied, started_at, finished_at)
+      `INSERT INTO cdc_management.snapshot_progress (pipeline, schema_name, table_name, state, snapshot_position, rows_copied, started_at, finished_at)
        VALUES ($1, $2, $3, $4, $5, $6, now(), CASE WHEN $4 = 'done' THEN now() END)
-       ON CONFLICT (pipeline, schema_name, table_name) DO UPDATE SET state = EXCLUDED.state, snapshot_lsn = EXCLUDED.snapshot_lsn,
-         rows_copied = EXCLUDED.rows_copied, finished_at = EXCLUDED.finished_at,
+       ON CONFLICT (pipeline, schema_name, table_name) DO UPDATE SET state = EXCLUDED.state, snapshot_position = EXCLUDED.snapshot_position,
+         snapshot_lsn = NULL, rows_copied = EXCLUDED.rows_copied, finished_at = EXCLUDED.finished_at,
          started_at = CASE WHEN EXCLUDED.state = 'copying' THEN now() ELSE snapshot_progress.started_at END`,
-      [this.options.pipeline, table.id.schema, table.id.name, state, lsn.toString(), rows],
+      [this.options.pipeline, table.id.schema, table.id.name, state, Buffer.from(position.bytes), rows],
     );
   }
 

@@ -28,10 +28,11 @@ describe('tableChangeDdl: the one assembler for a changed table', () => {
     const { statements, plan } = ddl(after, stopAll);
     expect(statements[0]).toMatch(/^DO \$cdc_guard\$\nBEGIN\n {2}IF EXISTS \(SELECT 1 FROM "cdc_staging"\."public\.Customer" LIMIT 1\)/);
     expect(statements.slice(1, 3)).toEqual(['ALTER TABLE "public"."Customer" ADD COLUMN IF NOT EXISTS "Email" text;', 'DROP TABLE IF EXISTS "cdc_staging"."public.Customer";']);
-    expect(statements[3]).toMatch(/^CREATE UNLOGGED TABLE IF NOT EXISTS "cdc_staging"\."public\.Customer" \(\n(?:.*\n){3} {2}"Email" text,/);
-    expect(statements[4]).toMatch(/^DROP TRIGGER IF EXISTS/);
-    expect(statements[5]).toMatch(/^CREATE OR REPLACE PROCEDURE "cdc_staging"\."sp_merge_public\.Customer"\(\)/);
-    expect(statements).toHaveLength(6);
+    expect(statements[3]).toBe(`CALL "cdc_management".upgrade_row_position('public', 'Customer', 'public.Customer');`);
+    expect(statements[4]).toMatch(/^CREATE UNLOGGED TABLE IF NOT EXISTS "cdc_staging"\."public\.Customer" \(\n(?:.*\n){3} {2}"Email" text,/);
+    expect(statements[5]).toMatch(/^DROP TRIGGER IF EXISTS/);
+    expect(statements[6]).toMatch(/^CREATE OR REPLACE PROCEDURE "cdc_staging"\."sp_merge_public\.Customer"\(\)/);
+    expect(statements).toHaveLength(7);
     expect(plan.target.columns.at(-1)).toMatchObject({ name: 'Email', nullable: true });
   });
 

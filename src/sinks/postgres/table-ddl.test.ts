@@ -22,8 +22,7 @@ describe('final table DDL', () => {
         'CREATE TABLE IF NOT EXISTS "Odd Schema"."Invoice ""Line""" (',
         '  "id" integer NOT NULL,',
         '  "Body" text,',
-        '  "_cdc_lsn" bigint NOT NULL DEFAULT 0,',
-        '  "_cdc_ordinal" integer NOT NULL DEFAULT -1,',
+        `  "_cdc_position" bytea NOT NULL DEFAULT '\\x'::bytea,`,
         '  "_cdc_commit_time" timestamptz,',
         '  "_cdc_synced_at" timestamptz NOT NULL DEFAULT now(),',
         '  "_cdc_deleted" boolean NOT NULL DEFAULT false,',
@@ -48,21 +47,20 @@ describe('final table DDL', () => {
 });
 
 describe('staging table DDL', () => {
-  it('is UNLOGGED, all source columns nullable, then the five metadata columns', () => {
+  it('is UNLOGGED, all source columns nullable, then the four metadata columns', () => {
     expect(stagingTableSql(invoice)).toBe(
       [
         'CREATE UNLOGGED TABLE IF NOT EXISTS "cdc_staging"."Odd Schema.Invoice ""Line""" (',
         '  "id" integer,',
         '  "Body" text,',
         `  "_cdc_op" "char" NOT NULL CHECK ("_cdc_op" IN ('I', 'U', 'D', 'c', 'r', 'u', 'd')),`,
-        '  "_cdc_lsn" bigint NOT NULL,',
-        '  "_cdc_ordinal" integer NOT NULL DEFAULT 0,',
+        '  "_cdc_position" bytea NOT NULL,',
         '  "_cdc_commit_time" timestamptz,',
         '  "_cdc_unchanged" text[]',
         ');',
       ].join('\n'),
     );
-    expect(stagingColumns(invoice)).toEqual(['id', 'Body', '_cdc_op', '_cdc_lsn', '_cdc_ordinal', '_cdc_commit_time', '_cdc_unchanged']);
+    expect(stagingColumns(invoice)).toEqual(['id', 'Body', '_cdc_op', '_cdc_position', '_cdc_commit_time', '_cdc_unchanged']);
   });
 });
 

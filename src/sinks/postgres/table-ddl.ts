@@ -7,9 +7,8 @@ import { quoteIdent, quoteTable } from '../../sql/quote.js';
 import {
   COMMIT_TIME_COLUMN,
   DELETED_COLUMN,
-  LSN_COLUMN,
   OP_COLUMN,
-  ORDINAL_COLUMN,
+  POSITION_COLUMN,
   SYNCED_AT_COLUMN,
   UNCHANGED_COLUMN,
   assertSupportedTable,
@@ -67,18 +66,15 @@ export function columnDefinition(column: ColumnSchema, notNull: boolean): string
 
 /**
  * Position given to rows written into a final table by something other than the merge (a bulk
- * load, a hand-written INSERT): `_cdc_lsn` 0, `_cdc_ordinal` -1, below every captured change, so
- * the next change of such a row always wins. These are the columns' defaults.
+ * load, a hand-written INSERT): the empty `bytea`, below every captured change, so the next
+ * change of such a row always wins. It is the column's default (SQL text).
  */
-export const OUT_OF_BAND_LSN = 0;
-/** See {@link OUT_OF_BAND_LSN}. */
-export const OUT_OF_BAND_ORDINAL = -1;
+export const OUT_OF_BAND_POSITION = "'\\x'::bytea";
 
 /** Metadata column definitions of the final table, in table order. */
 function finalMetadataColumns(options: TableOptions): string[] {
   const columns = [
-    `${quoteIdent(LSN_COLUMN)} bigint NOT NULL DEFAULT ${OUT_OF_BAND_LSN}`,
-    `${quoteIdent(ORDINAL_COLUMN)} integer NOT NULL DEFAULT ${OUT_OF_BAND_ORDINAL}`,
+    `${quoteIdent(POSITION_COLUMN)} bytea NOT NULL DEFAULT ${OUT_OF_BAND_POSITION}`,
     `${quoteIdent(COMMIT_TIME_COLUMN)} timestamptz`,
     `${quoteIdent(SYNCED_AT_COLUMN)} timestamptz NOT NULL DEFAULT now()`,
   ];
@@ -100,11 +96,11 @@ export function createSchemaSql(schema: string): string {
 /**
  * `CREATE TABLE IF NOT EXISTS` for the final table, at the source's schema and name: the source
  * columns in source order with the same types and NOT NULL where the source has it, then the
- * metadata columns `_cdc_lsn bigint NOT NULL DEFAULT 0`, `_cdc_ordinal integer NOT NULL DEFAULT
- * -1` (see {@link OUT_OF_BAND_LSN}), `_cdc_commit_time timestamptz`, `_cdc_synced_at timestamptz
- * NOT NULL DEFAULT now()` and, with `softDelete`, `_cdc_deleted boolean NOT NULL DEFAULT false`;
- * then the primary key, if the table has one, as constraint {@link primaryKeyConstraintName}
- * (`<table>_pkey`). Requires the schema ({@link createSchemaSql}).
+ * metadata columns `_cdc_position bytea NOT NULL DEFAULT '\x'` (see {@link OUT_OF_BAND_POSITION}),
+ * `_cdc_commit_time timestamptz`, `_cdc_synced_at timestamptz NOT NULL DEFAULT now()` and, with
+ * `softDelete`, `_cdc_deleted boolean NOT NULL DEFAULT false`; then the primary key, if the table
+ * has one, as constraint {@link primaryKeyConstraintName} (`<table>_pkey`). Requires the schema
+ * ({@link createSchemaSql}).
  *
  * A table without a primary key gets no index: the merge matches its rows by all columns in one
  * hashed pass, and no index over all columns would be smaller than the table.
@@ -130,8 +126,7 @@ export function finalTableSql(table: TableSchema, options: TableOptions = {}): s
 export function stagingMetadataColumns(): string[] {
   return [
     `${quoteIdent(OP_COLUMN)} "char" NOT NULL CHECK (${quoteIdent(OP_COLUMN)} IN (${STAGED_OP_CODES.map((c) => `'${c}'`).join(', ')}))`,
-    `${quoteIdent(LSN_COLUMN)} bigint NOT NULL`,
-    `${quoteIdent(ORDINAL_COLUMN)} integer NOT NULL DEFAULT 0`,
+    `${quoteIdent(POSITION_COLUMN)} bytea NOT NULL`,
     `${quoteIdent(COMMIT_TIME_COLUMN)} timestamptz`,
     `${quoteIdent(UNCHANGED_COLUMN)} text[]`,
   ];
@@ -141,7 +136,7 @@ export function stagingMetadataColumns(): string[] {
  * `CREATE UNLOGGED TABLE IF NOT EXISTS cdc_staging."<schema>.<table>"` (see `stagingTableId`):
  * every source column, nullable, with its source type (a delete stages only the key, an update
  * stages NULL for unchanged values); then `_cdc_op "char" NOT NULL` ({@link STAGED_OP}),
- * `_cdc_lsn bigint NOT NULL`, `_cdc_ordinal integer NOT NULL`, `_cdc_commit_time timestamptz`
+ * `_cdc_position bytea NOT NULL` (a row position, src/events/position.ts), `_cdc_commit_time timestamptz`
  * and `_cdc_unchanged text[]`. UNLOGGED: a crash empties it, which is fine because offsets are
  * only advanced by the transaction that merges it (DESIGN.md §3.2). Requires the staging schema
  * (`infrastructureSql`).
@@ -155,7 +150,7 @@ export function stagingTableSql(table: TableSchema): string {
 
 /**
  * The staging table's columns in the order the writer sends values (unquoted names): the source
- * columns in source order, then `_cdc_op`, `_cdc_lsn`, `_cdc_ordinal`, `_cdc_commit_time`,
+ * columns in source order, then `_cdc_op`, `_cdc_position`, `_cdc_commit_time`,
  * `_cdc_unchanged`. Name them explicitly in `COPY … (columns) FROM STDIN`: after an ADD COLUMN
  * the physical order of an existing staging table differs from this list.
  */
@@ -163,8 +158,7 @@ export function stagingColumns(table: TableSchema): string[] {
   return [
     ...table.columns.map((c) => c.name),
     OP_COLUMN,
-    LSN_COLUMN,
-    ORDINAL_COLUMN,
+    POSITION_COLUMN,
     COMMIT_TIME_COLUMN,
     UNCHANGED_COLUMN,
   ];

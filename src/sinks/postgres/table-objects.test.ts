@@ -3,6 +3,7 @@ import type { TableSchema } from '../../schema/table.js';
 import { markingTriggerSql } from './deferred-merge.js';
 import { mergeProcedureSql } from './merge-procedure.js';
 import { finalTableSql, stagingTableSql } from './table-ddl.js';
+import { upgradeCallSql } from './row-position-sql.js';
 import { tableObjects, tableUnits } from './table-objects.js';
 
 const invoice: TableSchema = {
@@ -16,7 +17,7 @@ const invoice: TableSchema = {
 
 describe('the DDL assembler for one table', () => {
   it('lists its objects in creation order', () => {
-    expect(tableObjects(invoice).map((o) => o.object)).toEqual(['schema', 'final table', 'staging table', 'staging trigger', 'merge procedure']);
+    expect(tableObjects(invoice).map((o) => o.object)).toEqual(['schema', 'final table', 'row position upgrade', 'staging table', 'staging trigger', 'merge procedure']);
   });
 
   it('groups them into the two history units, byte for byte the bodies of the generated files', () => {
@@ -26,7 +27,7 @@ describe('the DDL assembler for one table', () => {
       unit: 'staging',
       name: 'staging public."Invoice"',
       kind: 'repeatable',
-      sql: `${stagingTableSql(invoice)}\n${markingTriggerSql(invoice.id)}\n\n${mergeProcedureSql(invoice, { softDelete: true })}\n`,
+      sql: `${upgradeCallSql(invoice.id)}\n${stagingTableSql(invoice)}\n${markingTriggerSql(invoice.id)}\n\n${mergeProcedureSql(invoice, { softDelete: true })}\n`,
     });
   });
 

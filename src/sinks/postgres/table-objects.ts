@@ -12,10 +12,11 @@ import { markingTriggerSql } from './deferred-merge.js';
 import { mergeProcedureSql } from './merge-procedure.js';
 import { historyName, type Migration, type TableUnitName } from './migration-history.js';
 import { mergeProcedureId, stagingTableId } from './naming.js';
+import { upgradeCallSql } from './row-position-sql.js';
 import { createFinalTableSql, createSchemaSql, stagingTableSql, tableOptionsOf, type TableOptions } from './table-ddl.js';
 
 /** The objects a table has on the target, in creation order. */
-export type TableObjectKind = 'schema' | 'final table' | 'staging table' | 'staging trigger' | 'merge procedure';
+export type TableObjectKind = 'schema' | 'final table' | 'row position upgrade' | 'staging table' | 'staging trigger' | 'merge procedure';
 
 /** One object's DDL: idempotent (IF NOT EXISTS, OR REPLACE, DROP … IF EXISTS first). */
 export interface TableObject {
@@ -33,12 +34,15 @@ export interface TableUnit extends Migration {
 }
 
 /**
- * The staging table (`CREATE UNLOGGED TABLE IF NOT EXISTS`), its marking trigger and the merge
- * procedure (`CREATE OR REPLACE PROCEDURE`) for `table` built with `options`.
+ * The upgrade of a table an earlier release made (`CALL cdc_management.upgrade_row_position`: a
+ * no-op on a current table), the staging table (`CREATE UNLOGGED TABLE IF NOT EXISTS`), its
+ * marking trigger and the merge procedure (`CREATE OR REPLACE PROCEDURE`) for `table` built with
+ * `options`. The upgrade comes first so that the procedure finds `_cdc_position`.
  * @throws {UnsupportedTableError} for a column under the reserved prefix `_cdc_`.
  */
 export function stagingObjects(table: TableSchema, options: TableOptions): TableObject[] {
   return [
+    { object: 'row position upgrade', sql: upgradeCallSql(table.id) },
     { object: 'staging table', sql: stagingTableSql(table) },
     { object: 'staging trigger', sql: markingTriggerSql(table.id) },
     { object: 'merge procedure', sql: mergeProcedureSql(table, options) },
@@ -63,22 +67,22 @@ export function tableObjects(table: TableSchema, defaults: TableOptions = {}): T
 /**
  * The units of `table` (see the module comment), each with its history name and SQL:
  * - `table <id>` (kind `table`): schema and final table, one statement per line;
- * - `staging <id>` (kind `repeatable`): staging table, marking trigger, a blank line, merge
- *   procedure.
+ * - `staging <id>` (kind `repeatable`): row position upgrade, staging table, marking trigger, a
+ *   blank line, merge procedure.
  * Each `sql` ends with one newline; it is the body of the generated file for the unit.
  * Options as for {@link tableObjects}.
  * @throws {UnsupportedTableError} for a column under the reserved prefix `_cdc_`.
  */
 export function tableUnits(table: TableSchema, defaults: TableOptions = {}): [TableUnit, TableUnit] {
-  const [schema, final, staging, trigger, procedure] = tableObjects(table, defaults) as [TableObject, TableObject, TableObject, TableObject, TableObject];
+  const [schema, final, upgrade, staging, trigger, procedure] = tableObjects(table, defaults) as [TableObject, TableObject, TableObject, TableObject, TableObject, TableObject];
   return [
     { unit: 'table', name: historyName('table', table.id), kind: 'table', objects: [schema, final], sql: `${schema.sql}\n${final.sql}\n` },
     {
       unit: 'staging',
       name: historyName('staging', table.id),
       kind: 'repeatable',
-      objects: [staging, trigger, procedure],
-      sql: `${staging.sql}\n${trigger.sql}\n\n${procedure.sql}\n`,
+      objects: [upgrade, staging, trigger, procedure],
+      sql: `${upgrade.sql}\n${staging.sql}\n${trigger.sql}\n\n${procedure.sql}\n`,
     },
   ];
 }

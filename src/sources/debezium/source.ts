@@ -239,7 +239,11 @@ class DebeziumStream implements ChangeStream {
         this.eventMs = ms;
         this.eventTime = new Date(ms);
       }
-      const origin: RowOrigin = { position: new PositionBase([m.sequence]), commitTime: this.eventTime };
+      // The connector's own log position orders a key's changes across partitions; the broker
+      // position only breaks ties (a resent copy). Without a source position, the broker's.
+      const p = record.position;
+      const parts = p.connector === 'broker' ? p.sortKey : [...p.sortKey, m.sequence];
+      const origin: RowOrigin = { position: new PositionBase(parts), commitTime: this.eventTime };
       this.queue.push(changeFromRecord(record, table, origin, () => `${m.subject} ${describePosition(m)}`));
     }
     this.last.set(partition, m.sequence);
