@@ -289,3 +289,59 @@ describe('Debezium events from a partitioned broker', () => {
     }
   });
 });
+
+describe('a topic whose partition count grows (issue 10)', () => {
+  it('keeps updating and deleting a key that moves to a new partition with low offsets', async () => {
+    offsets.clear();
+    // Partition 0 has been written for a long time: its offsets are in the millions. After the
+    // topic grows from 2 to 8 partitions, keys 1 and 2 hash to the new partitions 7 and 5, whose
+    // offsets start at 0. Before positions came from the connector, a change at p7 offset 0 lost
+    // to the row's stored p0 offset 5 000 000 and was silently ignored.
+    offsets.set(`${TOPIC}/0`, 5_000_000n);
+    const targetUrl = await cluster.createDatabase(`t${++run}`);
+    const target = new pg.Client(targetUrl);
+    await target.connect();
+    try {
+      let commit = 1000n;
+      const event = (op: 'c' | 'u' | 'd', r: TextRow) => {
+        const lastCommit = commit;
+        commit += 100n;
+        return debeziumEvent({ table, op, ...(op === 'd' ? { before: r } : { after: r }), lsn: commit, txId: Number(commit), tsMs: 1_700_000_000_000, lastCommitLsn: lastCommit });
+      };
+      const before = [
+        message(TOPIC, 0, event('c', row(1, '10.00'))),
+        message(TOPIC, 0, event('u', row(1, '11.00'))),
+        message(TOPIC, 1, event('c', row(2, '20.00'))),
+        message(TOPIC, 1, event('c', row(3, '30.00'))),
+      ];
+      await pipeline(targetUrl, new ScriptedBroker(before), [TOPIC]);
+      expect(await rows(target)).toEqual(['1=11.00', '2=20.00', '3=30.00']);
+
+      const after = [
+        message(TOPIC, 7, event('u', row(1, '12.00'))),
+        message(TOPIC, 5, event('u', row(2, '21.00'))),
+        message(TOPIC, 7, event('u', row(1, '13.00'))),
+        message(TOPIC, 7, event('d', row(1, '13.00'))),
+        message(TOPIC, 1, event('u', row(3, '31.00'))),
+      ];
+      const broker = new ScriptedBroker(after);
+      await pipeline(targetUrl, broker, [TOPIC]);
+      expect(await rows(target)).toEqual(['2=21.00', '3=31.00']);
+      // Each partition keeps its own checkpoint; none is compared with another's.
+      const { rows: stored } = await target.query<{ source_partition: string; position: string }>(
+        "SELECT source_partition, position::text FROM cdc_management.offsets WHERE pipeline = 'kafka_test' ORDER BY 1",
+      );
+      expect(stored).toEqual([
+        { source_partition: `${TOPIC}/0`, position: '5000001' },
+        { source_partition: `${TOPIC}/1`, position: '2' },
+        { source_partition: `${TOPIC}/5`, position: '0' },
+        { source_partition: `${TOPIC}/7`, position: '2' },
+      ]);
+      // A redelivery of the new partitions changes nothing.
+      await pipeline(targetUrl, new ScriptedBroker(after), [TOPIC]);
+      expect(await rows(target)).toEqual(['2=21.00', '3=31.00']);
+    } finally {
+      await target.end();
+    }
+  });
+});
