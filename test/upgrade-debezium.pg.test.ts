@@ -19,6 +19,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodePosition } from '../src/events/position.js';
 import type { TableSchema } from '../src/schema/table.js';
 import { debeziumEvent, type TextRow } from '../src/testing/debezium-events.js';
 import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/throwaway-cluster.js';
@@ -195,8 +196,9 @@ describe('upgrade in place from the previous release (Debezium over NATS JetStre
     // The previous release keeps its watermark in offsets: the row the current release must take over.
     expect(await legacyWatermarkRows()).toEqual([expect.objectContaining({ source_partition: expect.stringMatching(/^source:.*\|postgresql\|/) })]);
     const beforeUpgrade = new Map(await Promise.all(TABLES.map(async (t) => [t.id.name, await syncedAt(t)] as const)));
-    // _CDC_POSITION: here the rows carry the previous release's (_cdc_lsn, _cdc_ordinal); read
-    // them to compare below with the _cdc_position the upgrade derives from them.
+    // Here the rows carry the previous release's (_cdc_lsn, _cdc_ordinal): a stream sequence, not
+    // comparable with the connector positions the current release orders by, so the upgrade
+    // gives them the empty position (every change read afterwards is newer and wins).
 
     // 2. While no pipeline runs: the connector restarts from an old offset and resends, in
     // order, everything it had sent (older source positions, new stream sequences; among them
@@ -230,9 +232,21 @@ describe('upgrade in place from the previous release (Debezium over NATS JetStre
     expect(await legacyWatermarkRows()).toEqual([]);
     const { rows: marks } = await target.query<{ origin: string }>('SELECT origin FROM cdc_management.watermarks WHERE pipeline = $1', [PIPELINE]);
     expect(marks).toEqual([{ origin: expect.stringMatching(/^postgresql\|/) }]);
-    // _CDC_POSITION: rows 1, 2 (last written by the previous release) and 9, 4 (by the current
-    // one) must hold positions ordered as their events were; the untouched rows' converted
-    // positions must equal what was read above before the upgrade.
+    // Rows 1 and 2, last written by the previous release, hold the empty position; rows 9 and 4,
+    // written by the current one, hold [last commit LSN, LSN, stream sequence, staged ordinal].
+    const { rows: positions } = await target.query<{ id: string; position: Buffer }>("SELECT id::text, _cdc_position AS position FROM public.item WHERE id IN (1, 2, 4, 9) ORDER BY id");
+    const parts = new Map(positions.map((r) => [r.id, decodePosition(new Uint8Array(r.position))]));
+    expect(parts.get('1')).toEqual([]);
+    expect(parts.get('2')).toEqual([]);
+    for (const id of ['4', '9']) {
+      const [lastCommit, lsn, sequence, ordinal] = parts.get(id)!;
+      expect(parts.get(id), `item ${id}`).toHaveLength(4);
+      expect(lsn!, `item ${id}`).toBeGreaterThan(lastCommit!);
+      expect(sequence!, `item ${id}`).toBeGreaterThan(sequenceBefore);
+      expect(sequence!, `item ${id}`).toBeLessThanOrEqual(BigInt(published.length));
+      expect(ordinal, `item ${id}`).toBe(1n); // insert or update: staged at 2·0+1
+    }
+    expect(parts.get('4')![2]).toBeGreaterThan(parts.get('9')![2]!); // item 4 came after item 9
 
     // 4. The current release goes on: another resend (this time of events it merged itself) and new changes.
     const lastMerged = published.length;

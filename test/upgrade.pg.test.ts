@@ -8,13 +8,13 @@
  * changes; a second round is committed while no pipeline runs, and is left in the slot for the
  * current release; a third round checks the current release keeps working after the upgrade.
  *
- * The assertions are on what survives the coming change of the target's position columns
- * (`_cdc_lsn`/`_cdc_ordinal` → `_cdc_position`): table contents equal to the source, the slot and
- * the bookkeeping moving on, no table copied again. Places marked `_CDC_POSITION` are where the
- * assertions on the new position column go.
+ * It asserts table contents equal to the source, the slot and the bookkeeping moving on, no
+ * table copied again, and the row positions converted: the previous release's `_cdc_lsn` and
+ * `_cdc_ordinal` become `_cdc_position`, each row keeping the order of its last change.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { comparePositions, decodePosition, encodePosition } from '../src/events/position.js';
 import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/throwaway-cluster.js';
 import { CLI, runCli } from './support/cli.js';
 import { compare, createPair, differing, type Pair } from './support/pipeline.js';
@@ -187,9 +187,15 @@ describe('upgrade in place from the previous release (PostgreSQL source)', () =>
       expect(b.snapshot.map((s) => [s.table, s.state]), pipelines[i]!.name).toEqual(TABLES.map((t) => [t, 'done']));
       expect(b.offsets, pipelines[i]!.name).toBeGreaterThan(0);
     }
-    // _CDC_POSITION: here the target is as the previous release leaves it. To check the
-    // conversion later, read each table's (_cdc_lsn, _cdc_ordinal) per key now and compare them
-    // below with the _cdc_position the current release derives from them (same order per key).
+    // The previous release's positions per customer, to check the conversion below.
+    const legacy = await Promise.all(
+      pipelines.map(async (p) => {
+        const { rows } = await p.target.query<{ id: number; lsn: string; ordinal: number; synced: Date }>(
+          'SELECT id, _cdc_lsn::text AS lsn, _cdc_ordinal AS ordinal, _cdc_synced_at AS synced FROM customer',
+        );
+        return new Map(rows.map((r) => [r.id, r]));
+      }),
+    );
 
     // 2. A second round while no pipeline runs: it waits in the slots for the current release.
     await pair.source.query(`
@@ -240,19 +246,41 @@ describe('upgrade in place from the previous release (PostgreSQL source)', () =>
       for (const [table, names] of Object.entries(columns)) {
         expect(names, `${p.name} ${table}`).toEqual(expect.arrayContaining(['_cdc_commit_time', '_cdc_synced_at']));
         expect(names.includes('_cdc_deleted'), `${p.name} ${table}`).toBe(p.softDelete);
-        // The row position: (_cdc_lsn, _cdc_ordinal) today, _cdc_position after the change.
-        const position = names.filter((n) => ['_cdc_lsn', '_cdc_ordinal', '_cdc_position'].includes(n));
-        expect([['_cdc_lsn', '_cdc_ordinal'], ['_cdc_position']], `${p.name} ${table}`).toContainEqual(position);
-        // _CDC_POSITION: once the change lands, require exactly ['_cdc_position'] here, of type
-        // bytea, NOT NULL on every row, and no _cdc_lsn/_cdc_ordinal left on upgraded tables.
+        // The row position: one bytea column, set on every row, the two old columns gone.
+        expect(names.filter((n) => ['_cdc_lsn', '_cdc_ordinal', '_cdc_position'].includes(n)), `${p.name} ${table}`).toEqual(['_cdc_position']);
+        const typed = await p.target.query<{ type: string; nulls: number }>(
+          `SELECT format_type(a.atttypid, a.atttypmod) AS type, (SELECT count(*)::int FROM ${table} WHERE _cdc_position IS NULL) AS nulls
+             FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attname = '_cdc_position'`,
+          [table],
+        );
+        expect(typed.rows, `${p.name} ${table}`).toEqual([{ type: 'bytea', nulls: 0 }]);
         const unsynced = await p.target.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE _cdc_synced_at IS NULL`);
         expect(unsynced.rows[0]!.n, `${p.name} ${table}`).toBe(0);
       }
     }
-    // _CDC_POSITION: rows last written by the previous release (e.g. customer 2, document 7, both
-    // untouched since the copy) and rows written by the current one (customer 9, document 1)
-    // must have positions that order as their changes did, and the converted values must compare
-    // with those read above before the upgrade.
+    // Rows last written by the previous release hold their old position converted:
+    // [lsn, ordinal], [lsn] for a snapshot row (ordinal -1). Rows the current release wrote
+    // since sort after what the previous release had stored for the same key.
+    for (const [i, p] of pipelines.entries()) {
+      const { rows } = await p.target.query<{ id: number; position: Buffer; synced: Date }>('SELECT id, _cdc_position AS position, _cdc_synced_at AS synced FROM customer');
+      let kept = 0;
+      let rewritten = 0;
+      for (const r of rows) {
+        const old = legacy[i]!.get(r.id);
+        if (!old) continue;
+        const converted = encodePosition(old.ordinal < 0 ? [BigInt(old.lsn)] : [BigInt(old.lsn), BigInt(old.ordinal)]);
+        const now = new Uint8Array(r.position);
+        if (r.synced.getTime() === old.synced.getTime()) {
+          kept++;
+          expect(decodePosition(now), `${p.name} customer ${r.id}`).toEqual(decodePosition(converted));
+        } else {
+          rewritten++;
+          expect(comparePositions(now, converted), `${p.name} customer ${r.id}`).toBeGreaterThan(0);
+        }
+      }
+      expect(kept, p.name).toBeGreaterThan(0);
+      expect(rewritten, p.name).toBeGreaterThan(0);
+    }
 
     // 4. The current release goes on after the upgrade. Each ADD COLUMN … DEFAULT in this test
     // follows another change to its table in the same stop: one that is the table's first change
