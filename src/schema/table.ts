@@ -6,6 +6,8 @@
  * declare it, and the key that identifies a row. Sources produce it (from the catalog or from a
  * pgoutput Relation message); sinks generate DDL and merge SQL from it.
  */
+import type { LogicalType } from './logical-type.js';
+import { logicalTypeOf } from './type-map.js';
 
 /** A schema-qualified table name, unquoted (exactly as stored in the catalog). */
 export interface TableId {
@@ -25,6 +27,12 @@ export interface ColumnSchema {
    * already resolved to their base types by the source.
    */
   readonly type: string;
+  /**
+   * What the column's values are (int32, decimal(10,2), timestamptz, array<text>, …), from the
+   * type-map data files (`logicalTypeOf(type)`). Sources set it; definitions stored by releases
+   * before 0.2 lack it: read it with {@link columnLogicalType}.
+   */
+  readonly logicalType?: LogicalType;
   /** False when the source declares the column NOT NULL. */
   readonly nullable: boolean;
   /**
@@ -63,6 +71,11 @@ export interface TableSchema {
   readonly primaryKey: readonly string[];
   /** Per-table sink options from the table's definition; absent: the sink's defaults apply. */
   readonly options?: TableSchemaOptions;
+}
+
+/** The column's logical type: its own, else the one its PostgreSQL type maps to. */
+export function columnLogicalType(column: ColumnSchema): LogicalType {
+  return column.logicalType ?? logicalTypeOf(column.type);
 }
 
 /** `schema.name` with both parts double-quoted only where needed; for messages and logs. */

@@ -9,7 +9,7 @@ import { CdcError } from '../errors.js';
 import type { TableDefinition } from './definition.js';
 import { applyIdentifierCase } from './identifier-case.js';
 import { formatTableId, type ColumnSchema, type TableSchema } from './table.js';
-import { isToastable, mapColumnType } from './type-map.js';
+import { isToastable, logicalTypeOf, mapColumnType } from './type-map.js';
 
 /** A definition mapped for one sink. */
 export interface TargetTable {
@@ -61,17 +61,17 @@ export function targetTable(definition: TableDefinition, sink: SinkConfig): Targ
   };
   const tenancy = sink.tenancy;
   if (tenancy?.mode === 'db-per-tenant') {
-    add({ name: tenancy.column, type: tenancy.type, nullable: false, toastable: isToastable(tenancy.type) }, undefined);
+    add({ name: tenancy.column, type: tenancy.type, logicalType: logicalTypeOf(tenancy.type), nullable: false, toastable: isToastable(tenancy.type) }, undefined);
   }
   for (const c of definition.columns) {
     const mapped = mapColumnType(definition.dialect, c.type, { table: where, column: c.name });
     if (mapped.warning) warnings.push(mapped.warning);
-    add({ name: name(c.name), type: mapped.type, nullable: c.nullable, toastable: isToastable(mapped.type) }, c.name);
+    add({ name: name(c.name), type: mapped.type, logicalType: mapped.logical, nullable: c.nullable, toastable: isToastable(mapped.type) }, c.name);
   }
   if (tenancy?.mode === 'db-shared' && !columns.some((c) => c.name === tenancy.column)) {
     warnings.push(`table ${where} has no tenant column ${JSON.stringify(tenancy.column)} (tenancy db-shared): its rows are not attributed to a tenant`);
   }
-  for (const t of sink.columns) add({ name: t.name, type: t.type, nullable: t.nullable, toastable: isToastable(t.type) }, undefined);
+  for (const t of sink.columns) add({ name: t.name, type: t.type, logicalType: logicalTypeOf(t.type), nullable: t.nullable, toastable: isToastable(t.type) }, undefined);
   const key = definition.primaryKey.map(name);
   const primaryKey = tenancy?.mode === 'db-per-tenant' && key.length > 0 ? [tenancy.column, ...key] : key;
   const softDelete = definition.options.softDelete ?? sink.soft_delete;

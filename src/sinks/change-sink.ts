@@ -27,6 +27,13 @@ export interface SinkCapabilities {
    * COPY text format (`copy-text`) or typed rows (`typed-rows`).
    */
   readonly snapshotFormat: 'copy-text' | 'typed-rows';
+  /**
+   * The form of row values the writer takes: `postgresql-text`, the change model's values as
+   * sources send them (the PostgreSQL → PostgreSQL fast path: nothing is decoded), or `typed`,
+   * which the writer decodes itself by each column's logical type with the one shared decoder
+   * (`typedRowDecoder`, src/events/values/typed-row.ts).
+   */
+  readonly valueEncoding: 'postgresql-text' | 'typed';
 }
 
 /** Snapshot state of one table as the sink recorded it. */

@@ -62,6 +62,7 @@ export const POSTGRES_CAPABILITIES: SinkCapabilities = {
   transactionalDdl: true,
   deferredMerge: true,
   snapshotFormat: 'copy-text',
+  valueEncoding: 'postgresql-text',
 };
 
 /** A PostgreSQL target for one pipeline. */

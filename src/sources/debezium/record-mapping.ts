@@ -8,7 +8,7 @@ import { CdcError } from '../../errors.js';
 import type { ColumnValue, RowChangeMessage, RowOrigin, RowValues, TruncateMessage } from '../../events/change.js';
 import type { ColumnInfo, DebeziumChangeRecord, DecodedRow } from '../../events/debezium/index.js';
 import type { TableId, TableSchema } from '../../schema/table.js';
-import { isToastable } from '../../schema/type-map.js';
+import { isToastable, logicalTypeOf } from '../../schema/type-map.js';
 
 /**
  * The table shape a change record describes, at target id `id`: its columns in schema order
@@ -41,7 +41,7 @@ export function tableFromRecord(record: DebeziumChangeRecord, id: TableId, confi
 function deriveTable(record: DebeziumChangeRecord, id: TableId, configuredKey: readonly string[] | undefined): TableSchema {
   const columns = record.columns.map((c) => {
     const type = c.type ?? 'text';
-    return { name: c.name, type, nullable: c.nullable ?? true, toastable: toastable(type) };
+    return { name: c.name, type, logicalType: logicalTypeOf(type), nullable: c.nullable ?? true, toastable: toastable(type) };
   });
   const names = new Set(columns.map((c) => c.name));
   const fromRecord = record.keyColumns.map((k) => k.name).filter((k) => names.has(k));

@@ -10,6 +10,7 @@
 import type pg from 'pg';
 import { matchesPattern, type TablePattern } from '../../config/table-pattern.js';
 import type { ColumnSchema, TableId, TableSchema } from '../../schema/table.js';
+import { logicalTypeOf } from '../../schema/type-map.js';
 
 /** Schemas never captured: PostgreSQL's own and cdc-merge's. */
 export const SYSTEM_SCHEMAS = ['pg_catalog', 'information_schema'];
@@ -174,7 +175,7 @@ export async function describeTables(client: pg.ClientBase, tables: readonly Sou
     let entry = byTable.get(r.attrelid);
     if (!entry) byTable.set(r.attrelid, (entry = { columns: [], pk: [] }));
     const { type, toastable } = resolved[i]!;
-    entry.columns.push({ name: r.attname, type, nullable: !r.attnotnull, toastable });
+    entry.columns.push({ name: r.attname, type, logicalType: logicalTypeOf(type), nullable: !r.attnotnull, toastable });
     if (r.pk_position !== null) entry.pk.push({ name: r.attname, pos: r.pk_position });
   });
   return tables.map((t) => {

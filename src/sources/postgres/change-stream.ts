@@ -32,6 +32,7 @@ import {
   type TupleData,
 } from './pgoutput/index.js';
 import { ReplicationStream, startReplicationStream } from './replication-stream.js';
+import { logicalTypeOf } from '../../schema/type-map.js';
 
 /** Options for {@link PgoutputChangeStream}. */
 export interface ChangeStreamOptions {
@@ -357,7 +358,7 @@ export class PgoutputChangeStream implements ChangeStream {
       const old = beforeColumns.get(c.name);
       const r = resolved[i]!;
       if (old && old.type === r.type) return old;
-      return { name: c.name, type: r.type, nullable: old?.nullable ?? true, toastable: r.toastable };
+      return { name: c.name, type: r.type, logicalType: logicalTypeOf(r.type), nullable: old?.nullable ?? true, toastable: r.toastable };
     });
     const added = before ? columns.filter((c) => !beforeColumns.has(c.name)).map((c) => c.name) : [];
     if (added.length > 0) {
