@@ -20,7 +20,6 @@ const BAD_INPUT = new Set([
   'MIGRATION_TABLE_CHANGED',
   'RESYNC_UNSUPPORTED',
   'SINK_UNSUPPORTED',
-  'SOURCE_UNSUPPORTED',
 ]);
 
 /** The exit code for an error. */
