@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { makeRunConfigSchema } from '../config/run-config.js';
 import { loadYamlFile } from '../config/yaml-file.js';
-import { SINK_DIALECTS, SOURCE_KINDS } from './registry.js';
+import { SOURCE_KINDS, targetSchemas } from './registry.js';
 
 /** Adds `type: fallback` to an object section that has none. */
 function defaultType(fallback: string) {
@@ -20,7 +20,7 @@ function defaultType(fallback: string) {
 /** The YAML schema of cdc.yaml as `cdc run` reads it. */
 export const runConfigSchema = makeRunConfigSchema({
   source: z.preprocess(defaultType('postgres'), z.discriminatedUnion('type', [SOURCE_KINDS.postgres.configSchema, SOURCE_KINDS.debezium.configSchema])),
-  target: z.preprocess(defaultType('postgresql'), z.discriminatedUnion('type', [SINK_DIALECTS.postgresql.configSchema])),
+  target: z.preprocess(defaultType('postgresql'), z.discriminatedUnion('type', targetSchemas() as [ReturnType<typeof targetSchemas>[number]])),
   legacy: { debezium: SOURCE_KINDS.debezium.legacySectionSchema.optional() },
 }).refine((c) => !(c.debezium && c.source), { message: 'give the Debezium settings either as source: { type: debezium, … } or as the older debezium: section, not both', path: ['debezium'] });
 

@@ -5,8 +5,8 @@
  */
 import { CdcError, redactUrl } from '../errors.js';
 import type { ChangeSink } from '../sinks/change-sink.js';
-import { postgresqlDialect, type PostgresqlTargetConfig } from '../sinks/postgres/dialect.js';
-import type { SinkContext } from '../sinks/sink-dialect.js';
+import { postgresqlDialect } from '../sinks/postgres/dialect.js';
+import type { SinkContext, SinkDialect } from '../sinks/sink-dialect.js';
 import type { ChangeSource } from '../sources/change-source.js';
 import { debeziumSourceKind, type DebeziumSourceConfig } from '../sources/debezium/kind.js';
 import { postgresSourceKind, type PostgresSourceConfig } from '../sources/postgres/kind.js';
@@ -15,8 +15,6 @@ import type { SourceContext } from '../sources/source-kind.js';
 /** Every source kind's settings, by `type`. */
 export type SourceConfig = PostgresSourceConfig | DebeziumSourceConfig;
 
-/** Every sink dialect's settings, by `type`. */
-export type TargetConfig = PostgresqlTargetConfig;
 
 /** Source kinds by `type`. */
 export const SOURCE_KINDS = {
@@ -24,22 +22,32 @@ export const SOURCE_KINDS = {
   debezium: debeziumSourceKind,
 } as const;
 
-/** Sink dialects by `type`. */
+/** Sink dialects by `type`: a new sink kind is its folder and one line here. */
 export const SINK_DIALECTS = {
   postgresql: postgresqlDialect,
 } as const;
 
+type Dialects = typeof SINK_DIALECTS;
+
+/** Every sink dialect's settings (`target: { type: …, … }` resolved), by `type`. */
+export type TargetConfig = { [K in keyof Dialects]: Parameters<Dialects[K]['createWriter']>[0] }[keyof Dialects];
+
+/** The cdc.yaml `target` section schema of every dialect, for the discriminated union on `type`. */
+export function targetSchemas(): Dialects[keyof Dialects]['configSchema'][] {
+  return Object.values(SINK_DIALECTS).map((d) => d.configSchema);
+}
+
 /** The dialect of a target's settings. */
-export function dialectOf(config: TargetConfig): (typeof SINK_DIALECTS)[keyof typeof SINK_DIALECTS] {
-  return SINK_DIALECTS[config.type];
+export function dialectOf(config: TargetConfig): SinkDialect<TargetConfig> {
+  return SINK_DIALECTS[config.type] as SinkDialect<TargetConfig>;
 }
 
 /**
  * The dialect whose targets a URL names (for commands that take only `--target URL`).
  * @throws {CdcError} CONFIG_INVALID when no dialect takes the URL.
  */
-export function dialectForUrl(url: string): (typeof SINK_DIALECTS)[keyof typeof SINK_DIALECTS] {
-  const found = Object.values(SINK_DIALECTS).find((d) => d.acceptsUrl(url));
+export function dialectForUrl(url: string): SinkDialect<TargetConfig> {
+  const found = (Object.values(SINK_DIALECTS) as SinkDialect<TargetConfig>[]).find((d) => d.acceptsUrl(url));
   if (!found) {
     throw new CdcError('CONFIG_INVALID', `no target kind takes ${redactUrl(url)}`, { remedy: 'give a postgres://user:password@host:port/database URL' });
   }
