@@ -39,7 +39,7 @@ export function targetSchemas(): Dialects[keyof Dialects]['configSchema'][] {
 
 /** The dialect of a target's settings. */
 export function dialectOf(config: TargetConfig): SinkDialect<TargetConfig> {
-  return SINK_DIALECTS[config.type] as SinkDialect<TargetConfig>;
+  return SINK_DIALECTS[config.type];
 }
 
 /**
