@@ -7,6 +7,8 @@ import { quoteIdent, quoteLiteral, quoteTable } from '../../sql/quote.js';
 import { deferredMergeSql } from './deferred-merge.js';
 import { MANAGEMENT_SCHEMA, STAGING_SCHEMA } from './naming.js';
 import { rowPositionFunctionSql, rowPositionPartsFunctionSql, upgradeProcedureSql } from './row-position-sql.js';
+import { sourceFieldsSql } from './source-fields-sql.js';
+import { sourcePositionSql } from './source-position-sql.js';
 
 /** Quoted `cdc_management.<name>`. */
 export function managementTable(name: string): string {
@@ -122,6 +124,17 @@ const TABLES: readonly TableSpec[] = [
     ],
   },
   {
+    name: 'source_fields',
+    comment: 'Debezium source fields a staging table takes instead of _cdc_position (accept_source_fields); restored when the staging table is re-created.',
+    columns: [
+      ['schema_name text NOT NULL', 'Schema of the final table.'],
+      ['table_name text NOT NULL', 'Name of the final table.'],
+      ['fields text[] NOT NULL', 'The fields, without the __ prefix (lsn, sequence, commit_lsn, …).'],
+      ['updated_at timestamptz NOT NULL DEFAULT now()', 'When they were last accepted.'],
+      ['PRIMARY KEY (schema_name, table_name)', ''],
+    ],
+  },
+  {
     name: 'error_log',
     comment: 'Errors met while landing and merging, newest last.',
     columns: [
@@ -200,8 +213,11 @@ function createTableSql(spec: TableSpec): string {
 /**
  * SQL that creates the sink's schemas ({@link MANAGEMENT_SCHEMA}, {@link STAGING_SCHEMA}) and its
  * bookkeeping tables, with comments: `offsets`, `watermarks`, `merge_control`, `merge_log`,
- * `snapshot_progress`, `table_definitions`, `error_log`, `processing_log`, `migration_history`;
- * then the deferred-merge functions, procedures and views (`deferredMergeSql`). Idempotent (IF
+ * `snapshot_progress`, `table_definitions`, `source_fields`, `error_log`, `processing_log`,
+ * `migration_history`; then the row position functions (`row_position`, `row_position_parts`,
+ * `upgrade_row_position`), the deferred-merge functions, procedures and views
+ * (`deferredMergeSql`), and the Debezium source-field functions and staging trigger
+ * (`sourcePositionSql`, `sourceFieldsSql`). Idempotent (IF
  * NOT EXISTS, ADD COLUMN IF NOT EXISTS, CREATE OR REPLACE), so it may run before every start. Several statements
  * separated by `;`: run it as a simple query (no parameters). Deterministic text.
  *
@@ -213,5 +229,5 @@ export function infrastructureSql(): string {
   const errorIndex =
     `CREATE INDEX IF NOT EXISTS ${quoteIdent('error_log_occurred_at_idx')} ` + `ON ${managementTable('error_log')} (occurred_at);`;
   const mergeLogIndex = `CREATE INDEX IF NOT EXISTS ${quoteIdent('merge_log_table_idx')} ON ${managementTable('merge_log')} (schema_name, table_name, id);`;
-  return [...schemas, ...TABLES.map(createTableSql), errorIndex, mergeLogIndex, rowPositionFunctionSql(), rowPositionPartsFunctionSql(), upgradeProcedureSql(), deferredMergeSql()].join('\n\n') + '\n';
+  return [...schemas, ...TABLES.map(createTableSql), errorIndex, mergeLogIndex, rowPositionFunctionSql(), rowPositionPartsFunctionSql(), upgradeProcedureSql(), deferredMergeSql(), sourcePositionSql(), sourceFieldsSql()].join('\n\n') + '\n';
 }

@@ -39,6 +39,7 @@ describe('the schema-change converter', () => {
       'drop: DROP TABLE IF EXISTS "cdc_staging"."public.Customer";',
       'drop: DROP TABLE IF EXISTS "public"."Customer";',
       "drop: DELETE FROM cdc_management.merge_control WHERE schema_name = 'public' AND table_name = 'Customer';",
+      "drop: DELETE FROM cdc_management.source_fields WHERE schema_name = 'public' AND table_name = 'Customer';",
     ]);
     expect(sql(tableRemoved, 'keep')).toEqual([]);
   });

@@ -32,7 +32,8 @@ describe('tableChangeDdl: the one assembler for a changed table', () => {
     expect(statements[4]).toMatch(/^CREATE UNLOGGED TABLE IF NOT EXISTS "cdc_staging"\."public\.Customer" \(\n(?:.*\n){3} {2}"Email" text,/);
     expect(statements[5]).toMatch(/^DROP TRIGGER IF EXISTS/);
     expect(statements[6]).toMatch(/^CREATE OR REPLACE PROCEDURE "cdc_staging"\."sp_merge_public\.Customer"\(\)/);
-    expect(statements).toHaveLength(7);
+    expect(statements[7]).toBe(`CALL "cdc_management".restore_source_fields('public', 'Customer');`);
+    expect(statements).toHaveLength(8);
     expect(plan.target.columns.at(-1)).toMatchObject({ name: 'Email', nullable: true });
   });
 
@@ -82,9 +83,10 @@ describe('tableChangeDdl: the one assembler for a changed table', () => {
   it("re-creates the merge procedure with the table's own options (soft delete), over the sink's defaults", () => {
     const after = { ...before, columns: [...before.columns, { name: 'x', type: 'text', nullable: true, toastable: true }] };
     const soft = tableChangeDdl({ before: { ...before, options: { softDelete: true } }, after, policy: stopAll, defaults: { softDelete: false } });
-    expect(soft.statements.at(-1)).toMatch(/"_cdc_deleted"/);
+    const procedure = (statements: readonly string[]) => statements.find((s) => s.startsWith('CREATE OR REPLACE PROCEDURE'));
+    expect(procedure(soft.statements)).toMatch(/"_cdc_deleted"/);
     const hard = tableChangeDdl({ before, after, policy: stopAll, defaults: { softDelete: false } });
-    expect(hard.statements.at(-1)).not.toMatch(/"_cdc_deleted"/);
+    expect(procedure(hard.statements)).not.toMatch(/"_cdc_deleted"/);
   });
 
   it('refuses two different tables', () => {

@@ -10,6 +10,7 @@ import { planTableChange, type TableChangeInput, type TableChangePlan } from '..
 import { quoteLiteral, quoteTable } from '../../sql/quote.js';
 import { mergeProcedureId, stagingTableId } from './naming.js';
 import { CHANGE_STEPS, schemaChangeSql, type ChangeStatement } from './schema-change-sql.js';
+import { restoreSourceFieldsCallSql } from './source-fields-sql.js';
 import { tableOptionsOf, type TableOptions } from './table-ddl.js';
 import { stagingObjects } from './table-objects.js';
 
@@ -28,7 +29,10 @@ export interface TableChangeDdl {
   readonly guard: string;
   /** The converter's statements for the final table, in step order. */
   readonly alters: readonly string[];
-  /** Staging dropped, then staging table, marking trigger and merge procedure created. */
+  /**
+   * Staging dropped, then staging table, marking trigger and merge procedure created, and the
+   * source fields an external writer's staging table took restored (`restore_source_fields`).
+   */
   readonly rebuild: readonly string[];
 }
 
@@ -64,7 +68,9 @@ function sameNames(a: TableSchema, b: TableSchema): boolean {
  *    {@link CHANGE_STEPS} (drop key, add columns, types, DROP NOT NULL, drop columns, add key);
  * 3. `DROP TABLE IF EXISTS` of the staging table, then staging table, marking trigger and merge
  *    procedure re-created for `plan.merged` with the table's options (`before`'s, else
- *    `after`'s, else `defaults`).
+ *    `after`'s, else `defaults`), then `CALL cdc_management.restore_source_fields(…)`, which gives
+ *    the new staging table the Debezium source-field columns and trigger the old one had
+ *    (source-fields-sql.ts; a no-op for tables without).
  * Empty when no statement is needed and merges write the same columns as before (e.g. only an
  * ignored type change, or a column that became NOT NULL on the source).
  * @throws {SchemaChangeError} (SCHEMA_CHANGE_STOPPED) when the policy says stop, before anything.
@@ -85,6 +91,10 @@ export function tableChangeDdl(input: TableChangeDdlInput): TableChangeDdl {
     .map(({ s }) => s.sql);
   if (alters.length === 0 && sameNames(plan.merged, input.before)) return { plan, statements: [], guard: '', alters: [], rebuild: [] };
   const guard = stagingEmptyGuardSql(input.before);
-  const rebuild = [`DROP TABLE IF EXISTS ${quoteTable(stagingTableId(plan.after.id))};`, ...stagingObjects(plan.merged, options).map((o) => o.sql)];
+  const rebuild = [
+    `DROP TABLE IF EXISTS ${quoteTable(stagingTableId(plan.after.id))};`,
+    ...stagingObjects(plan.merged, options).map((o) => o.sql),
+    restoreSourceFieldsCallSql(plan.after.id),
+  ];
   return { plan, statements: [guard, ...alters, ...rebuild], guard, alters, rebuild };
 }

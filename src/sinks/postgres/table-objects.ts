@@ -88,8 +88,9 @@ export function tableUnits(table: TableSchema, defaults: TableOptions = {}): [Ta
 }
 
 /**
- * Statements that drop every object of `table` (merge procedure, staging table with its trigger,
- * final table) and its `merge_control` row; each `IF EXISTS`.
+ * Statements that drop every object of `table` (merge procedure, staging table with its triggers,
+ * final table), its `merge_control` row and the source fields its staging table took; each
+ * `IF EXISTS` or a DELETE.
  */
 export function dropTableSql(table: TableSchema): string[] {
   return [
@@ -97,5 +98,6 @@ export function dropTableSql(table: TableSchema): string[] {
     `DROP TABLE IF EXISTS ${quoteTable(stagingTableId(table.id))};`,
     `DROP TABLE IF EXISTS ${quoteTable(table.id)};`,
     `DELETE FROM cdc_management.merge_control WHERE schema_name = ${quoteLiteral(table.id.schema)} AND table_name = ${quoteLiteral(table.id.name)};`,
+    `DELETE FROM cdc_management.source_fields WHERE schema_name = ${quoteLiteral(table.id.schema)} AND table_name = ${quoteLiteral(table.id.name)};`,
   ];
 }
