@@ -99,21 +99,39 @@ export function ordinalHex(ordinal: number): string {
   return positionHex(encodePosition([BigInt(ordinal)]));
 }
 
+/** The encoding of one element as hexadecimal: its length byte, then its bytes (see the module comment). */
+function elementHex(value: bigint): string {
+  if (value === 0n) return '00';
+  if (value < 0n) throw new RangeError(`a row position element cannot be negative (${value})`);
+  const digits = value.toString(16);
+  const even = digits.length % 2 === 0 ? digits : `0${digits}`;
+  if (even.length > 510) throw new RangeError('a row position element is limited to 255 bytes');
+  return HEX[even.length / 2] + even;
+}
+
 /**
  * What the row positions of one source transaction (or one message) start with: the rows of it
- * are at `[...parts, ordinal]`. Encodes once and caches the bytes and their hexadecimal, which
- * every row of the transaction reuses.
+ * are at `[...parts, ordinal]`. Encodes once and caches the hexadecimal, which every row of the
+ * transaction reuses; the bytes are made when first asked for.
  */
 export class PositionBase {
-  /** The encoded {@link parts}. */
-  readonly bytes: PositionBytes;
   /** {@link bytes} as lower-case hexadecimal. */
   readonly hex: string;
+  private encoded: PositionBytes | undefined;
 
-  /** @param parts the leading elements (see the module comment's table). */
+  /**
+   * @param parts the leading elements (see the module comment's table).
+   * @throws {RangeError} for a negative element or one of more than 255 bytes.
+   */
   constructor(readonly parts: readonly bigint[]) {
-    this.bytes = encodePosition(parts);
-    this.hex = positionHex(this.bytes);
+    let hex = '';
+    for (const p of parts) hex += elementHex(p);
+    this.hex = hex;
+  }
+
+  /** The encoded {@link parts}. */
+  get bytes(): PositionBytes {
+    return (this.encoded ??= positionFromHex(this.hex));
   }
 
   /** The position of the change at `ordinal` within this base, as hexadecimal. */
