@@ -27,7 +27,7 @@ describe('change migration (cdc migrations diff --write)', () => {
     expect(m.body).not.toMatch(/DROP COLUMN/);
     expect(m.body).toMatch(/IF EXISTS \(SELECT 1 FROM "cdc_staging"\."public\.invoice_line" LIMIT 1\)/);
     expect(m.body).toMatch(/DROP TABLE IF EXISTS "cdc_staging"\."public\.invoice_line";\nCALL "cdc_management"\.upgrade_row_position\('public', 'invoice_line', 'public\.invoice_line'\);\nCREATE UNLOGGED TABLE/);
-    expect(m.body).toMatch(/\n\nCREATE OR REPLACE PROCEDURE "cdc_staging"\."sp_merge_public\.invoice_line"\(\)[\s\S]*\n$/);
+    expect(m.body).toMatch(/\nCREATE OR REPLACE PROCEDURE "cdc_staging"\."sp_merge_public\.invoice_line"\(\)[\s\S]*\n\nCALL "cdc_management"\.restore_source_fields\('public', 'invoice_line'\);\n$/);
     // The left-out column stays as it was; the added one is nullable: existing rows have no value.
     expect(m.result.columns.map((c) => `${c.name}${c.nullable ? '' : ' NOT NULL'}`)).toEqual(['invoice_line_id NOT NULL', 'invoice_id NOT NULL', 'note', 'fax', 'discount']);
   });
