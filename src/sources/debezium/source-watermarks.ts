@@ -33,6 +33,8 @@ export function hasOrderedPosition(record: DebeziumChangeRecord): boolean {
   return p.connector === 'sqlserver';
 }
 
+const NONE: readonly Watermark[] = Object.freeze([]);
+
 /** The highest source position read per broker partition and origin. */
 export class SourceWatermarks {
   private readonly marks = new Map<string, SourcePosition>();
@@ -64,8 +66,8 @@ export class SourceWatermarks {
   }
 
   /** The watermarks moved since the last call, to store with the batch. */
-  takeMoved(): Watermark[] {
-    if (this.touched.size === 0) return [];
+  takeMoved(): readonly Watermark[] {
+    if (this.touched.size === 0) return NONE;
     const moved = [...this.touched.values()];
     this.touched = new Map();
     return moved;

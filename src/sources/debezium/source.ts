@@ -122,7 +122,7 @@ class DebeziumStream implements ChangeStream {
   private fetched: SourceMessage[] = [];
   private fetchedAt = 0;
   /** Partitions read since the last boundary, with their last position. */
-  private touched = new Map<string, bigint>();
+  private readonly touched = new Map<string, bigint>();
   private messagesSinceBoundary = 0;
   private transactionsSinceBoundary = 0;
   /** True when the last fetch came back empty: the broker had nothing more. */
@@ -265,7 +265,7 @@ class DebeziumStream implements ChangeStream {
       transactions: this.transactionsSinceBoundary,
       messages: this.messagesSinceBoundary,
     });
-    this.touched = new Map();
+    this.touched.clear();
     this.messagesSinceBoundary = 0;
     this.transactionsSinceBoundary = 0;
   }
