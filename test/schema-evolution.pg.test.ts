@@ -72,3 +72,41 @@ describe('DROP NOT NULL on the source (issue 11 item 6)', () => {
     expect(rows).toEqual([{ attnotnull: false }]);
   });
 });
+
+describe('server settings never change values (issue 11 item 10)', () => {
+  it('replicates exactly although source and target default to other date, interval, float, bytea and string styles', async () => {
+    pair = await createPair(cluster);
+    const db = (url: string) => new URL(url).pathname.slice(1);
+    // Each database's defaults apply to every new session, the walsender's included.
+    await pair.source.query(`ALTER DATABASE ${db(pair.sourceUrl)} SET DateStyle = 'SQL, DMY';
+      ALTER DATABASE ${db(pair.sourceUrl)} SET IntervalStyle = 'sql_standard';
+      ALTER DATABASE ${db(pair.sourceUrl)} SET extra_float_digits = -15;
+      ALTER DATABASE ${db(pair.sourceUrl)} SET bytea_output = 'escape';`);
+    await pair.target.query(`ALTER DATABASE ${db(pair.targetUrl)} SET DateStyle = 'SQL, MDY';
+      ALTER DATABASE ${db(pair.targetUrl)} SET IntervalStyle = 'iso_8601';
+      ALTER DATABASE ${db(pair.targetUrl)} SET standard_conforming_strings = off;`);
+    const values = `(1, '2024-01-02', '2024-01-02 03:04:05.678912', '1 year 2 mons 3 days 04:05:06.789', 0.1::float8 + 0.2::float8, 1.2345678::real, '\\x00ff5c27'::bytea, 'back\\slash ''quote'''),
+      (2, '0044-03-15 BC', '2024-12-31 23:59:59.999999', '-3 days +02:00:00', 1e-300, 3.4028235e38::real, ''::bytea, E'tab\\there')`;
+    await pair.source.query(`CREATE TABLE s (id int PRIMARY KEY, d date, ts timestamp(6), iv interval, f float8, r real, b bytea, t text);
+      INSERT INTO s VALUES ${values};`);
+    await replicate(pair);
+    await pair.source.query(`INSERT INTO s SELECT id + 10, d, ts, iv, f, r, b, t FROM s WHERE id <= 2;
+      UPDATE s SET f = f * 3, iv = iv * 2 WHERE id = 1;`);
+    await replicate(pair);
+    // Compare as values, each side read in its own fixed style.
+    const read = async (url: string) => {
+      const { default: pg } = await import('pg');
+      const c = new pg.Client({ connectionString: url, options: '-c datestyle=ISO -c intervalstyle=postgres -c extra_float_digits=3 -c bytea_output=hex' });
+      await c.connect();
+      try {
+        const { rows } = await c.query("SELECT id, d::text, ts::text, iv::text, f::text, r::text, encode(b, 'hex') AS b, t FROM s ORDER BY id");
+        return rows;
+      } finally {
+        await c.end();
+      }
+    };
+    const [source, target] = await Promise.all([read(pair.sourceUrl), read(pair.targetUrl)]);
+    expect(target).toEqual(source);
+    expect(source).toHaveLength(4);
+  });
+});
