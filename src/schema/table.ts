@@ -56,6 +56,8 @@ export interface ColumnSchema {
 export interface TableSchemaOptions {
   /** Keep deleted rows, flagged `_cdc_deleted = true`, instead of deleting them (DESIGN.md §3.4). */
   readonly softDelete?: boolean;
+  /** Persistence of the table's staging (the project sink's `staging:`): `logged` keeps external writers' rows through a crash. */
+  readonly staging?: 'logged' | 'unlogged';
 }
 
 /** What a source knows about one captured table. */
