@@ -110,3 +110,48 @@ describe('server settings never change values (issue 11 item 10)', () => {
     expect(source).toHaveLength(4);
   });
 });
+
+describe('RENAME COLUMN on the source (issue 11 item 5)', () => {
+  it('keeps the values under the new name, mid-stream and while stopped, also for a key column and with a type change', async () => {
+    pair = await createPair(cluster);
+    await pair.source.query(`CREATE TABLE t (id int PRIMARY KEY, old_name text, n int);
+      INSERT INTO t SELECT g, 'v' || g, g FROM generate_series(1, 10) g;`);
+    await replicate(pair);
+    // While stopped: a rename, then a change to another row.
+    await pair.source.query(`ALTER TABLE t RENAME COLUMN old_name TO new_name;
+      UPDATE t SET new_name = 'changed' WHERE id = 1;`);
+    await replicate(pair);
+    await expectEqual(pair);
+    // A key column renamed, and a rename with a type change, in one transaction with rows.
+    await pair.source.query(`BEGIN;
+      ALTER TABLE t RENAME COLUMN id TO ident;
+      ALTER TABLE t RENAME COLUMN n TO amount;
+      ALTER TABLE t ALTER COLUMN amount TYPE bigint;
+      INSERT INTO t VALUES (11, 'eleven', 11);
+      COMMIT;`);
+    await replicate(pair);
+    await expectEqual(pair);
+    const { rows } = await pair.target.query<{ ident: number; new_name: string; amount: string }>('SELECT ident, new_name, amount::text FROM t WHERE ident IN (2, 11) ORDER BY ident');
+    expect(rows).toEqual([
+      { ident: 2, new_name: 'v2', amount: '2' },
+      { ident: 11, new_name: 'eleven', amount: '11' },
+    ]);
+    const columns = await pair.target.query<{ attname: string }>("SELECT attname FROM pg_attribute WHERE attrelid = 't'::regclass AND attnum > 0 AND NOT attisdropped AND attname NOT LIKE '\\_cdc%' ORDER BY attnum");
+    expect(columns.rows.map((r) => r.attname)).toEqual(['ident', 'new_name', 'amount']);
+  });
+
+  it("stops under rename: stop, and treats a rename as a removal plus an addition under 'ignore'", async () => {
+    pair = await createPair(cluster);
+    await pair.source.query(`CREATE TABLE t (id int PRIMARY KEY, a text);
+      INSERT INTO t VALUES (1, 'one');`);
+    await replicate(pair);
+    await pair.source.query("ALTER TABLE t RENAME COLUMN a TO b; INSERT INTO t VALUES (2, 'two');");
+    await expect(replicate(pair, { schemaPolicy: { drop: 'ignore', typeChange: 'apply', rename: 'stop' } })).rejects.toMatchObject({ code: 'SCHEMA_CHANGE_STOPPED' });
+    await replicate(pair, { schemaPolicy: { drop: 'ignore', typeChange: 'apply', rename: 'ignore' } });
+    const { rows } = await pair.target.query<{ id: number; a: string | null; b: string | null }>('SELECT id, a, b FROM t ORDER BY id');
+    expect(rows).toEqual([
+      { id: 1, a: 'one', b: null },
+      { id: 2, a: null, b: 'two' },
+    ]);
+  });
+});

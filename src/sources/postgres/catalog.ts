@@ -159,9 +159,10 @@ export async function describeTables(client: pg.ClientBase, tables: readonly Sou
     atttypid: number;
     atttypmod: number;
     attnotnull: boolean;
+    attnum: number;
     pk_position: number | null;
   }>(
-    `SELECT a.attrelid::int AS attrelid, a.attname, a.atttypid::int AS atttypid, a.atttypmod, a.attnotnull,
+    `SELECT a.attrelid::int AS attrelid, a.attname, a.atttypid::int AS atttypid, a.atttypmod, a.attnotnull, a.attnum,
             (SELECT array_position(k.conkey, a.attnum) FROM pg_constraint k
               WHERE k.conrelid = a.attrelid AND k.contype = 'p') AS pk_position
        FROM pg_attribute a
@@ -175,7 +176,7 @@ export async function describeTables(client: pg.ClientBase, tables: readonly Sou
     let entry = byTable.get(r.attrelid);
     if (!entry) byTable.set(r.attrelid, (entry = { columns: [], pk: [] }));
     const { type, toastable } = resolved[i]!;
-    entry.columns.push({ name: r.attname, type, logicalType: logicalTypeOf(type), nullable: !r.attnotnull, toastable });
+    entry.columns.push({ name: r.attname, type, logicalType: logicalTypeOf(type), nullable: !r.attnotnull, toastable, sourceAttnum: r.attnum });
     if (r.pk_position !== null) entry.pk.push({ name: r.attname, pos: r.pk_position });
   });
   return tables.map((t) => {

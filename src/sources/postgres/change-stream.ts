@@ -370,23 +370,33 @@ export class PgoutputChangeStream implements ChangeStream {
       // catalog still has it: the target may be adding this column only now (it was added while
       // no pipeline ran), and its existing rows must get what the source reads.
       const missingValue = facts?.hasMissing ? facts.missing : undefined;
-      if (old && old.type === r.type && old.nullable === nullable && old.missingValue === missingValue) return old;
-      return { name: c.name, type: r.type, logicalType: logicalTypeOf(r.type), nullable, toastable: r.toastable, ...(missingValue === undefined ? {} : { missingValue }) };
+      const attnum = facts?.attnum;
+      if (old && old.type === r.type && old.nullable === nullable && old.missingValue === missingValue && old.sourceAttnum === attnum) return old;
+      return {
+        name: c.name,
+        type: r.type,
+        logicalType: logicalTypeOf(r.type),
+        nullable,
+        toastable: r.toastable,
+        ...(attnum === undefined ? {} : { sourceAttnum: attnum }),
+        ...(missingValue === undefined ? {} : { missingValue }),
+      };
     });
     const schema: TableSchema = { id, columns, primaryKey };
     this.relations.set(m.relationId, { id, replicaIdentity: m.replicaIdentity, schema, emitted: false });
   }
 
   /**
-   * Per column of the relation (by name): NOT NULL on the source now, and the value rows that
+   * Per column of the relation (by name): its attnum (kept by a rename), NOT NULL on the source now, and the value rows that
    * existed before an ADD COLUMN hold ("fast default", `pg_attribute.attmissingval`, kept on
    * the table or, for a partitioned table, on its partitions). Read from the current catalog:
    * right unless the column was dropped and re-added since, or the table rewritten (which
    * materialises the value and clears `atthasmissing`).
    */
-  private async columnFacts(relationId: number): Promise<Map<string, { notNull: boolean; hasMissing: boolean; missing: string | null }>> {
-    const { rows } = await this.options.catalog.query<{ attname: string; not_null: boolean; has_missing: boolean; missing: string | null }>(
+  private async columnFacts(relationId: number): Promise<Map<string, { notNull: boolean; hasMissing: boolean; missing: string | null; attnum: number | undefined }>> {
+    const { rows } = await this.options.catalog.query<{ attname: string; not_null: boolean; has_missing: boolean; missing: string | null; attnum: number | null }>(
       `SELECT a.attname,
+              min(a.attnum) FILTER (WHERE a.attrelid = $1::oid)::int AS attnum,
               bool_or(a.attnotnull) FILTER (WHERE a.attrelid = $1::oid) AS not_null,
               bool_or(a.atthasmissing) AS has_missing,
               (array_agg((a.attmissingval::text::text[])[1]) FILTER (WHERE a.atthasmissing))[1] AS missing
@@ -396,7 +406,7 @@ export class PgoutputChangeStream implements ChangeStream {
         GROUP BY a.attname`,
       [relationId],
     );
-    return new Map(rows.map((r) => [r.attname, { notNull: r.not_null, hasMissing: r.has_missing, missing: r.missing }]));
+    return new Map(rows.map((r) => [r.attname, { notNull: r.not_null, hasMissing: r.has_missing, missing: r.missing, attnum: r.attnum ?? undefined }]));
   }
 
   private explain(error: unknown): Error {
