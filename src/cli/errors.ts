@@ -20,6 +20,7 @@ const BAD_INPUT = new Set([
   'MIGRATION_TABLE_CHANGED',
   'RESYNC_UNSUPPORTED',
   'SINK_UNSUPPORTED',
+  'REPLICA_IDENTITY_NOTHING',
 ]);
 
 /** The exit code for an error. */

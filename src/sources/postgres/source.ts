@@ -13,9 +13,9 @@ import { decodePosition } from '../../events/position.js';
 import { formatTableId, tableKey, type TableSchema } from '../../schema/table.js';
 import { connectPostgres } from '../../sql/connect.js';
 import type { ChangeSource, SourceStartOptions, SourceStarted } from '../change-source.js';
-import { describeTables, listTables, type SourceTable } from './catalog.js';
+import { describeTables, listPartitions, listTables, type SourceTable } from './catalog.js';
 import { PgoutputChangeStream } from './change-stream.js';
-import { ensurePublication, ensureReplicaIdentityFull, type PublicationChange } from './publication.js';
+import { ensurePublication, ensureReplicaIdentityFull, refuseReplicaIdentityNothing, type PublicationChange } from './publication.js';
 import { createSlotWithSnapshot, dropSlot, readSlot, type CreatedSlot, type SlotState } from './slot.js';
 import { copyTables } from './snapshot-copy.js';
 import { planChunks, SnapshotSession, type SnapshotChunk } from './snapshot-reader.js';
@@ -201,11 +201,20 @@ export class PostgresSource implements ChangeSource {
   }
 
   /**
-   * Sets REPLICA IDENTITY FULL on keyless tables and makes the publication publish exactly the
-   * selected tables.
+   * Refuses tables with REPLICA IDENTITY NOTHING (on the table or one of its partitions), sets
+   * REPLICA IDENTITY FULL on keyless tables and on every partition of a keyless partitioned
+   * table (partitions attached since the last start included), and makes the publication publish
+   * exactly the selected tables.
+   * @throws {CdcError} REPLICA_IDENTITY_NOTHING, PERMISSION_DENIED.
    */
   async preparePublication(): Promise<{ publication: PublicationChange; replicaIdentityFull: string[] }> {
-    const keyless = this.tables.filter((t) => !t.hasPrimaryKey && t.replicaIdentity !== 'f').map((t) => t.id);
+    const partitions = await listPartitions(this.client, this.tables);
+    refuseReplicaIdentityNothing([...this.tables, ...partitions]);
+    const keylessRoots = new Set(this.tables.filter((t) => !t.hasPrimaryKey).map((t) => tableKey(t.id)));
+    const keyless = [
+      ...this.tables.filter((t) => !t.hasPrimaryKey && t.replicaIdentity !== 'f').map((t) => t.id),
+      ...partitions.filter((p) => keylessRoots.has(tableKey(p.root)) && p.replicaIdentity !== 'f').map((p) => p.id),
+    ];
     const changed = await ensureReplicaIdentityFull(this.client, keyless);
     const publication = await ensurePublication(this.client, this.options.name, this.tables.map((t) => t.id));
     return { publication, replicaIdentityFull: changed.map(formatTableId) };
