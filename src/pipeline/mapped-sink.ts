@@ -53,9 +53,10 @@ export function mappedSink(sink: ChangeSink, mapping: TableMapping): ChangeSink 
     checkpoint: () => sink.checkpoint(),
     snapshotStates: async (): Promise<TableSnapshotState[]> =>
       (await sink.snapshotStates()).map((s) => ({ ...s, table: sourceIds.get(tableKey(s.table)) ?? s.table })),
-    beginTableSnapshot: (t, position) => sink.beginTableSnapshot(table(t), position),
+    beginTableSnapshot: (t, position, sourceIdentity) => sink.beginTableSnapshot(table(t), position, sourceIdentity),
     loadSnapshotChunk: (t, rows) => sink.loadSnapshotChunk(table(t), rows),
     finishTableSnapshot: (t, position, rows) => sink.finishTableSnapshot(table(t), position, rows),
+    forgetTableSnapshot: (t) => sink.forgetTableSnapshot(table(t)),
     reset: () => sink.reset(),
     openBatch: async () => wrapBatch(await sink.openBatch()),
     recordPositions: (positions) => sink.recordPositions(positions),

@@ -47,6 +47,13 @@ export interface TableSnapshotState {
    */
   readonly snapshotPosition: PositionBytes | null;
   readonly rowsCopied: number;
+  /**
+   * The source's identity of the table the copy was read from (PostgreSQL: the relation's OID
+   * as text), or null when not recorded (copies made before release 0.3). A different identity
+   * now means the table was dropped and re-created, or another table took its name: the copy
+   * no longer describes it.
+   */
+  readonly sourceIdentity: string | null;
 }
 
 /** The part of a sink that loads an initial copy of tables (a source's snapshot drives it). */
@@ -54,9 +61,10 @@ export interface SnapshotTarget {
   readonly capabilities: SinkCapabilities;
   /**
    * Empties the table's target copy and prepares it for snapshot rows at `position` (every row
-   * loaded gets that row position).
+   * loaded gets that row position). `sourceIdentity` is recorded with the state (see
+   * {@link TableSnapshotState.sourceIdentity}).
    */
-  beginTableSnapshot(table: TableSchema, position: PositionBase): Promise<void>;
+  beginTableSnapshot(table: TableSchema, position: PositionBase, sourceIdentity?: string): Promise<void>;
   /**
    * Loads one chunk of snapshot rows in the sink's {@link SinkCapabilities.snapshotFormat}, in
    * source column order; resolves to the number of rows loaded. Chunks of one table may load
@@ -65,6 +73,13 @@ export interface SnapshotTarget {
   loadSnapshotChunk(table: TableSchema, rows: Readable): Promise<number>;
   /** Marks the table's snapshot complete. */
   finishTableSnapshot(table: TableSchema, position: PositionBase, rowsCopied: number): Promise<void>;
+  /**
+   * Marks the table's copy as not done (state `pending`), so that every later start copies it
+   * again until a copy finishes. A source calls it before it starts capturing a table again
+   * that it stopped capturing for a while (the table left the selection, or was dropped and
+   * re-created): a crash in between then still leads to a fresh copy.
+   */
+  forgetTableSnapshot(table: TableSchema): Promise<void>;
 }
 
 /** A sink for one pipeline. */

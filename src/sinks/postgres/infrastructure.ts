@@ -109,7 +109,10 @@ const TABLES: readonly TableSpec[] = [
       ['finished_at timestamptz', 'When copying finished.'],
       ['PRIMARY KEY (pipeline, schema_name, table_name)', ''],
     ],
-    added: [['snapshot_position bytea', "Row position of the snapshot's rows (PostgreSQL: its consistent point's LSN); changes below it are in the copy."]],
+    added: [
+      ['snapshot_position bytea', "Row position of the snapshot's rows (PostgreSQL: its consistent point's LSN); changes below it are in the copy."],
+      ['source_identity text', "The source's identity of the table copied (PostgreSQL: its OID); another one now means the table was re-created or renamed over."],
+    ],
   },
   {
     name: 'table_definitions',

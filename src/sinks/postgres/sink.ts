@@ -198,8 +198,9 @@ export class PostgresSink implements ChangeSink {
       snapshot_position: Buffer | null;
       snapshot_lsn: string | null;
       rows_copied: string | null;
+      source_identity: string | null;
     }>(
-      'SELECT schema_name, table_name, state, snapshot_position, snapshot_lsn::text, rows_copied::text FROM cdc_management.snapshot_progress WHERE pipeline = $1',
+      'SELECT schema_name, table_name, state, snapshot_position, snapshot_lsn::text, rows_copied::text, source_identity FROM cdc_management.snapshot_progress WHERE pipeline = $1',
       [this.options.pipeline],
     );
     return rows.map((r) => ({
@@ -208,17 +209,18 @@ export class PostgresSink implements ChangeSink {
       // Rows written before snapshot_position existed hold the snapshot's LSN only.
       snapshotPosition: r.snapshot_position ? new Uint8Array(r.snapshot_position) : r.snapshot_lsn === null ? null : encodePosition([BigInt(r.snapshot_lsn)]),
       rowsCopied: Number(r.rows_copied ?? 0),
+      sourceIdentity: r.source_identity,
     }));
   }
 
-  async beginTableSnapshot(table: TableSchema, position: PositionBase): Promise<void> {
+  async beginTableSnapshot(table: TableSchema, position: PositionBase, sourceIdentity?: string): Promise<void> {
     const final = quoteTable(table.id);
     await this.inTransaction(async () => {
       await this.client.query(`TRUNCATE ${final}, ${quoteTable(stagingTableId(table.id))}`);
       // Snapshot rows carry the snapshot's position, a prefix of (so below) every streamed
       // change committed at or after it.
       await this.client.query(`ALTER TABLE ${final} ALTER COLUMN ${quoteIdent(POSITION_COLUMN)} SET DEFAULT '\\x${position.hex}'::bytea`);
-      await this.setSnapshotState(table, 'copying', position, 0);
+      await this.setSnapshotState(table, 'copying', position, 0, sourceIdentity ?? null);
     }, `prepare ${formatTableId(table.id)} for its snapshot`);
   }
 
@@ -238,19 +240,28 @@ export class PostgresSink implements ChangeSink {
     const final = quoteTable(table.id);
     await this.inTransaction(async () => {
       await this.client.query(`ALTER TABLE ${final} ALTER COLUMN ${quoteIdent(POSITION_COLUMN)} SET DEFAULT ${OUT_OF_BAND_POSITION}`);
-      await this.setSnapshotState(table, 'done', position, rowsCopied);
+      await this.setSnapshotState(table, 'done', position, rowsCopied, undefined);
     }, `finish the snapshot of ${formatTableId(table.id)}`);
     await this.client.query(`ANALYZE ${final}`);
   }
 
-  private async setSnapshotState(table: TableSchema, state: string, position: PositionBase, rows: number): Promise<void> {
+  /** Writes the table's snapshot state; `sourceIdentity` undefined keeps the recorded one. */
+  private async setSnapshotState(table: TableSchema, state: string, position: PositionBase, rows: number, sourceIdentity: string | null | undefined): Promise<void> {
     await this.client.query(
-      `INSERT INTO cdc_management.snapshot_progress (pipeline, schema_name, table_name, state, snapshot_position, rows_copied, started_at, finished_at)
-       VALUES ($1, $2, $3, $4, $5, $6, now(), CASE WHEN $4 = 'done' THEN now() END)
+      `INSERT INTO cdc_management.snapshot_progress (pipeline, schema_name, table_name, state, snapshot_position, rows_copied, started_at, finished_at, source_identity)
+       VALUES ($1, $2, $3, $4, $5, $6, now(), CASE WHEN $4 = 'done' THEN now() END, $7)
        ON CONFLICT (pipeline, schema_name, table_name) DO UPDATE SET state = EXCLUDED.state, snapshot_position = EXCLUDED.snapshot_position,
          snapshot_lsn = NULL, rows_copied = EXCLUDED.rows_copied, finished_at = EXCLUDED.finished_at,
-         started_at = CASE WHEN EXCLUDED.state = 'copying' THEN now() ELSE snapshot_progress.started_at END`,
-      [this.options.pipeline, table.id.schema, table.id.name, state, Buffer.from(position.bytes), rows],
+         started_at = CASE WHEN EXCLUDED.state = 'copying' THEN now() ELSE snapshot_progress.started_at END,
+         source_identity = CASE WHEN $8 THEN EXCLUDED.source_identity ELSE snapshot_progress.source_identity END`,
+      [this.options.pipeline, table.id.schema, table.id.name, state, Buffer.from(position.bytes), rows, sourceIdentity ?? null, sourceIdentity !== undefined],
+    );
+  }
+
+  async forgetTableSnapshot(table: TableSchema): Promise<void> {
+    await this.client.query(
+      `UPDATE cdc_management.snapshot_progress SET state = 'pending', finished_at = NULL WHERE pipeline = $1 AND schema_name = $2 AND table_name = $3`,
+      [this.options.pipeline, table.id.schema, table.id.name],
     );
   }
 

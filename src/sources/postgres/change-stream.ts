@@ -20,7 +20,7 @@ import type { PartitionPosition } from '../../events/checkpoint.js';
 import { formatLsn } from '../../events/lsn.js';
 import { PositionBase } from '../../events/position.js';
 import type { ChangeStream } from '../change-source.js';
-import { sameShape, tableKey, type ColumnSchema, type TableId, type TableSchema } from '../../schema/table.js';
+import { formatTableId, sameShape, tableKey, type ColumnSchema, type TableId, type TableSchema } from '../../schema/table.js';
 import { quoteIdent, quoteLiteral } from '../../sql/quote.js';
 import { TypeResolver } from './catalog.js';
 import {
@@ -58,6 +58,12 @@ export interface ChangeStreamOptions {
   readonly catchUpLsn?: bigint;
   /** Table definitions known from the catalog, to keep nullability and keys across Relation messages. */
   readonly tables: readonly TableSchema[];
+  /**
+   * The selected tables by relation OID. A change of a relation not in it is dropped; one whose
+   * name differs from its entry is a rename (TABLE_RENAMED). Absent: relations are matched by
+   * name.
+   */
+  readonly tableOids?: ReadonlyMap<number, TableId>;
   /** How often to send a standby status update, in ms (default 10 000; below wal_sender_timeout). */
   readonly statusIntervalMs?: number;
   /** After this long without data, in ms, write a heartbeat message to WAL (default 10 000). */
@@ -280,14 +286,14 @@ export class PgoutputChangeStream implements ChangeStream {
         this.deferred = m;
         return;
       case 'insert': {
-        const rel = this.relation(m.relationId);
-        if (this.skipped(rel)) return;
+        const rel = this.changed(m.relationId);
+        if (!rel) return;
         this.pending.push({ kind: 'insert', table: rel.id, origin: this.origin!, ordinal: this.ordinal++, row: toRow(m.newTuple) });
         return;
       }
       case 'update': {
-        const rel = this.relation(m.relationId);
-        if (this.skipped(rel)) return;
+        const rel = this.changed(m.relationId);
+        if (!rel) return;
         let row = toRow(m.newTuple);
         const oldRow = m.oldTuple ? toRow(m.oldTuple.values) : undefined;
         if (oldRow && m.oldTuple?.kind === 'O') row = row.map((v, i) => (v === UNCHANGED ? oldRow[i]! : v));
@@ -295,14 +301,14 @@ export class PgoutputChangeStream implements ChangeStream {
         return;
       }
       case 'delete': {
-        const rel = this.relation(m.relationId);
-        if (this.skipped(rel)) return;
+        const rel = this.changed(m.relationId);
+        if (!rel) return;
         this.pending.push({ kind: 'delete', table: rel.id, origin: this.origin!, ordinal: this.ordinal++, oldRow: toRow(m.oldTuple.values) });
         return;
       }
       case 'truncate': {
         if (this.skipping) return;
-        const tables = m.relationIds.map((id) => this.relation(id)).filter((rel) => !this.skipped(rel));
+        const tables = m.relationIds.map((id) => this.changed(id)).filter((rel) => rel !== undefined);
         this.ordinal++;
         if (tables.length > 0) this.pending.push({ kind: 'truncate', tables: tables.map((rel) => rel.id) });
         return;
@@ -315,14 +321,37 @@ export class PgoutputChangeStream implements ChangeStream {
   }
 
   /**
-   * True when a change of `rel` in the open transaction is dropped: the transaction was merged
-   * before, or the table's snapshot already holds it.
+   * The relation a change refers to, or undefined when the change is dropped: its transaction
+   * was merged before, the snapshot of the selected table it belongs to holds it, or it belongs
+   * to no selected table. Relations are matched to the selection by OID (see
+   * {@link ChangeStreamOptions.tableOids}), so a table renamed before its snapshot is recognised.
+   * @throws {CdcError} TABLE_RENAMED (retryable) when a selected table was renamed while
+   *   streaming: changes up to there are merged; the next start selects again and copies the
+   *   table under its new name if the selection still matches it.
    */
-  private skipped(rel: RelationState): boolean {
-    if (this.skipping) return true;
-    if (!this.checkSnapshots) return false;
-    const snapshot = this.options.snapshotLsns.get(tableKey(rel.id));
-    return snapshot !== undefined && this.commitLsn < snapshot;
+  private changed(relationId: number): RelationState | undefined {
+    const rel = this.relations.get(relationId);
+    if (!rel) {
+      throw new CdcError('PROTOCOL_VIOLATION', `pgoutput sent a change for relation ${relationId} before its Relation message`);
+    }
+    if (this.skipping) return undefined;
+    const oids = this.options.tableOids;
+    const selectedAs = oids ? oids.get(relationId) : this.known.has(tableKey(rel.id)) ? rel.id : undefined;
+    if (!selectedAs) return undefined;
+    if (this.checkSnapshots) {
+      const snapshot = this.options.snapshotLsns.get(tableKey(selectedAs));
+      if (snapshot !== undefined && this.commitLsn < snapshot) return undefined;
+    }
+    if (tableKey(selectedAs) !== tableKey(rel.id)) {
+      const from = formatTableId(selectedAs);
+      const to = formatTableId(rel.id);
+      throw new CdcError('TABLE_RENAMED', `source table ${from} was renamed to ${to} (transaction committed at LSN ${formatLsn(this.commitLsn)})`, {
+        retryable: true,
+        context: { table: from, renamedTo: to },
+        remedy: `changes before the rename are merged into ${from}, which is no longer updated: the next start copies ${to} afresh if --tables selects it; rename or drop the target's ${from} yourself`,
+      });
+    }
+    return this.relation(relationId);
   }
 
   /**

@@ -27,6 +27,20 @@ function permissionError(error: unknown, what: string): never {
 }
 
 /**
+ * The tables publication `name` publishes now, by {@link tableKey}: `'all'` for a `FOR ALL
+ * TABLES` publication, an empty set when there is no such publication.
+ */
+export async function publishedTables(client: pg.ClientBase, name: string): Promise<Set<string> | 'all'> {
+  const { rows } = await client.query<{ puballtables: boolean }>('SELECT puballtables FROM pg_publication WHERE pubname = $1', [name]);
+  if (rows[0]?.puballtables) return 'all';
+  const published = await client.query<{ schemaname: string; tablename: string }>(
+    'SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1',
+    [name],
+  );
+  return new Set(published.rows.map((r) => tableKey({ schema: r.schemaname, name: r.tablename })));
+}
+
+/**
  * Creates publication `name` for exactly `tables`, or alters an existing one to publish exactly
  * them (a `FOR ALL TABLES` publication is left as it is).
  * @throws {CdcError} PERMISSION_DENIED when the role may not create or alter it.

@@ -10,7 +10,7 @@ import { PassThrough } from 'node:stream';
 import { CdcError } from '../../errors.js';
 import { PositionBase } from '../../events/position.js';
 import type { TableSchema } from '../../schema/table.js';
-import { formatTableId } from '../../schema/table.js';
+import { formatTableId, tableKey } from '../../schema/table.js';
 import type { SnapshotTarget } from '../../sinks/change-sink.js';
 import type { ProgressReporter } from '../../observability/progress.js';
 import type { SnapshotChunk, SnapshotSession } from './snapshot-reader.js';
@@ -37,6 +37,8 @@ export interface CopyTablesOptions {
   readonly snapshotName: string;
   /** Position the snapshot saw (bytes of WAL): its rows get the row position `[snapshotLsn]`. */
   readonly snapshotLsn: bigint;
+  /** The source identity of each table (its OID as text), by `tableKey`, recorded with its copy. */
+  readonly sourceIdentities?: ReadonlyMap<string, string>;
   /** Chunks copied at once (default 2: one per core on a small machine). */
   readonly parallelism?: number;
   readonly log: Logger;
@@ -62,7 +64,7 @@ export async function copyTables(options: CopyTablesOptions): Promise<Map<string
   const queue: SnapshotChunk[] = [];
   const remaining = new Map<TableSchema, number>();
   for (const table of options.tables) {
-    await sink.beginTableSnapshot(table, position);
+    await sink.beginTableSnapshot(table, position, options.sourceIdentities?.get(tableKey(table.id)));
     const chunks = await source.planChunks(table);
     remaining.set(table, chunks.length);
     totals.set(formatTableId(table.id), 0);

@@ -15,7 +15,7 @@ import { connectPostgres } from '../../sql/connect.js';
 import type { ChangeSource, SourceStartOptions, SourceStarted } from '../change-source.js';
 import { describeTables, listPartitions, listTables, type SourceTable } from './catalog.js';
 import { PgoutputChangeStream } from './change-stream.js';
-import { ensurePublication, ensureReplicaIdentityFull, refuseReplicaIdentityNothing, type PublicationChange } from './publication.js';
+import { ensurePublication, ensureReplicaIdentityFull, publishedTables, refuseReplicaIdentityNothing } from './publication.js';
 import { checkResume } from './resume.js';
 import { checkSlotOwner, createSlotWithSnapshot, dropSlot, readSlot, type CreatedSlot, type SlotState } from './slot.js';
 import { copyTables } from './snapshot-copy.js';
@@ -96,12 +96,50 @@ export class PostgresSource implements ChangeSource {
     this.connection ??= await connect(this.options.url);
     await this.ownSlot();
     this.selected = await this.selectTables();
-    const prepared = await this.preparePublication();
-    const log = this.options.log;
-    if (prepared.replicaIdentityFull.length) log.warn({ tables: prepared.replicaIdentityFull }, 'set REPLICA IDENTITY FULL on tables without a primary key');
-    if (prepared.publication.created) log.info({ publication: this.name }, 'created publication');
-    else if (prepared.publication.added.length) log.info({ added: prepared.publication.added.map(formatTableId) }, 'added tables to publication');
+    const changed = await this.prepareReplicaIdentity();
+    if (changed.length) this.options.log.warn({ tables: changed }, 'set REPLICA IDENTITY FULL on tables without a primary key');
     return this.selected;
+  }
+
+  /**
+   * Finds the selected tables whose finished copy no longer describes them, marks those copies
+   * as not done on the target, and only then makes the publication publish exactly the
+   * selection (so a crash in between still copies them again). A copy is stale when its table
+   * was not published by the pipeline's publication until now (it left the selection, or was
+   * dropped: changes made meanwhile were never captured), or when the source identity recorded
+   * with it is not the table's OID (dropped and re-created, or another table renamed to its name).
+   * @returns the tables with a finished copy that stays valid, by {@link tableKey}.
+   * @throws {CdcError} PERMISSION_DENIED when the publication cannot be created or altered.
+   */
+  private async reconcileSelection(options: SourceStartOptions): Promise<Set<string>> {
+    const log = options.log;
+    const published = await publishedTables(this.client, this.name);
+    const oids = new Map(this.tables.map((t) => [tableKey(t.id), String(t.oid)]));
+    const done = new Map(options.snapshots.filter((s) => s.state === 'done' && s.snapshotPosition !== null).map((s) => [tableKey(s.table), s]));
+    const valid = new Set<string>();
+    for (const table of this.selected) {
+      const key = tableKey(table.id);
+      const state = done.get(key);
+      if (!state) continue;
+      const reason =
+        published !== 'all' && !published.has(key)
+          ? 'the table was not captured since its copy (it left the selection, or was dropped and re-created)'
+          : state.sourceIdentity !== null && state.sourceIdentity !== oids.get(key)
+            ? 'the table is not the one copied (dropped and re-created, or another table renamed to its name)'
+            : undefined;
+      if (reason === undefined) {
+        valid.add(key);
+        continue;
+      }
+      log.warn({ table: formatTableId(table.id), reason }, 'copying the table again');
+      await options.snapshotTarget.forgetTableSnapshot(table);
+    }
+    const publication = await ensurePublication(this.client, this.name, this.selected.map((t) => t.id));
+    if (publication.created) log.info({ publication: this.name }, 'created publication');
+    else if (publication.added.length || publication.removed.length) {
+      log.info({ added: publication.added.map(formatTableId), removed: publication.removed.map(formatTableId) }, 'publication now publishes the selection');
+    }
+    return valid;
   }
 
   /**
@@ -132,10 +170,11 @@ export class PostgresSource implements ChangeSource {
         remedy: 'copy everything again with: cdc run --resync (same source, target and --name)',
       });
     }
+    const valid = await this.reconcileSelection(options);
     const snapshotLsns = new Map<string, bigint>();
     const copies = new Map<string, bigint>();
     for (const s of options.snapshots) {
-      if (s.state !== 'done' || s.snapshotPosition === null) continue;
+      if (s.state !== 'done' || s.snapshotPosition === null || !valid.has(tableKey(s.table))) continue;
       const lsn = decodePosition(s.snapshotPosition)[0] ?? 0n;
       snapshotLsns.set(tableKey(s.table), lsn);
       copies.set(formatTableId(s.table), lsn);
@@ -155,6 +194,7 @@ export class PostgresSource implements ChangeSource {
         log.info({ slot: held.name, consistentPoint: formatLsn(held.consistentPoint), tables: toCopy.length }, 'snapshot: exported');
         const totals = await copyTables({
           source: this,
+          sourceIdentities: new Map(this.tables.map((t) => [tableKey(t.id), String(t.oid)])),
           sink: options.snapshotTarget,
           tables: toCopy,
           snapshotName: held.snapshotName,
@@ -186,6 +226,7 @@ export class PostgresSource implements ChangeSource {
       mergedLsn: startLsn,
       snapshotLsns,
       tables: this.selected,
+      tableOids: new Map(this.tables.map((t) => [t.oid, t.id])),
       ...(catchUpLsn !== undefined ? { catchUpLsn } : {}),
       ...(this.options.heartbeatIntervalMs ? { heartbeatIntervalMs: this.options.heartbeatIntervalMs } : {}),
     });
@@ -228,13 +269,14 @@ export class PostgresSource implements ChangeSource {
   }
 
   /**
-   * Refuses tables with REPLICA IDENTITY NOTHING (on the table or one of its partitions), sets
+   * Refuses tables with REPLICA IDENTITY NOTHING (on the table or one of its partitions) and sets
    * REPLICA IDENTITY FULL on keyless tables and on every partition of a keyless partitioned
-   * table (partitions attached since the last start included), and makes the publication publish
-   * exactly the selected tables.
+   * table (partitions attached since the last start included). The publication is kept by
+   * {@link start}.
+   * @returns the tables changed, formatted.
    * @throws {CdcError} REPLICA_IDENTITY_NOTHING, PERMISSION_DENIED.
    */
-  async preparePublication(): Promise<{ publication: PublicationChange; replicaIdentityFull: string[] }> {
+  async prepareReplicaIdentity(): Promise<string[]> {
     const partitions = await listPartitions(this.client, this.tables);
     refuseReplicaIdentityNothing([...this.tables, ...partitions]);
     const keylessRoots = new Set(this.tables.filter((t) => !t.hasPrimaryKey).map((t) => tableKey(t.id)));
@@ -243,8 +285,7 @@ export class PostgresSource implements ChangeSource {
       ...partitions.filter((p) => keylessRoots.has(tableKey(p.root)) && p.replicaIdentity !== 'f').map((p) => p.id),
     ];
     const changed = await ensureReplicaIdentityFull(this.client, keyless);
-    const publication = await ensurePublication(this.client, this.options.name, this.tables.map((t) => t.id));
-    return { publication, replicaIdentityFull: changed.map(formatTableId) };
+    return changed.map(formatTableId);
   }
 
   /** The slot's state, or null when it does not exist yet. */
