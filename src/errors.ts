@@ -13,6 +13,12 @@ export interface CdcErrorOptions {
   readonly cause?: unknown;
   /** True when retrying the same operation later may succeed (connection lost, …). */
   readonly retryable?: boolean;
+  /**
+   * Tables whose target copy no longer describes them (the source cannot express what happened
+   * as row changes): the pipeline marks their copies not done before it reports the error, so
+   * the next start copies them again.
+   */
+  readonly recopy?: readonly { readonly schema: string; readonly name: string }[];
 }
 
 /** An error the user can act on: `code` is stable and documented, `remedy` says what to do. */
@@ -21,6 +27,8 @@ export class CdcError extends Error {
   readonly remedy: string | undefined;
   readonly context: Readonly<Record<string, unknown>>;
   readonly retryable: boolean;
+  /** See {@link CdcErrorOptions.recopy}; empty for most errors. */
+  readonly recopy: readonly { readonly schema: string; readonly name: string }[];
 
   constructor(code: string, message: string, options: CdcErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -29,6 +37,7 @@ export class CdcError extends Error {
     this.remedy = options.remedy;
     this.context = options.context ?? {};
     this.retryable = options.retryable ?? false;
+    this.recopy = options.recopy ?? [];
   }
 }
 

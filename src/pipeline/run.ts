@@ -14,7 +14,7 @@ import { CdcError } from '../errors.js';
 import { watermarkKey, type PartitionPosition, type Watermark } from '../events/checkpoint.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ProgressReporter } from '../observability/progress.js';
-import type { TableSchema } from '../schema/table.js';
+import { formatTableId, tableKey, type TableSchema } from '../schema/table.js';
 import type { ChangeSink, SinkBatch } from '../sinks/change-sink.js';
 import type { ChangeSource, ChangeStream } from '../sources/change-source.js';
 import { batchFull, DEFAULT_BATCH_POLICY, type BatchPolicy } from './batch-policy.js';
@@ -95,6 +95,17 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   try {
     const counts = await streamLoop(started.stream, sink, merged, options);
     return { tables, snapshotRows: started.snapshotRows, ...counts, positions: merged };
+  } catch (error) {
+    // The open batch is rolled back; what the source cannot express as row changes is copied
+    // again at the next start (its changes up to here stay merged).
+    if (error instanceof CdcError) {
+      for (const id of error.recopy) {
+        const table = tables.find((t) => tableKey(t.id) === tableKey(id));
+        if (table) await sink.forgetTableSnapshot(table);
+        log.warn({ table: formatTableId(id), code: error.code }, 'the table will be copied again');
+      }
+    }
+    throw error;
   } finally {
     await started.stream.stop();
   }

@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import type { TablePattern } from '../config/table-pattern.js';
+import { tableKey } from '../schema/table.js';
 import { describeTables, listTables } from '../sources/postgres/catalog.js';
 import { compareTables, type CompareOptions, type TableComparison } from './compare.js';
 import { SESSION_OPTIONS } from '../sql/connect.js';
@@ -23,8 +24,10 @@ export async function compareDatabases(sourceUrl: string, targetUrl: string, opt
   try {
     await target.connect();
     try {
-      const tables = await describeTables(source, await listTables(source, options.patterns ?? []));
-      return await compareTables(source, target, tables, options);
+      const listed = await listTables(source, options.patterns ?? []);
+      const tables = await describeTables(source, listed);
+      const partitioned = new Set(listed.filter((t) => t.relkind === 'p').map((t) => tableKey(t.id)));
+      return await compareTables(source, target, tables, { partitioned, ...options });
     } finally {
       await target.end();
     }

@@ -16,7 +16,7 @@ import type { CheckpointUpdate } from '../../events/checkpoint.js';
 import { sameShape, tableKey, type TableId, type TableSchema } from '../../schema/table.js';
 import { quoteIdent, quoteTable } from '../../sql/quote.js';
 import type { BatchCounts, BatchStats, SinkBatch } from '../change-sink.js';
-import { mergeProcedureId, stagingTableId } from './naming.js';
+import { DELETED_COLUMN, mergeProcedureId, stagingTableId, SYNCED_AT_COLUMN } from './naming.js';
 import { RowEncoder } from './row-encoder.js';
 import { stagingColumns } from './table-ddl.js';
 
@@ -130,11 +130,26 @@ export class PostgresBatch implements SinkBatch {
     }
   }
 
+  /**
+   * Empties the tables, in order with the batch's changes. A soft-delete table (one with the
+   * `_cdc_deleted` column) keeps its rows, each flagged deleted, as a DELETE of every row would.
+   */
   async truncate(tables: readonly TableId[]): Promise<void> {
     await this.begin();
     await this.mergeAll();
-    const list = tables.map(quoteTable).join(', ');
-    await this.ctx.client.query(`TRUNCATE ${list}`);
+    const { rows } = await this.ctx.client.query<{ i: number }>(
+      `SELECT u.i::int AS i FROM unnest($1::regclass[]) WITH ORDINALITY AS u(rel, i)
+         JOIN pg_attribute a ON a.attrelid = u.rel AND a.attname = $2 AND NOT a.attisdropped`,
+      [tables.map(quoteTable), DELETED_COLUMN],
+    );
+    const soft = new Set(rows.map((r) => tables[r.i - 1]!));
+    const hard = tables.filter((t) => !soft.has(t));
+    for (const t of soft) {
+      await this.ctx.client.query(
+        `UPDATE ${quoteTable(t)} SET ${quoteIdent(DELETED_COLUMN)} = true, ${quoteIdent(SYNCED_AT_COLUMN)} = now() WHERE NOT ${quoteIdent(DELETED_COLUMN)}`,
+      );
+    }
+    if (hard.length > 0) await this.ctx.client.query(`TRUNCATE ${hard.map(quoteTable).join(', ')}`);
   }
 
   async deadLetter(entry: DeadLetter): Promise<void> {

@@ -64,6 +64,11 @@ export interface ChangeStreamOptions {
    * name.
    */
   readonly tableOids?: ReadonlyMap<number, TableId>;
+  /**
+   * Prefix of the transactional messages that report a truncated partition (content: the root's
+   * OID); see partition-truncate.ts. Set: pgoutput is asked for messages (PostgreSQL 14+).
+   */
+  readonly truncateMessagePrefix?: string;
   /** How often to send a standby status update, in ms (default 10 000; below wal_sender_timeout). */
   readonly statusIntervalMs?: number;
   /** After this long without data, in ms, write a heartbeat message to WAL (default 10 000). */
@@ -103,6 +108,8 @@ export class PgoutputChangeStream implements ChangeStream {
   private ordinal = 0;
   /** What the rows of the open transaction share. */
   private origin: RowOrigin | undefined;
+  /** Roots (by OID) a partition of which the open transaction truncated, per the pipeline's trigger. */
+  private readonly truncatedPartitions = new Map<number, TableId>();
   /** The open transaction was merged before: drop it whole. */
   private skipping = false;
   /** The open transaction's commit LSN is below some table's snapshot LSN: check each row. */
@@ -122,7 +129,7 @@ export class PgoutputChangeStream implements ChangeStream {
     const publication = quoteLiteral(quoteIdent(options.publication));
     this.stream = new ReplicationStream(
       `START_REPLICATION SLOT ${quoteIdent(options.slot)} LOGICAL ${formatLsn(options.startLsn)} ` +
-        `(proto_version '1', publication_names ${publication})`,
+        `(proto_version '1', publication_names ${publication}${options.truncateMessagePrefix === undefined ? '' : ", messages 'true'"})`,
     );
     this.acknowledged = options.startLsn;
     this.lastSnapshotLsn = [...options.snapshotLsns.values()].reduce((a, b) => (a > b ? a : b), 0n);
@@ -269,6 +276,7 @@ export class PgoutputChangeStream implements ChangeStream {
       case 'begin':
         this.inTransaction = true;
         this.ordinal = 0;
+        this.truncatedPartitions.clear();
         this.commitLsn = m.finalLsn;
         this.skipping = m.finalLsn < this.options.mergedLsn;
         this.checkSnapshots = m.finalLsn < this.lastSnapshotLsn;
@@ -280,6 +288,7 @@ export class PgoutputChangeStream implements ChangeStream {
         this.inTransaction = false;
         if (m.endLsn > this.received) this.received = m.endLsn;
         if (this.skipping) return;
+        if (this.truncatedPartitions.size > 0) this.partitionsTruncated();
         this.pending.push({ kind: 'commit', positions: [new LsnPosition(m.endLsn)], watermarks: [], transactions: 1, messages: 0, commitTime: m.commitTime });
         return;
       case 'relation':
@@ -309,15 +318,46 @@ export class PgoutputChangeStream implements ChangeStream {
       case 'truncate': {
         if (this.skipping) return;
         const tables = m.relationIds.map((id) => this.changed(id)).filter((rel) => rel !== undefined);
+        // A root truncated whole says it all: its partitions' trigger messages add nothing.
+        for (const id of m.relationIds) this.truncatedPartitions.delete(id);
         this.ordinal++;
         if (tables.length > 0) this.pending.push({ kind: 'truncate', tables: tables.map((rel) => rel.id) });
         return;
       }
+      case 'message': {
+        const prefix = this.options.truncateMessagePrefix;
+        if (this.skipping || !m.transactional || prefix === undefined || m.prefix !== prefix) return;
+        const rootOid = Number(m.content.toString('utf8'));
+        const root = this.options.tableOids?.get(rootOid);
+        if (!root) return;
+        const snapshot = this.options.snapshotLsns.get(tableKey(root));
+        if (this.checkSnapshots && snapshot !== undefined && this.commitLsn < snapshot) return;
+        this.truncatedPartitions.set(rootOid, root);
+        return;
+      }
       case 'origin':
       case 'type':
-      case 'message':
         return;
     }
+  }
+
+  /**
+   * At the commit of a transaction that truncated single partitions (the pipeline's trigger
+   * said so; pgoutput does not publish it): their rows cannot be told apart on the target.
+   * @throws {CdcError} PARTITION_TRUNCATED (retryable, with the roots to copy again in
+   *   `recopy`): the pipeline marks the roots' copies not done and starts again, which copies
+   *   them as of after this transaction.
+   */
+  private partitionsTruncated(): never {
+    const roots = [...this.truncatedPartitions.values()];
+    this.truncatedPartitions.clear();
+    const names = roots.map(formatTableId).join(', ');
+    throw new CdcError('PARTITION_TRUNCATED', `a partition of ${names} was truncated (transaction committed at LSN ${formatLsn(this.commitLsn)}): the change stream does not carry it`, {
+      retryable: true,
+      recopy: roots,
+      context: { tables: roots.map(formatTableId) },
+      remedy: `nothing: ${names} is copied again from the source as of after that transaction`,
+    });
   }
 
   /**

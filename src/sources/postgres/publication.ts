@@ -42,11 +42,14 @@ export async function publishedTables(client: pg.ClientBase, name: string): Prom
 
 /**
  * Creates publication `name` for exactly `tables`, or alters an existing one to publish exactly
- * them (a `FOR ALL TABLES` publication is left as it is).
+ * them (a `FOR ALL TABLES` publication is left as it is). `partitioned` holds the
+ * {@link tableKey}s of partitioned tables; every other table is published `ONLY`.
  * @throws {CdcError} PERMISSION_DENIED when the role may not create or alter it.
  */
-export async function ensurePublication(client: pg.ClientBase, name: string, tables: readonly TableId[]): Promise<PublicationChange> {
-  const list = tables.map(quoteTable).join(', ');
+export async function ensurePublication(client: pg.ClientBase, name: string, tables: readonly TableId[], partitioned: ReadonlySet<string> = new Set()): Promise<PublicationChange> {
+  // ONLY: an inheritance parent publishes its own rows, not its children's (a partitioned
+  // table always publishes its partitions', under its own name).
+  const list = tables.map((t) => `${partitioned.has(tableKey(t)) ? '' : 'ONLY '}${quoteTable(t)}`).join(', ');
   const { rows } = await client.query<{ puballtables: boolean; pubviaroot: boolean }>(
     'SELECT puballtables, pubviaroot FROM pg_publication WHERE pubname = $1',
     [name],

@@ -22,6 +22,12 @@ export interface SnapshotChunk {
   /** 0-based index of the chunk within its table, and how many chunks the table has. */
   readonly index: number;
   readonly count: number;
+  /**
+   * True for a partitioned table: its rows are its partitions' (read without `ONLY`). Any other
+   * table is read with `ONLY`, so an inheritance parent yields its own rows, not its children's
+   * (as pg_dump and the publication's change stream do).
+   */
+  readonly partitioned?: boolean;
 }
 
 /** Blocks per chunk: 4096 blocks of 8 KiB = 32 MiB of heap, a few seconds of COPY each. */
@@ -38,7 +44,7 @@ export async function planChunks(
 ): Promise<SnapshotChunk[]> {
   const chunkBlocks = options.chunkBlocks ?? DEFAULT_CHUNK_BLOCKS;
   if (options.partitioned || options.serverVersion < 140000) {
-    return [{ table, startBlock: 0, endBlock: null, index: 0, count: 1 }];
+    return [{ table, startBlock: 0, endBlock: null, index: 0, count: 1, partitioned: options.partitioned }];
   }
   const { rows } = await client.query<{ blocks: string }>(
     `SELECT (pg_relation_size(${quoteLiteral(quoteTable(table.id))}::regclass) / current_setting('block_size')::int)::text AS blocks`,
@@ -60,7 +66,7 @@ export function chunkQuery(chunk: SnapshotChunk): string {
   const where: string[] = [];
   if (chunk.count > 1 || chunk.startBlock > 0) where.push(`ctid >= '(${chunk.startBlock},0)'::tid`);
   if (chunk.endBlock !== null) where.push(`ctid < '(${chunk.endBlock},0)'::tid`);
-  return `SELECT ${columns} FROM ${quoteTable(chunk.table.id)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
+  return `SELECT ${columns} FROM ${chunk.partitioned ? '' : 'ONLY '}${quoteTable(chunk.table.id)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
 }
 
 /** A source session inside the exported snapshot. */
