@@ -1,10 +1,12 @@
 /**
  * The HTTP endpoints of a running pipeline: Prometheus `/metrics`, and `/health`,
  * `/health/live` (the process answers), `/health/ready` (streaming has started and the last
- * error, if any, is over). Bound to 127.0.0.1 unless a host is given.
+ * error, if any, is over). Bound to 127.0.0.1 unless a host is given. The health body's error
+ * is redacted (`redactText`): no password, token or row value.
  */
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
+import { redactText } from '../redact.js';
 
 /** The state the health endpoints report. */
 export interface HealthState {
@@ -41,7 +43,8 @@ export async function startHttpServer(options: { port: number; host?: string; re
     if (url === '/health/live') return json(200, { status: 'live' });
     if (url === '/health/ready' || url === '/health') {
       const ok = options.health.ready && !options.health.lastError;
-      return json(ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', ...(options.health.lastError ? { error: options.health.lastError } : {}) });
+      const error = options.health.lastError ? { error: redactText(options.health.lastError) } : {};
+      return json(ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', ...error });
     }
     json(404, { error: 'not found', endpoints: ['/metrics', '/health', '/health/ready', '/health/live'] });
   });

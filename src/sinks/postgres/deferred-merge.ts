@@ -19,7 +19,8 @@
  *   merge worker needs no privilege on the final and staging tables. No stored text is ever
  *   executed (`merge_control.merge_procedure` is for people only).
  * - `cdc_management.run_merge(...)`: one claimed table's merge in a subtransaction: a failure
- *   rolls back only that table, writes `error_log` and `merge_log`, and leaves the staged rows.
+ *   rolls back only that table, writes `error_log` and `merge_log` (through
+ *   `cdc_management.redact`: no row value), and leaves the staged rows.
  * - Views: `v_merge_status`, `v_recent_errors`, `v_replication_lag`, `v_processing_gaps`.
  *
  * Procedures that COMMIT cannot run inside a transaction block: call them with `CALL` in
@@ -127,6 +128,11 @@ BEGIN
   EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS _message = MESSAGE_TEXT, _state = RETURNED_SQLSTATE, _context = PG_EXCEPTION_CONTEXT,
                             _detail = PG_EXCEPTION_DETAIL, _hint = PG_EXCEPTION_HINT;
+    -- No row value is kept (a NOT NULL violation's detail is the failing row).
+    _message := ${m('redact')}(_message);
+    _context := ${m('redact')}(_context);
+    _detail := ${m('redact')}(_detail);
+    _hint := ${m('redact')}(_hint);
     UPDATE ${m('merge_control')}
        SET is_merging = false, merge_started_at = NULL, merged_by = NULL, last_error = _message, last_error_time = clock_timestamp()
      WHERE schema_name = p_schema AND table_name = p_table;
