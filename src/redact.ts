@@ -36,8 +36,9 @@ const ELIDED = '…';
 const ANY = '(?:.|\\n)';
 
 const RULES: readonly Redaction[] = [
-  // scheme://user:password@host (a password may hold an unencoded @: up to the last one)
-  { pattern: '([a-z][a-z0-9+.-]*://[^\\s/:@]*):[^\\s]*@', caseInsensitive: true, replacement: `$1:${HIDDEN}@` },
+  // scheme://user:password@host (a password may hold an unencoded @: up to the last one before a
+  // space or the comma of a server list)
+  { pattern: '([a-z][a-z0-9+.-]*://[^\\s/:@,]*):[^\\s,]*@', caseInsensitive: true, replacement: `$1:${HIDDEN}@` },
   // nats://token@host: NATS takes a lone user name as a token
   { pattern: '((?:nats|tls|ws|wss)://)[^\\s/:@]+@', caseInsensitive: true, replacement: `$1${HIDDEN}@` },
   // ?password=…&, password='…' (conninfo), %3D when encoded once more
