@@ -2,6 +2,7 @@
  * Errors with a code, a remedy and a cause (see docs/errors.md for the table of codes).
  * Exit codes are decided only by the CLI, from {@link CdcError.exitCode}.
  */
+import { redactText } from './redact.js';
 
 /** Options for {@link CdcError}. */
 export interface CdcErrorOptions {
@@ -49,15 +50,13 @@ export function sqlState(error: unknown): string | undefined {
   return undefined;
 }
 
-/** Removes the password from a connection URL, for messages and logs. */
+/**
+ * A connection URL without its secrets, for messages and logs: the password
+ * (`postgres://u:***@h/db`), a NATS token (`nats://***@h`), and secret query parameters
+ * (`?password=***`, `sslpassword`, `token`, …). The rest is kept as written. See `redactText`.
+ */
 export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/:\/\/([^:/@]+):[^@]*@/, '://$1:***@');
-  }
+  return redactText(url);
 }
 
 const RETRYABLE_NODE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);

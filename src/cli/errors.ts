@@ -3,6 +3,7 @@
  * 0 success · 1 runtime failure · 2 bad input (flags, config, URL, missing table) · 130 interrupted.
  */
 import { CdcError } from '../errors.js';
+import { redactText } from '../redact.js';
 
 /** Exit codes of every `cdc` command. */
 export const EXIT = { ok: 0, failure: 1, badInput: 2, interrupted: 130 } as const;
@@ -31,16 +32,19 @@ export function exitCodeFor(error: unknown): number {
   return BAD_INPUT.has(code) ? EXIT.badInput : EXIT.failure;
 }
 
-/** Renders an error for a person: `error [CODE]: message`, then `  what to do: remedy`. */
+/**
+ * Renders an error for a person: `error [CODE]: message`, then `  what to do: remedy`; message
+ * and remedy without passwords, tokens or row values (`redactText`).
+ */
 export function formatError(error: unknown): string {
   if (error instanceof CdcError) {
-    const lines = [`error [${error.code}]: ${error.message}`];
-    if (error.remedy) lines.push(`  what to do: ${error.remedy}`);
+    const lines = [`error [${error.code}]: ${redactText(error.message)}`];
+    if (error.remedy) lines.push(`  what to do: ${redactText(error.remedy)}`);
     return lines.join('\n');
   }
   if (error instanceof Error) {
     const code = 'code' in error && typeof error.code === 'string' ? ` [${error.code}]` : '';
-    return `error${code}: ${error.message}`;
+    return `error${code}: ${redactText(error.message)}`;
   }
-  return `error: ${String(error)}`;
+  return `error: ${redactText(String(error))}`;
 }

@@ -20,6 +20,7 @@ interface MergeWorkerFlags {
   maxWait?: string;
   poll?: string;
   metricsPort?: string;
+  metricsHost: string;
   logLevel?: string;
 }
 
@@ -37,7 +38,8 @@ export function registerMergeWorkerCommand(program: Command): void {
     .option('--stuck-after <duration>', 'take over a claim this old (its merger died)', `${deferred.defaultStuckAfterSeconds}s`)
     .option('--max-wait <duration>', 'merge a busy table at the latest this long after its first unmerged change (default 10 × window)')
     .option('--poll <duration>', 'look for pending merges this often even without notifications (default: the window, at least 1s)')
-    .option('--metrics-port <port>', 'serve /metrics and /health on this port (127.0.0.1)')
+    .option('--metrics-port <port>', 'serve /metrics and /health on this port')
+    .option('--metrics-host <host>', 'address the metrics server binds (0.0.0.0 or :: for every interface)', '127.0.0.1')
     .option('--log-level <level>', 'debug, info, warn or error (default info)')
     .action(async (flags: MergeWorkerFlags) => {
       validatePostgresUrl(flags.target, 'target');
@@ -59,7 +61,7 @@ export function registerMergeWorkerCommand(program: Command): void {
       const log = createLogger(flags.logLevel ? { level: flags.logLevel } : {});
       const metrics = new MergeWorkerMetrics();
       const health: HealthState = { ready: false };
-      const server = metricsPort !== undefined ? await startHttpServer({ port: metricsPort, registry: metrics.registry, health }) : undefined;
+      const server = metricsPort !== undefined ? await startHttpServer({ port: metricsPort, host: flags.metricsHost, registry: metrics.registry, health }) : undefined;
       const controller = new AbortController();
       let interrupted = false;
       const onSignal = (signal: NodeJS.Signals) => {

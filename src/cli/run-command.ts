@@ -21,7 +21,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const log = createLogger(flags.logLevel ? { level: flags.logLevel } : {});
   const metrics = new Metrics();
   const health: HealthState = { ready: false };
-  const server = settings.metricsPort !== undefined ? await startHttpServer({ port: settings.metricsPort, registry: metrics.registry, health }) : undefined;
+  const server = settings.metricsPort !== undefined ? await startHttpServer({ port: settings.metricsPort, host: settings.metricsHost, registry: metrics.registry, health }) : undefined;
   if (server) log.info({ address: server.address() }, 'metrics and health endpoints listening');
 
   const controller = new AbortController();

@@ -13,6 +13,8 @@ const sharedFields = {
   name: z.string().regex(/^[a-z0-9_]{1,50}$/, 'use 1 to 50 lower-case letters, digits or underscores').optional(),
   tables: z.array(z.string().min(1)).optional(),
   metrics_port: z.number().int().min(0).max(65535).optional(),
+  /** Address the metrics server binds (default 127.0.0.1; `0.0.0.0` or `::` for every interface). */
+  metrics_host: z.string().min(1).optional(),
   soft_delete: z.boolean().optional(),
   schema_changes: z.object({ drop: schemaAction.optional(), type_change: schemaAction.optional(), rename: schemaAction.optional() }).strict().optional(),
   batch: z

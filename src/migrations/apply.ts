@@ -13,6 +13,7 @@
  */
 import type pg from 'pg';
 import { CdcError } from '../errors.js';
+import { redactedMessage } from '../redact.js';
 import { connectPostgres } from '../sql/connect.js';
 import { splitStatements } from '../sql/split-statements.js';
 import { sql } from './sql-dialect.js';
@@ -198,7 +199,7 @@ async function runFile(client: pg.Client, file: MigrationFile, entry: ManifestFi
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
-    const message = error instanceof Error ? error.message : String(error);
+    const message = redactedMessage(error);
     await client
       .query(
         `INSERT INTO ${sql.historyTable} (name, kind, checksum, applied_at, success, error, statement) VALUES ($1, $2, $3, now(), false, $4, $5)

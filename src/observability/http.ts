@@ -1,10 +1,13 @@
 /**
  * The HTTP endpoints of a running pipeline: Prometheus `/metrics`, and `/health`,
  * `/health/live` (the process answers), `/health/ready` (streaming has started and the last
- * error, if any, is over). Bound to 127.0.0.1 unless a host is given.
+ * error, if any, is over). Bound to 127.0.0.1 unless a host is given (`--metrics-host`, `metrics_host`). The health body's error
+ * is redacted (`redactText`): no password, token or row value.
  */
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
+import { CdcError } from '../errors.js';
+import { redactText } from '../redact.js';
 
 /** The state the health endpoints report. */
 export interface HealthState {
@@ -17,6 +20,7 @@ export interface HealthState {
 /**
  * Starts the server on `port` (0 = any free port) and resolves with it once listening.
  * Responses: 200 when healthy, 503 when not ready; bodies are JSON except /metrics.
+ * @throws {CdcError} CONFIG_INVALID when it cannot listen there (not an address of this machine, port taken).
  */
 export async function startHttpServer(options: { port: number; host?: string; registry: Registry; health: HealthState }): Promise<Server> {
   const server = createServer((req, res) => {
@@ -30,7 +34,7 @@ export async function startHttpServer(options: { port: number; host?: string; re
         })
         .catch((error: unknown) => {
           res.writeHead(500);
-          res.end(String(error));
+          res.end(redactText(String(error)));
         });
       return;
     }
@@ -41,13 +45,22 @@ export async function startHttpServer(options: { port: number; host?: string; re
     if (url === '/health/live') return json(200, { status: 'live' });
     if (url === '/health/ready' || url === '/health') {
       const ok = options.health.ready && !options.health.lastError;
-      return json(ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', ...(options.health.lastError ? { error: options.health.lastError } : {}) });
+      const error = options.health.lastError ? { error: redactText(options.health.lastError) } : {};
+      return json(ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', ...error });
     }
     json(404, { error: 'not found', endpoints: ['/metrics', '/health', '/health/ready', '/health/live'] });
   });
+  const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new CdcError('CONFIG_INVALID', `cannot serve metrics on ${host} port ${options.port}: ${error.message}`, {
+          cause: error,
+          remedy: 'give --metrics-host an address of this machine (127.0.0.1, 0.0.0.0, ::) and --metrics-port a free port',
+        }),
+      ),
+    );
+    server.listen(options.port, host, () => resolve());
   });
   return server;
 }

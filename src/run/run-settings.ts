@@ -21,6 +21,7 @@ export interface RunFlags {
   name?: string;
   untilCaughtUp?: boolean;
   metricsPort?: string;
+  metricsHost?: string;
   resync?: boolean;
   softDelete?: boolean;
   logLevel?: string;
@@ -34,6 +35,8 @@ export interface RunSettings {
   readonly target: TargetConfig;
   readonly untilCaughtUp: boolean;
   readonly metricsPort: number | undefined;
+  /** Where the metrics server binds (`--metrics-host`, `metrics_host`; default 127.0.0.1). */
+  readonly metricsHost: string;
   readonly resync: boolean;
   readonly batchPolicy: BatchPolicy;
   /** The project's contribution (cdc.yaml with `sinks:`), if any. */
@@ -86,12 +89,15 @@ export function resolveRunSettings(flags: RunFlags): RunSettings {
       throw new CdcError('CONFIG_INVALID', `--metrics-port ${flags.metricsPort} is not a port number`, { remedy: 'give a number from 1 to 65535' });
     }
   }
+  const metricsHost = flags.metricsHost ?? file.metrics_host ?? '127.0.0.1';
+  if (metricsHost.trim() === '') throw new CdcError('CONFIG_INVALID', '--metrics-host is empty', { remedy: 'give an address to bind, e.g. 127.0.0.1, 0.0.0.0 or ::' });
   return {
     name,
     source,
     target,
     untilCaughtUp: flags.untilCaughtUp ?? false,
     metricsPort,
+    metricsHost,
     resync: flags.resync ?? false,
     batchPolicy: {
       maxChanges: file.batch?.max_changes ?? DEFAULT_BATCH_POLICY.maxChanges,

@@ -14,8 +14,12 @@ export interface StoredPosition {
 
 /** One table of a pipeline on the target. */
 export interface TableStatus {
-  /** `schema.table` as the target names it. */
+  /** `schema.table` as the target names it (for people: ambiguous when a name holds a dot; see `schema` and `name`). */
   readonly table: string;
+  /** The table's schema, exactly. */
+  readonly schema: string;
+  /** The table's name, exactly. */
+  readonly name: string;
   /** Snapshot state: `pending`, `copying` or `done`. */
   readonly snapshot: string;
   readonly rows: number;

@@ -16,8 +16,9 @@ function quote(text: string): string {
 /**
  * A text that cannot be read as a value of its logical type. Code `VALUE_TEXT_INVALID`; the
  * message names the logical type, the value (cut after 120 characters) and the problem:
- * `cannot read "31/01/2020" as date: expected YYYY-MM-DD (DateStyle ISO)`. `context` holds
- * `logicalType` (text form) and `value` (the whole text).
+ * `cannot read "31/01/2020" as date: expected YYYY-MM-DD (DateStyle ISO)`. Rendered and recorded
+ * messages lose the value (`redactText`: `cannot read "…" as date: …`); `value` keeps it for the
+ * caller. `context` holds `logicalType` (text form) only.
  *
  * Either the session printed values in a style the decoder does not read (see
  * {@link decodeTextValue} for the required settings), or the column's logical type is wrong
@@ -35,7 +36,8 @@ export class ValueTextError extends CdcError {
       ...options,
       remedy:
         "read values in PostgreSQL's default output styles (DateStyle ISO, IntervalStyle postgres or iso_8601, bytea_output hex, extra_float_digits >= 1), or fix the column's logical type in type-maps/",
-      context: { logicalType, value },
+      // Not the value: context is recorded (error_log), and no row value may be.
+      context: { logicalType },
     });
     this.name = 'ValueTextError';
     this.logicalType = logicalType;

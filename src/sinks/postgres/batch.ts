@@ -13,6 +13,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { DeadLetter, RowChangeMessage, RowOrigin } from '../../events/change.js';
 import type { CheckpointUpdate } from '../../events/checkpoint.js';
+import { redactText } from '../../redact.js';
 import { sameShape, tableKey, type TableId, type TableSchema } from '../../schema/table.js';
 import { quoteIdent, quoteTable } from '../../sql/quote.js';
 import type { BatchCounts, BatchStats, SinkBatch } from '../change-sink.js';
@@ -162,7 +163,8 @@ export class PostgresBatch implements SinkBatch {
         entry.brokerPosition,
         entry.key === null ? null : Buffer.from(entry.key),
         entry.value === null ? null : Buffer.from(entry.value),
-        entry.error,
+        // The raw message is kept on purpose (to replay it); the error text holds no row value.
+        redactText(entry.error),
       ],
     );
   }

@@ -5,7 +5,8 @@
  * - `cdc_management.mark_staged()`: the statement-level AFTER INSERT trigger function on every
  *   staging table. One firing per INSERT or COPY statement marks the table's `merge_control` row
  *   (has_changes, first/last change time; the row is created on the table's first insert) and
- *   sends `NOTIFY cdc_merge, '<schema>.<table>'`.
+ *   sends `NOTIFY cdc_merge, '<schema>.<table>'`. SECURITY DEFINER: a writer needs INSERT on its
+ *   staging table (and USAGE on `cdc_staging`), nothing on `cdc_management`.
  * - `cdc_management.trigger_pending_merges(window_seconds, stuck_after_seconds, max_wait_seconds)`:
  *   a procedure that claims, one at a time, tables with staged changes whose last change is older
  *   than the window (or whose first unmerged change is older than max_wait, so a table written
@@ -13,8 +14,13 @@
  *   merges the table in its own transaction; commits. A claim older than stuck_after is taken
  *   over (its merger died). A table that fails is not tried again in the same call.
  * - `cdc_management.manual_merge(schema, table)`: merges one table now.
+ * - `cdc_management.merge_table(schema, table)`: calls the table's merge procedure, whose name it
+ *   derives from the table (`merge_procedure_name`, naming-sql.ts); SECURITY DEFINER, so that a
+ *   merge worker needs no privilege on the final and staging tables. No stored text is ever
+ *   executed (`merge_control.merge_procedure` is for people only).
  * - `cdc_management.run_merge(...)`: one claimed table's merge in a subtransaction: a failure
- *   rolls back only that table, writes `error_log` and `merge_log`, and leaves the staged rows.
+ *   rolls back only that table, writes `error_log` and `merge_log` (through
+ *   `cdc_management.redact`: no row value), and leaves the staged rows.
  * - Views: `v_merge_status`, `v_recent_errors`, `v_replication_lag`, `v_processing_gaps`.
  *
  * Procedures that COMMIT cannot run inside a transaction block: call them with `CALL` in
@@ -25,7 +31,7 @@
 import type { TableId } from '../../schema/table.js';
 import { quoteIdent, quoteLiteral, quoteTable } from '../../sql/quote.js';
 import { dollarQuote } from './dollar-quote.js';
-import { MANAGEMENT_SCHEMA, fitIdentifier, mergeProcedureId, stagingTableId } from './naming.js';
+import { MANAGEMENT_SCHEMA, STAGING_SCHEMA, fitIdentifier, mergeProcedureId, stagingTableId } from './naming.js';
 
 /** The NOTIFY channel of the staging trigger; the payload is `<schema>.<table>` of the final table. */
 export const MERGE_CHANNEL = 'cdc_merge';
@@ -37,23 +43,69 @@ export const DEFAULT_STUCK_AFTER_SECONDS = 300;
 
 const m = (name: string) => quoteTable({ schema: MANAGEMENT_SCHEMA, name });
 
-/** The marking trigger function (shared by every staging table; its arguments name the table). */
+/** `search_path` of the SECURITY DEFINER routines: nothing a caller can create objects in. */
+const DEFINER_SEARCH_PATH = `pg_catalog, ${MANAGEMENT_SCHEMA}, pg_temp`;
+
+/**
+ * The marking trigger function (shared by every staging table; its arguments name the table).
+ * SECURITY DEFINER, so that a writer needs no privilege on `merge_control`: it runs as the owner
+ * of `cdc_management`, with a fixed `search_path`, only as a statement trigger of a table in
+ * `cdc_staging` (where writers cannot create tables), and PUBLIC may not use it in a trigger of
+ * its own (CREATE TRIGGER needs EXECUTE on the function; firing does not). Its third argument,
+ * the merge procedure, is ignored: merges derive it (`merge_procedure_name`).
+ */
 function markStagedSql(): string {
   const body = `
 BEGIN
+  IF TG_LEVEL <> 'STATEMENT' OR TG_TABLE_SCHEMA <> ${quoteLiteral(STAGING_SCHEMA)} THEN
+    RAISE EXCEPTION 'cdc: mark_staged() marks statements on tables of ${STAGING_SCHEMA} only, not on %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME;
+  END IF;
   INSERT INTO ${m('merge_control')} AS mc
     (schema_name, table_name, merge_procedure, has_changes, first_change_time, last_change_time)
-  VALUES (TG_ARGV[0], TG_ARGV[1], TG_ARGV[2], true, clock_timestamp(), clock_timestamp())
+  VALUES (TG_ARGV[0], TG_ARGV[1], ${quoteLiteral(quoteIdent(STAGING_SCHEMA) + '.')} || '"' || replace(${m('merge_procedure_name')}(TG_ARGV[0], TG_ARGV[1]), '"', '""') || '"',
+          true, clock_timestamp(), clock_timestamp())
   ON CONFLICT (schema_name, table_name) DO UPDATE
   SET has_changes = true,
       first_change_time = CASE WHEN mc.has_changes AND mc.first_change_time IS NOT NULL THEN mc.first_change_time ELSE EXCLUDED.first_change_time END,
-      last_change_time = EXCLUDED.last_change_time,
-      merge_procedure = EXCLUDED.merge_procedure;
+      last_change_time = EXCLUDED.last_change_time;
   PERFORM pg_notify(${quoteLiteral(MERGE_CHANNEL)}, TG_ARGV[0] || '.' || TG_ARGV[1]);
   RETURN NULL;
 END;
 `;
-  return `CREATE OR REPLACE FUNCTION ${m('mark_staged')}() RETURNS trigger\nLANGUAGE plpgsql\nAS ${dollarQuote(body, 'cdc_mark')};`;
+  return [
+    `CREATE OR REPLACE FUNCTION ${m('mark_staged')}() RETURNS trigger`,
+    'LANGUAGE plpgsql SECURITY DEFINER',
+    `SET search_path = ${DEFINER_SEARCH_PATH}`,
+    `AS ${dollarQuote(body, 'cdc_mark')};`,
+    `REVOKE ALL ON FUNCTION ${m('mark_staged')}() FROM PUBLIC;`,
+  ].join('\n');
+}
+
+/**
+ * `merge_table(schema, table)`: calls the merge procedure of one final table, found by name
+ * from the table (`merge_procedure_name`), never from a stored text. SECURITY DEFINER with a
+ * fixed `search_path`, so that a merge worker role needs EXECUTE on it and no privilege on the
+ * final and staging tables; PUBLIC may not execute it. It does not commit (the caller does).
+ */
+function mergeTableSql(): string {
+  const body = `
+DECLARE
+  _procedure text := ${m('merge_procedure_name')}(p_schema, p_table);
+BEGIN
+  IF to_regprocedure(format('%I.%I()', ${quoteLiteral(STAGING_SCHEMA)}, _procedure)) IS NULL THEN
+    RAISE EXCEPTION 'cdc: %.% has no merge procedure %.%', p_schema, p_table, ${quoteLiteral(STAGING_SCHEMA)}, _procedure
+      USING ERRCODE = 'undefined_function', HINT = 'create the table first: cdc migrations apply, or cdc run';
+  END IF;
+  EXECUTE format('CALL %I.%I()', ${quoteLiteral(STAGING_SCHEMA)}, _procedure);
+END;
+`;
+  return [
+    `CREATE OR REPLACE PROCEDURE ${m('merge_table')}(p_schema text, p_table text)`,
+    'LANGUAGE plpgsql SECURITY DEFINER',
+    `SET search_path = ${DEFINER_SEARCH_PATH}`,
+    `AS ${dollarQuote(body, 'cdc_merge_table')};`,
+    `REVOKE ALL ON PROCEDURE ${m('merge_table')}(text, text) FROM PUBLIC;`,
+  ].join('\n');
 }
 
 /** One claimed table's merge, in a subtransaction, logged either way. */
@@ -69,26 +121,33 @@ DECLARE
   _hint text;
 BEGIN
   BEGIN
-    EXECUTE format('CALL %s()', p_procedure);
+    CALL ${m('merge_table')}(p_schema, p_table);
     SELECT last_merge_rows INTO _rows FROM ${m('merge_control')} WHERE schema_name = p_schema AND table_name = p_table;
     INSERT INTO ${m('merge_log')} (schema_name, table_name, claimed_at, last_change_time, started_at, finished_at, rows, success, merged_by)
     VALUES (p_schema, p_table, p_claimed_at, p_last_change, _started, clock_timestamp(), _rows, true, p_merged_by);
   EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS _message = MESSAGE_TEXT, _state = RETURNED_SQLSTATE, _context = PG_EXCEPTION_CONTEXT,
                             _detail = PG_EXCEPTION_DETAIL, _hint = PG_EXCEPTION_HINT;
+    -- No row value is kept (a NOT NULL violation's detail is the failing row).
+    _message := ${m('redact')}(_message);
+    _context := ${m('redact')}(_context);
+    _detail := ${m('redact')}(_detail);
+    _hint := ${m('redact')}(_hint);
     UPDATE ${m('merge_control')}
        SET is_merging = false, merge_started_at = NULL, merged_by = NULL, last_error = _message, last_error_time = clock_timestamp()
      WHERE schema_name = p_schema AND table_name = p_table;
     INSERT INTO ${m('error_log')} (pipeline, schema_name, table_name, error_code, message, statement, detail)
     VALUES ('deferred-merge', p_schema, p_table, _state, _message, _context,
-            jsonb_build_object('detail', _detail, 'hint', _hint, 'procedure', p_procedure, 'merged_by', p_merged_by));
+            jsonb_build_object('detail', _detail, 'hint', _hint, 'procedure', ${m('merge_procedure_name')}(p_schema, p_table), 'merged_by', p_merged_by));
     INSERT INTO ${m('merge_log')} (schema_name, table_name, claimed_at, last_change_time, started_at, finished_at, rows, success, error, merged_by)
     VALUES (p_schema, p_table, p_claimed_at, p_last_change, _started, clock_timestamp(), NULL, false, _message, p_merged_by);
   END;
 END;
 `;
   return [
-    `CREATE OR REPLACE PROCEDURE ${m('run_merge')}(p_schema text, p_table text, p_procedure text, p_claimed_at timestamptz, p_last_change timestamptz, p_merged_by text)`,
+    // Before issue 11 it took the procedure to run as text: gone, not left callable.
+    `DROP PROCEDURE IF EXISTS ${m('run_merge')}(text, text, text, timestamptz, timestamptz, text);`,
+    `CREATE OR REPLACE PROCEDURE ${m('run_merge')}(p_schema text, p_table text, p_claimed_at timestamptz, p_last_change timestamptz, p_merged_by text)`,
     'LANGUAGE plpgsql',
     `AS ${dollarQuote(body, 'cdc_run')};`,
   ].join('\n');
@@ -104,10 +163,9 @@ DECLARE
   _me text := coalesce(nullif(current_setting('application_name', true), ''), 'session') || ' pid ' || pg_backend_pid();
 BEGIN
   LOOP
-    SELECT schema_name, table_name, merge_procedure, last_change_time INTO _t
+    SELECT schema_name, table_name, last_change_time INTO _t
       FROM ${m('merge_control')}
      WHERE has_changes
-       AND merge_procedure IS NOT NULL
        AND (last_error_time IS NULL OR last_error_time < _call_started)
        AND (NOT is_merging OR merge_started_at IS NULL OR merge_started_at < clock_timestamp() - make_interval(secs => stuck_after_seconds))
        AND (last_change_time <= clock_timestamp() - make_interval(secs => window_seconds)
@@ -120,7 +178,7 @@ BEGIN
     UPDATE ${m('merge_control')} SET is_merging = true, merge_started_at = _claimed_at, merged_by = _me
      WHERE schema_name = _t.schema_name AND table_name = _t.table_name;
     COMMIT;
-    CALL ${m('run_merge')}(_t.schema_name, _t.table_name, _t.merge_procedure, _claimed_at, _t.last_change_time, _me);
+    CALL ${m('run_merge')}(_t.schema_name, _t.table_name, _claimed_at, _t.last_change_time, _me);
     COMMIT;
   END LOOP;
 END;
@@ -143,11 +201,11 @@ DECLARE
   _claimed_at timestamptz := clock_timestamp();
   _me text := coalesce(nullif(current_setting('application_name', true), ''), 'session') || ' pid ' || pg_backend_pid();
 BEGIN
-  SELECT schema_name, table_name, merge_procedure, last_change_time, is_merging, merge_started_at, merged_by INTO _t
+  SELECT schema_name, table_name, last_change_time, is_merging, merge_started_at, merged_by INTO _t
     FROM ${m('merge_control')}
    WHERE schema_name = p_schema AND table_name = p_table
    FOR UPDATE;
-  IF NOT FOUND OR _t.merge_procedure IS NULL THEN
+  IF NOT FOUND THEN
     RAISE NOTICE 'cdc: %.% has never had rows staged; nothing to merge', p_schema, p_table;
     RETURN;
   END IF;
@@ -158,7 +216,7 @@ BEGIN
   UPDATE ${m('merge_control')} SET is_merging = true, merge_started_at = _claimed_at, merged_by = _me
    WHERE schema_name = p_schema AND table_name = p_table;
   COMMIT;
-  CALL ${m('run_merge')}(p_schema, p_table, _t.merge_procedure, _claimed_at, _t.last_change_time, _me);
+  CALL ${m('run_merge')}(p_schema, p_table, _claimed_at, _t.last_change_time, _me);
   COMMIT;
 END;
 `;
@@ -215,7 +273,7 @@ SELECT pipeline, previous_at AS gap_start, at AS gap_end, round(extract(epoch FR
  * throughout. Part of `infrastructureSql()`.
  */
 export function deferredMergeSql(): string {
-  return [markStagedSql(), runMergeSql(), triggerPendingMergesSql(), manualMergeSql(), viewsSql()].join('\n\n');
+  return [markStagedSql(), mergeTableSql(), runMergeSql(), triggerPendingMergesSql(), manualMergeSql(), viewsSql()].join('\n\n');
 }
 
 /** Name of the marking trigger on a staging table (fits 63 bytes). */

@@ -6,6 +6,8 @@
 import { quoteIdent, quoteLiteral, quoteTable } from '../../sql/quote.js';
 import { deferredMergeSql } from './deferred-merge.js';
 import { MANAGEMENT_SCHEMA, STAGING_SCHEMA } from './naming.js';
+import { namingFunctionsSql } from './naming-sql.js';
+import { redactFunctionSql } from '../../redact.js';
 import { rowPositionFunctionSql, rowPositionPartsFunctionSql, upgradeProcedureSql } from './row-position-sql.js';
 import { sourceFieldsSql } from './source-fields-sql.js';
 import { sourcePositionSql } from './source-position-sql.js';
@@ -70,7 +72,7 @@ const TABLES: readonly TableSpec[] = [
       ['PRIMARY KEY (schema_name, table_name)', ''],
     ],
     added: [
-      ['merge_procedure text', 'The merge procedure, schema-qualified and quoted (registered by the staging trigger).'],
+      ['merge_procedure text', 'The merge procedure, schema-qualified and quoted, for people. Never executed: merges derive it from schema_name and table_name (merge_procedure_name).'],
       ['first_change_time timestamptz', 'First change staged since the last merge (bounds how long a busy table waits).'],
       ['merge_started_at timestamptz', 'When the current merge was claimed (a stale claim is released after a timeout).'],
       ['merged_by text', 'Who claimed the current merge: application name and backend pid.'],
@@ -218,8 +220,9 @@ function createTableSql(spec: TableSpec): string {
  * bookkeeping tables, with comments: `offsets`, `watermarks`, `merge_control`, `merge_log`,
  * `snapshot_progress`, `table_definitions`, `source_fields`, `error_log`, `processing_log`,
  * `migration_history`; then the row position functions (`row_position`, `row_position_parts`,
- * `upgrade_row_position`), the deferred-merge functions, procedures and views
- * (`deferredMergeSql`), and the Debezium source-field functions and staging trigger
+ * `upgrade_row_position`), the naming functions (`namingFunctionsSql`: `merge_procedure_name`),
+ * `redact(text)` (`redactFunctionSql`: what error texts keep),
+ * the deferred-merge functions, procedures and views (`deferredMergeSql`), and the Debezium source-field functions and staging trigger
  * (`sourcePositionSql`, `sourceFieldsSql`). Idempotent (IF
  * NOT EXISTS, ADD COLUMN IF NOT EXISTS, CREATE OR REPLACE), so it may run before every start. Several statements
  * separated by `;`: run it as a simple query (no parameters). Deterministic text.
@@ -232,5 +235,5 @@ export function infrastructureSql(): string {
   const errorIndex =
     `CREATE INDEX IF NOT EXISTS ${quoteIdent('error_log_occurred_at_idx')} ` + `ON ${managementTable('error_log')} (occurred_at);`;
   const mergeLogIndex = `CREATE INDEX IF NOT EXISTS ${quoteIdent('merge_log_table_idx')} ON ${managementTable('merge_log')} (schema_name, table_name, id);`;
-  return [...schemas, ...TABLES.map(createTableSql), errorIndex, mergeLogIndex, rowPositionFunctionSql(), rowPositionPartsFunctionSql(), upgradeProcedureSql(), deferredMergeSql(), sourcePositionSql(), sourceFieldsSql()].join('\n\n') + '\n';
+  return [...schemas, ...TABLES.map(createTableSql), errorIndex, mergeLogIndex, rowPositionFunctionSql(), rowPositionPartsFunctionSql(), upgradeProcedureSql(), namingFunctionsSql(), redactFunctionSql(quoteIdent(MANAGEMENT_SCHEMA)), deferredMergeSql(), sourcePositionSql(), sourceFieldsSql()].join('\n\n') + '\n';
 }

@@ -95,12 +95,16 @@ export function stagingTableId(id: TableId): TableId {
   return { schema: STAGING_SCHEMA, name: derivedName('', id) };
 }
 
+/** Prefix of a merge procedure's name (see {@link mergeProcedureId}). */
+export const MERGE_PROCEDURE_PREFIX = 'sp_merge_';
+
 /**
  * The merge procedure of a captured table: in {@link STAGING_SCHEMA}, named
- * `sp_merge_<schema>.<table>`, with the same shortening rule as {@link stagingTableId}.
+ * `sp_merge_<schema>.<table>`, with the same shortening rule as {@link stagingTableId}. The
+ * database derives the same name with `cdc_management.merge_procedure_name` (naming-sql.ts).
  */
 export function mergeProcedureId(id: TableId): TableId {
-  return { schema: STAGING_SCHEMA, name: derivedName('sp_merge_', id) };
+  return { schema: STAGING_SCHEMA, name: derivedName(MERGE_PROCEDURE_PREFIX, id) };
 }
 
 /**

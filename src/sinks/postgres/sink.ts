@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { pipeline as pipe } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { CdcError, sqlState } from '../../errors.js';
+import { redactText, redactValue, redactedMessage } from '../../redact.js';
 import { formatTableId, tableKey, type TableSchema } from '../../schema/table.js';
 import { connectPostgres, SESSION_OPTIONS } from '../../sql/connect.js';
 import { quoteIdent, quoteTable } from '../../sql/quote.js';
@@ -330,18 +331,23 @@ export class PostgresSink implements ChangeSink {
     );
   }
 
+  /**
+   * Writes `error` to `cdc_management.error_log`: its message, SQLSTATE or code, table, failing
+   * internal statement, and detail (PostgreSQL's detail, where and hint, the cause's message, the
+   * error's context), each without passwords, tokens or row values (`redactText`).
+   */
   async recordError(error: unknown): Promise<void> {
     const e = (error ?? {}) as Record<string, unknown>;
-    const text = (k: string) => (typeof e[k] === 'string' ? e[k] : null);
+    const text = (k: string) => (typeof e[k] === 'string' ? redactText(e[k]) : null);
     const code = text('code');
-    const message = error instanceof Error ? error.message : String(error);
-    const context = error instanceof CdcError ? error.context : {};
+    const message = redactedMessage(error);
+    const context = error instanceof CdcError ? (redactValue(error.context) as Record<string, unknown>) : {};
     const table = typeof context.table === 'string' ? context.table : null;
     const detail = {
-      hint: text('hint') ?? (error instanceof CdcError ? (error.remedy ?? null) : null),
+      hint: text('hint') ?? (error instanceof CdcError ? (error.remedy === undefined ? null : redactText(error.remedy)) : null),
       detail: text('detail'),
       where: text('where'),
-      cause: error instanceof Error && error.cause instanceof Error ? error.cause.message : null,
+      cause: error instanceof Error && error.cause instanceof Error ? redactedMessage(error.cause) : null,
       ...context,
     };
     await this.client
@@ -350,7 +356,7 @@ export class PostgresSink implements ChangeSink {
          VALUES ($1, $2, $3, $4, $5, $6, $7)`,
         [this.options.pipeline, text('schema'), text('table') ?? table, code, message, text('internalQuery'), JSON.stringify(detail)],
       )
-      .catch((failure: unknown) => this.options.log.warn({ error: (failure as Error).message }, 'could not write cdc_management.error_log'));
+      .catch((failure: unknown) => this.options.log.warn({ error: redactedMessage(failure) }, 'could not write cdc_management.error_log'));
   }
 
   async close(): Promise<void> {

@@ -56,6 +56,8 @@ async function pipelineStatus(client: pg.Client, pipeline: string): Promise<Targ
     const count = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${quoteTable({ schema: t.schema_name, name: t.table_name })}`);
     rows.push({
       table: `${t.schema_name}.${t.table_name}`,
+      schema: t.schema_name,
+      name: t.table_name,
       snapshot: t.state ?? 'pending',
       rows: Number(count.rows[0]!.n),
       mergeCount: Number(t.merge_count ?? 0),

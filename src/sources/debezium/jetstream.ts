@@ -11,7 +11,8 @@
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import { CdcError } from '../../errors.js';
+import { CdcError, redactUrl } from '../../errors.js';
+import { redactText } from '../../redact.js';
 import type { MessageTransport, SourceMessage } from './transport.js';
 import { ArrivalSignal } from './arrival.js';
 
@@ -99,7 +100,7 @@ export class JetStreamTransport implements MessageTransport {
     try {
       nc = await connect({ servers: options.url.split(','), name: `cdc-merge ${options.durable}`, reconnect: true, maxReconnectAttempts: -1 });
     } catch (cause) {
-      throw new CdcError('CONNECTION_FAILED', `cannot connect to NATS at ${options.url}: ${(cause as Error).message}`, {
+      throw new CdcError('CONNECTION_FAILED', `cannot connect to NATS at ${redactUrl(options.url)}: ${redactText((cause as Error).message)}`, {
         cause,
         retryable: true,
         remedy: 'check that nats-server runs with JetStream (-js) and that the URL is right',
@@ -107,7 +108,7 @@ export class JetStreamTransport implements MessageTransport {
     }
     try {
       const jsm = await jetstreamManager(nc);
-      await streamInfo(jsm, options.stream, options.url);
+      await streamInfo(jsm, options.stream, redactUrl(options.url));
       // The target's merged position decides where to start: drop the consumer's own state.
       await jsm.consumers.delete(options.stream, options.durable).catch(() => undefined);
       const created = await jsm.consumers.add(options.stream, {

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { BinaryHandlingMode, TableColumnTypes } from '../../events/debezium/index.js';
 import type { TableId } from '../../schema/table.js';
+import { redactUrl } from '../../errors.js';
 import type { SourceContext, SourceKind } from '../source-kind.js';
 import { brokerConnector, type DebeziumBroker } from './broker.js';
 import { compileRoutes } from './routing.js';
@@ -111,9 +112,9 @@ export function debeziumConfigFromYaml(settings: DebeziumSettings): DebeziumSour
   };
 }
 
-/** Where a Debezium source reads, for messages: `nats://h:4222` or `k1:9092,k2:9092`. */
+/** Where a Debezium source reads, for messages: `nats://h:4222` or `k1:9092,k2:9092` (credentials hidden, `redactUrl`). */
 export function debeziumAddress(config: DebeziumSourceConfig): string {
-  return config.broker.kind === 'nats' ? config.broker.url : config.broker.brokers.join(',');
+  return redactUrl(config.broker.kind === 'nats' ? config.broker.url : config.broker.brokers.join(','));
 }
 
 /** Builds a Debezium source (it connects to the broker on `start()`). */
