@@ -41,6 +41,13 @@ export interface ThrowawayCluster {
   psql(database: string, args: readonly string[]): Promise<string>;
   /** Creates a database and resolves to its URL. */
   createDatabase(name: string): Promise<string>;
+  /**
+   * Restarts the server on the same port and data (`pg_ctl restart -m fast`): every connection
+   * is terminated, as in a failover or a server restart. Resolves once it accepts connections
+   * again.
+   * @throws {Error} when `pg_ctl` fails or the server is not back within 60 s.
+   */
+  restart(): Promise<void>;
   /** Stops the server immediately and removes its directory. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -169,7 +176,7 @@ export async function startThrowawayCluster(options: ThrowawayClusterOptions = {
       rmSync(dir, { recursive: true, force: true });
       throw new Error(`pg_ctl start failed for ${data}:\n${tail}`, { cause: error });
     }
-    const cluster = makeCluster({ bin, dir, data, port, owner });
+    const cluster = makeCluster({ bin, dir, data, log, port, owner, env: serverUserEnv });
     live.add(cluster);
     installExitHook();
     return cluster;
@@ -180,8 +187,10 @@ function makeCluster(p: {
   bin: string;
   dir: string;
   data: string;
+  log: string;
   port: number;
   owner: { uid?: number; gid?: number };
+  env: NodeJS.ProcessEnv;
 }): ThrowawayCluster {
   let stopped = false;
   const cluster: ThrowawayCluster = {
@@ -199,6 +208,9 @@ function makeCluster(p: {
     async createDatabase(name) {
       await cluster.psql('postgres', ['-c', `CREATE DATABASE "${name.replaceAll('"', '""')}"`]);
       return cluster.url(name);
+    },
+    async restart() {
+      await run(join(p.bin, 'pg_ctl'), ['restart', '-D', p.data, '-l', p.log, '-m', 'fast', '-w', '-t', '60'], { ...p.owner, env: p.env });
     },
     async stop() {
       if (stopped) return;
