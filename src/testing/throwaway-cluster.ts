@@ -42,12 +42,11 @@ export interface ThrowawayCluster {
   /** Creates a database and resolves to its URL. */
   createDatabase(name: string): Promise<string>;
   /**
-   * Restarts the server on the same port and data (`pg_ctl restart -m fast`): every connection
-   * is terminated, as in a failover or a server restart. Resolves once it accepts connections
-   * again.
-   * @throws {Error} when `pg_ctl` fails or the server is not back within 60 s.
+   * Stops the server and starts it again on the same port and data. `immediate` is a crash:
+   * no shutdown checkpoint, so crash recovery runs at start (and empties UNLOGGED tables);
+   * `fast` is a clean restart. Connections are cut either way.
    */
-  restart(): Promise<void>;
+  restart(mode?: 'fast' | 'immediate'): Promise<void>;
   /** Stops the server immediately and removes its directory. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -176,7 +175,7 @@ export async function startThrowawayCluster(options: ThrowawayClusterOptions = {
       rmSync(dir, { recursive: true, force: true });
       throw new Error(`pg_ctl start failed for ${data}:\n${tail}`, { cause: error });
     }
-    const cluster = makeCluster({ bin, dir, data, log, port, owner, env: serverUserEnv });
+    const cluster = makeCluster({ bin, dir, data, port, owner, env: serverUserEnv });
     live.add(cluster);
     installExitHook();
     return cluster;
@@ -187,7 +186,6 @@ function makeCluster(p: {
   bin: string;
   dir: string;
   data: string;
-  log: string;
   port: number;
   owner: { uid?: number; gid?: number };
   env: NodeJS.ProcessEnv;
@@ -209,8 +207,9 @@ function makeCluster(p: {
       await cluster.psql('postgres', ['-c', `CREATE DATABASE "${name.replaceAll('"', '""')}"`]);
       return cluster.url(name);
     },
-    async restart() {
-      await run(join(p.bin, 'pg_ctl'), ['restart', '-D', p.data, '-l', p.log, '-m', 'fast', '-w', '-t', '60'], { ...p.owner, env: p.env });
+    async restart(mode = 'fast') {
+      await run(join(p.bin, 'pg_ctl'), ['stop', '-D', p.data, '-m', mode, '-w', '-t', '60'], p.owner);
+      await run(join(p.bin, 'pg_ctl'), ['start', '-D', p.data, '-l', join(p.dir, 'server.log'), '-w', '-t', '60'], { ...p.owner, env: p.env });
     },
     async stop() {
       if (stopped) return;
