@@ -3,7 +3,7 @@
  * Flags override the config file; the service stops cleanly on SIGINT/SIGTERM (exit 130 on
  * Ctrl-C) and retries retryable failures with capped exponential backoff.
  */
-import { CdcError } from '../errors.js';
+import { CdcError, explainLostConnection } from '../errors.js';
 import { Metrics } from '../observability/metrics.js';
 import { createLogger } from '../observability/logger.js';
 import { startHttpServer, type HealthState } from '../observability/http.js';
@@ -64,7 +64,10 @@ export async function runCommand(flags: RunFlags): Promise<number> {
                 delete health.lastError;
               },
             });
-          } catch (error) {
+          } catch (caught) {
+            // A lost connection that no connection wrapper named (a COPY stream, a pool): still
+            // CONNECTION_LOST, and retried.
+            const error = explainLostConnection(caught, 'the source or the target');
             metrics.errorsTotal.inc({ code: error instanceof CdcError ? error.code : 'UNEXPECTED' });
             health.ready = false;
             health.lastError = error instanceof Error ? error.message : String(error);
