@@ -25,6 +25,8 @@ beforeAll(async () => {
   [sourceCluster, targetCluster] = await Promise.all([startThrowawayCluster({ label: 'faults-source' }), startThrowawayCluster({ label: 'faults-target' })]);
 });
 afterAll(async () => {
+  // A failed test leaves its workload running: stop it before the servers go.
+  await Promise.all(workloads.map((w) => w.stop().catch(() => undefined)));
   for (const r of runs) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
   await sourceCluster?.stop();
   await targetCluster?.stop();
@@ -71,10 +73,12 @@ function alive(run: CliRun): boolean {
 interface Workload {
   stop(): Promise<number>;
 }
+const workloads: Workload[] = [];
 
 /** Transfers between accounts plus two history rows per transaction, on one source connection, until stopped. */
 async function startWorkload(url: string): Promise<Workload> {
   const client = new pg.Client({ connectionString: url, application_name: 'faults workload' });
+  client.on('error', () => undefined);
   await client.connect();
   let done = false;
   let n = 0;
@@ -92,7 +96,7 @@ async function startWorkload(url: string): Promise<Workload> {
       await new Promise((r) => setTimeout(r, 5));
     }
   })();
-  return {
+  const workload = {
     async stop() {
       done = true;
       await loop;
@@ -100,6 +104,8 @@ async function startWorkload(url: string): Promise<Workload> {
       return n;
     },
   };
+  workloads.push(workload);
+  return workload;
 }
 
 /** A fresh source and target database pair with the workload's tables. */
@@ -279,6 +285,17 @@ describe('stopping while waiting to retry', () => {
       expect(run.stderr()).toMatch(/stopped while waiting to retry/);
     });
   }
+
+  it('cdc merge-worker retries an unreachable target with backoff, and SIGTERM during the wait ends it at once (exit 0)', async () => {
+    const unreachable = `postgres://postgres@127.0.0.1:${await freePort()}/nowhere`;
+    const worker = start(['merge-worker', '--target', unreachable, '--window', '200ms']);
+    await worker.waitFor(/"code":"CONNECTION_FAILED"[^\n]*"retryInMs":4000[^\n]*"msg":"retryable failure"/, 60_000);
+    const sent = performance.now();
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited, worker.stderr()).toBe(0);
+    expect(performance.now() - sent).toBeLessThan(2_000);
+    expect(worker.stderr()).toMatch(/stopped while waiting to retry/);
+  });
 });
 
 describe('start-up errors are recorded', () => {

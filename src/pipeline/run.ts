@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { CdcError } from '../errors.js';
-import { watermarkKey, type PartitionPosition, type Watermark } from '../events/checkpoint.js';
+import { watermarkKey, type Checkpoint, type PartitionPosition, type Watermark } from '../events/checkpoint.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ProgressReporter } from '../observability/progress.js';
 import type { TableSchema } from '../schema/table.js';
@@ -64,6 +64,36 @@ export interface RunResult {
  *   errors of the source and the sink (docs/errors.md).
  */
 export async function runPipeline(options: RunOptions): Promise<RunResult> {
+  let started: Started;
+  try {
+    started = await startPipeline(options);
+  } catch (error) {
+    // Start-up errors (a missing table, a slot taken, a target behind) go to the sink's error
+    // log too, as streaming errors do; a sink that has no log yet skips it.
+    if (!options.signal?.aborted) await options.sink.recordError(error);
+    throw error;
+  }
+  const { tables, checkpoint, stream, snapshotRows } = started;
+  options.onStreaming?.();
+  const merged = new Map(checkpoint.positions);
+  try {
+    const counts = await streamLoop(stream, options.sink, merged, options);
+    return { tables, snapshotRows, ...counts, positions: merged };
+  } finally {
+    await stream.stop();
+  }
+}
+
+/** What {@link startPipeline} leaves for the stream loop. */
+interface Started {
+  readonly tables: readonly TableSchema[];
+  readonly checkpoint: Checkpoint;
+  readonly stream: ChangeStream;
+  readonly snapshotRows: number;
+}
+
+/** Opens the source, prepares the sink, resyncs if asked, and starts the source from the sink's checkpoint. */
+async function startPipeline(options: RunOptions): Promise<Started> {
   const { source, sink, log } = options;
   const tables = await source.open();
   await sink.prepare(tables);
@@ -90,14 +120,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     ...(options.progress ? { progress: options.progress } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  options.onStreaming?.();
-  const merged = new Map(checkpoint.positions);
-  try {
-    const counts = await streamLoop(started.stream, sink, merged, options);
-    return { tables, snapshotRows: started.snapshotRows, ...counts, positions: merged };
-  } finally {
-    await started.stream.stop();
-  }
+  return { tables, checkpoint, stream: started.stream, snapshotRows: started.snapshotRows };
 }
 
 /** What the open batch will store when it commits. */

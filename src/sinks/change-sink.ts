@@ -86,8 +86,9 @@ export interface ChangeSink extends SnapshotTarget {
   /** Stores positions reached without changes (an idle source), so that restarts and status see them. */
   recordPositions(positions: readonly PartitionPosition[]): Promise<void>;
   /**
-   * Records an error that stopped the pipeline (after its batch was rolled back), for
-   * operators reading the target. Best effort: never throws.
+   * Records an error that stopped the pipeline (after its batch was rolled back), or that
+   * stopped it at start-up, for operators reading the target. Best effort: never throws; a
+   * target without its management tables yet records nothing.
    */
   recordError(error: unknown): Promise<void>;
   /** Releases connections. */

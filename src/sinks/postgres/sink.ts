@@ -333,10 +333,12 @@ export class PostgresSink implements ChangeSink {
       cause: error instanceof Error && error.cause instanceof Error ? error.cause.message : null,
       ...context,
     };
+    // At start-up the target may not have cdc_management yet (the error came before prepare):
+    // then there is no log to write to, and none is created just for this.
     await this.client
       .query(
         `INSERT INTO cdc_management.error_log (pipeline, schema_name, table_name, error_code, message, statement, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+         SELECT $1, $2, $3, $4, $5, $6, $7 WHERE to_regclass('cdc_management.error_log') IS NOT NULL`,
         [this.options.pipeline, text('schema'), text('table') ?? table, code, message, text('internalQuery'), JSON.stringify(detail)],
       )
       .catch((failure: unknown) => this.options.log.warn({ error: (failure as Error).message }, 'could not write cdc_management.error_log'));
