@@ -31,6 +31,7 @@ program
   .option('--metrics-port <port>', 'serve /metrics and /health on this port (127.0.0.1)')
   .option('--resync', 'drop the slot and copy every table again (after the slot was invalidated)')
   .option('--soft-delete', 'keep deleted rows, flagged _cdc_deleted = true')
+  .option('--on-rejected-row <policy>', 'a row the target rejects: dead_letter (set it aside in cdc_management.dead_letter, the default) or stop')
   .option('--log-level <level>', 'debug, info, warn or error (default info)')
   .action(async (flags: RunFlags) => {
     process.exitCode = await runCommand(flags);

@@ -57,7 +57,7 @@ export function mappedSink(sink: ChangeSink, mapping: TableMapping): ChangeSink 
     loadSnapshotChunk: (t, rows) => sink.loadSnapshotChunk(table(t), rows),
     finishTableSnapshot: (t, position, rows) => sink.finishTableSnapshot(table(t), position, rows),
     reset: () => sink.reset(),
-    openBatch: async () => wrapBatch(await sink.openBatch()),
+    openBatch: async (options) => wrapBatch(await sink.openBatch(options)),
     recordPositions: (positions) => sink.recordPositions(positions),
     recordError: (error) => sink.recordError(error),
     close: () => sink.close(),

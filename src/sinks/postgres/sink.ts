@@ -15,7 +15,7 @@ import { quoteIdent, quoteTable } from '../../sql/quote.js';
 import type { Checkpoint, PartitionPosition, Watermark } from '../../events/checkpoint.js';
 import { watermarkKey } from '../../events/checkpoint.js';
 import { encodePosition, type PositionBase } from '../../events/position.js';
-import type { ChangeSink, SinkBatch, SinkCapabilities, TableSnapshotState } from '../change-sink.js';
+import type { BatchOptions, ChangeSink, SinkBatch, SinkCapabilities, TableSnapshotState } from '../change-sink.js';
 import { PostgresBatch } from './batch.js';
 import { infrastructureSql } from './infrastructure.js';
 import { applyMigration, type Migration } from './migration-history.js';
@@ -260,8 +260,9 @@ export class PostgresSink implements ChangeSink {
     await this.client.query('DELETE FROM cdc_management.snapshot_progress WHERE pipeline = $1', [this.options.pipeline]);
   }
 
-  async openBatch(): Promise<SinkBatch> {
+  async openBatch(options: BatchOptions = {}): Promise<SinkBatch> {
     const batch = new PostgresBatch({
+      isolateRows: options.isolateRows ?? false,
       client: this.client,
       previous: this.lastBatch,
       pipeline: this.options.pipeline,
