@@ -17,7 +17,7 @@ import type { TableSchema } from '../src/schema/table.js';
 import { debeziumEvent } from '../src/testing/debezium-events.js';
 import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/throwaway-cluster.js';
 import { startThrowawayNats, type ThrowawayNats } from '../src/testing/throwaway-nats.js';
-import { runCli } from './support/cli.js';
+import { runCli, startCli } from './support/cli.js';
 
 let sourceCluster: ThrowawayCluster;
 let targetCluster: ThrowawayCluster;
@@ -130,6 +130,29 @@ describe('PostgreSQL source', () => {
     expect(again.stderr).not.toMatch(/ROW_REJECTED|row by row/);
     expect(await query(p.targetUrl, 'SELECT count(*)::int AS n FROM cdc_management.dead_letter')).toEqual([{ n: 4 }]);
     expect(await query(p.targetUrl, 'SELECT id FROM public.item WHERE id = 16')).toEqual([{ id: 16 }]);
+  });
+
+  it('a running pipeline returns to batches once past the rejected rows', async () => {
+    const p = await prepared();
+    const run = startCli(p.args.filter((a) => a !== '--until-caught-up'));
+    try {
+      const letters = async () => (await query<{ n: number }>(p.targetUrl, 'SELECT count(*)::int AS n FROM cdc_management.dead_letter'))[0]!.n;
+      for (const deadline = Date.now() + 60_000; (await letters()) < 4; ) {
+        if (Date.now() > deadline) throw new Error(`rejected rows not set aside:\n${run.stderr()}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await query(p.sourceUrl, "INSERT INTO item VALUES (16, 16, 16, 'note 16'), (17, 17, 17, 'note 17')");
+      await run.waitFor('past the rejected rows: merging in batches again', 60_000);
+      for (const deadline = Date.now() + 60_000; (await query(p.targetUrl, 'SELECT 1 FROM public.item WHERE id = 17')).length === 0; ) {
+        if (Date.now() > deadline) throw new Error(`later rows not merged:\n${run.stderr()}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(await letters()).toBe(4);
+      expect(run.child.exitCode, run.stderr()).toBe(null);
+    } finally {
+      run.child.kill('SIGTERM');
+      expect(await run.exited, run.stderr()).toBe(0);
+    }
   });
 
   it('with --on-rejected-row stop, stops once with ROW_REJECTED naming the table, and merges nothing of the batch', async () => {
