@@ -32,6 +32,7 @@ program
   .option('--metrics-host <host>', 'address the metrics server binds (default 127.0.0.1; 0.0.0.0 or :: for every interface)')
   .option('--resync', 'drop the slot and copy every table again (after the slot was invalidated)')
   .option('--soft-delete', 'keep deleted rows, flagged _cdc_deleted = true')
+  .option('--on-rejected-row <policy>', 'a row the target rejects: dead_letter (set it aside in cdc_management.dead_letter, the default) or stop')
   .option('--log-level <level>', 'debug, info, warn or error (default info)')
   .action(async (flags: RunFlags) => {
     process.exitCode = await runCommand(flags);

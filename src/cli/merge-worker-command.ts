@@ -1,6 +1,7 @@
 /**
  * `cdc merge-worker`: merges staging tables written by external writers (deferred mode,
  * DESIGN.md §4) until SIGTERM/SIGINT; running merges finish first (exit 0, or 130 after Ctrl-C).
+ * Retryable start-up failures (the target down) are retried with capped exponential backoff.
  */
 import type { Command } from 'commander';
 import { CdcError } from '../errors.js';
@@ -8,6 +9,7 @@ import { parseDuration } from '../config/duration.js';
 import { createLogger } from '../observability/logger.js';
 import { startHttpServer, type HealthState } from '../observability/http.js';
 import { MergeWorkerMetrics } from '../observability/merge-metrics.js';
+import { retryWithBackoff } from '../run/backoff.js';
 import { SINK_DIALECTS } from '../run/registry.js';
 import { validatePostgresUrl } from '../sql/connect.js';
 import { EXIT } from './errors.js';
@@ -73,17 +75,38 @@ export function registerMergeWorkerCommand(program: Command): void {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
-        await deferred.runWorker({
-          url: flags.target,
-          windowMs,
-          concurrency,
-          stuckAfterMs,
-          ...(maxWaitMs === undefined ? {} : { maxWaitMs }),
-          ...(pollMs === undefined ? {} : { pollMs }),
-          log,
-          metrics,
-          signal: controller.signal,
-          onReady: () => (health.ready = true),
+        // Once running, the worker rides out lost connections itself; a target that is down or
+        // drops the connection while the worker starts is retried with the same abortable
+        // backoff as `cdc run` (a signal during the wait stops at once).
+        await retryWithBackoff(
+          ({ healthy }) =>
+            deferred.runWorker({
+              url: flags.target,
+              windowMs,
+              concurrency,
+              stuckAfterMs,
+              ...(maxWaitMs === undefined ? {} : { maxWaitMs }),
+              ...(pollMs === undefined ? {} : { pollMs }),
+              log,
+              metrics,
+              signal: controller.signal,
+              onReady: () => {
+                healthy();
+                health.ready = true;
+              },
+            }),
+          {
+            signal: controller.signal,
+            onRetry: ({ error, attempt, delayMs }) => {
+              const code = error instanceof CdcError ? error.code : 'UNEXPECTED';
+              metrics.errorsTotal.inc({ code });
+              health.ready = false;
+              log.warn({ code, error: error instanceof Error ? error.message : String(error), retryInMs: delayMs, attempt }, 'retryable failure');
+            },
+          },
+        ).catch((error: unknown) => {
+          if (controller.signal.aborted && error === controller.signal.reason) log.info('stopped while waiting to retry');
+          else throw error;
         });
       } finally {
         process.off('SIGINT', onSignal);

@@ -3,11 +3,12 @@
  * Flags override the config file; the service stops cleanly on SIGINT/SIGTERM (exit 130 on
  * Ctrl-C) and retries retryable failures with capped exponential backoff.
  */
-import { CdcError } from '../errors.js';
+import { CdcError, explainLostConnection } from '../errors.js';
 import { Metrics } from '../observability/metrics.js';
 import { createLogger } from '../observability/logger.js';
 import { startHttpServer, type HealthState } from '../observability/http.js';
 import { terminalProgress } from '../observability/progress.js';
+import { RowIsolation } from '../pipeline/run.js';
 import { retryWithBackoff } from '../run/backoff.js';
 import { replicate } from '../run/replicate.js';
 import { resolveRunSettings, type RunFlags } from '../run/run-settings.js';
@@ -41,6 +42,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     // Retryable failures start over (pending migrations first, then the run) after a capped,
     // abortable backoff that starts again from 1 s once a run has reached streaming.
     let result;
+    // Kept across attempts: a batch the target rejected is merged row by row on the next one.
+    const rowIsolation = new RowIsolation();
     try {
       result = await retryWithBackoff(
         async ({ healthy }) => {
@@ -57,6 +60,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
               progress: terminalProgress(),
               untilCaughtUp: settings.untilCaughtUp,
               resync: settings.resync,
+              onRejectedRow: settings.onRejectedRow,
+              rowIsolation,
               ...(settings.tableMapping ? { tableMapping: settings.tableMapping } : {}),
               onStreaming: () => {
                 healthy();
@@ -64,7 +69,10 @@ export async function runCommand(flags: RunFlags): Promise<number> {
                 delete health.lastError;
               },
             });
-          } catch (error) {
+          } catch (caught) {
+            // A lost connection that no connection wrapper named (a COPY stream, a pool): still
+            // CONNECTION_LOST, and retried.
+            const error = explainLostConnection(caught, 'the source or the target');
             metrics.errorsTotal.inc({ code: error instanceof CdcError ? error.code : 'UNEXPECTED' });
             health.ready = false;
             health.lastError = error instanceof Error ? error.message : String(error);

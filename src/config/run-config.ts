@@ -16,6 +16,7 @@ const sharedFields = {
   /** Address the metrics server binds (default 127.0.0.1; `0.0.0.0` or `::` for every interface). */
   metrics_host: z.string().min(1).optional(),
   soft_delete: z.boolean().optional(),
+  on_rejected_row: z.enum(['dead_letter', 'stop']).optional(),
   schema_changes: z.object({ drop: schemaAction.optional(), type_change: schemaAction.optional(), rename: schemaAction.optional() }).strict().optional(),
   batch: z
     .object({

@@ -58,7 +58,7 @@ export function mappedSink(sink: ChangeSink, mapping: TableMapping): ChangeSink 
     finishTableSnapshot: (t, position, rows) => sink.finishTableSnapshot(table(t), position, rows),
     forgetTableSnapshot: (t) => sink.forgetTableSnapshot(table(t)),
     reset: () => sink.reset(),
-    openBatch: async () => wrapBatch(await sink.openBatch()),
+    openBatch: async (options) => wrapBatch(await sink.openBatch(options)),
     recordPositions: (positions) => sink.recordPositions(positions),
     recordError: (error) => sink.recordError(error),
     close: () => sink.close(),

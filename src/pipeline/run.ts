@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { CdcError } from '../errors.js';
-import { watermarkKey, type PartitionPosition, type Watermark } from '../events/checkpoint.js';
+import { watermarkKey, type Checkpoint, type PartitionPosition, type Watermark } from '../events/checkpoint.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ProgressReporter } from '../observability/progress.js';
 import { formatTableId, tableKey, type TableSchema } from '../schema/table.js';
@@ -39,6 +39,29 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Called once streaming has started (tests, readiness). */
   readonly onStreaming?: () => void;
+  /**
+   * A row change the target rejects (`ROW_REJECTED`: a value out of range, a NUL byte, a
+   * constraint): `dead_letter` (default) sets it aside in the sink's dead-letter table and goes
+   * on, `stop` stops the pipeline with the error.
+   */
+  readonly onRejectedRow?: 'dead_letter' | 'stop';
+  /**
+   * Kept by the caller across retries of the pipeline: where to merge row by row. With
+   * `onRejectedRow: dead_letter`, a batch failing with `ROW_REJECTED` ends the run with a
+   * retryable error after noting here how far it read; the next run merges every row under its
+   * own savepoint from the merged position up to and including the first transaction past that,
+   * setting rejected rows aside, then batches as usual. Without it, the error is not retryable.
+   */
+  readonly rowIsolation?: RowIsolation;
+}
+
+/**
+ * Where a pipeline merges row by row (see {@link RunOptions.rowIsolation}): per source
+ * partition, the last commit position that the run whose batch was rejected had read.
+ */
+export class RowIsolation {
+  /** Undefined: no rejected batch to get past. */
+  until: ReadonlyMap<string, bigint> | undefined;
 }
 
 /** What a finished run did. */
@@ -64,6 +87,47 @@ export interface RunResult {
  *   errors of the source and the sink (docs/errors.md).
  */
 export async function runPipeline(options: RunOptions): Promise<RunResult> {
+  let started: Started;
+  try {
+    started = await startPipeline(options);
+  } catch (error) {
+    // Start-up errors (a missing table, a slot taken, a target behind) go to the sink's error
+    // log too, as streaming errors do; a sink that has no log yet skips it.
+    if (!options.signal?.aborted) await options.sink.recordError(error);
+    throw error;
+  }
+  const { tables, checkpoint, stream, snapshotRows } = started;
+  options.onStreaming?.();
+  const merged = new Map(checkpoint.positions);
+  try {
+    const counts = await streamLoop(stream, options.sink, merged, options);
+    return { tables, snapshotRows, ...counts, positions: merged };
+  } catch (error) {
+    // The open batch is rolled back; what the source cannot express as row changes is copied
+    // again at the next start (its changes up to here stay merged).
+    if (error instanceof CdcError) {
+      for (const id of error.recopy) {
+        const table = tables.find((t) => tableKey(t.id) === tableKey(id));
+        if (table) await options.sink.forgetTableSnapshot(table);
+        options.log.warn({ table: formatTableId(id), code: error.code }, 'the table will be copied again');
+      }
+    }
+    throw error;
+  } finally {
+    await stream.stop();
+  }
+}
+
+/** What {@link startPipeline} leaves for the stream loop. */
+interface Started {
+  readonly tables: readonly TableSchema[];
+  readonly checkpoint: Checkpoint;
+  readonly stream: ChangeStream;
+  readonly snapshotRows: number;
+}
+
+/** Opens the source, prepares the sink, resyncs if asked, and starts the source from the sink's checkpoint. */
+async function startPipeline(options: RunOptions): Promise<Started> {
   const { source, sink, log } = options;
   const tables = await source.open();
   await sink.prepare(tables);
@@ -90,25 +154,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     ...(options.progress ? { progress: options.progress } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  options.onStreaming?.();
-  const merged = new Map(checkpoint.positions);
-  try {
-    const counts = await streamLoop(started.stream, sink, merged, options);
-    return { tables, snapshotRows: started.snapshotRows, ...counts, positions: merged };
-  } catch (error) {
-    // The open batch is rolled back; what the source cannot express as row changes is copied
-    // again at the next start (its changes up to here stay merged).
-    if (error instanceof CdcError) {
-      for (const id of error.recopy) {
-        const table = tables.find((t) => tableKey(t.id) === tableKey(id));
-        if (table) await sink.forgetTableSnapshot(table);
-        log.warn({ table: formatTableId(id), code: error.code }, 'the table will be copied again');
-      }
-    }
-    throw error;
-  } finally {
-    await started.stream.stop();
-  }
+  return { tables, checkpoint, stream: started.stream, snapshotRows: started.snapshotRows };
 }
 
 /** What the open batch will store when it commits. */
@@ -136,10 +182,16 @@ async function streamLoop(
   let pending = new PendingCheckpoint();
   /** True between a transaction's first message and its `commit`: no batch may end there. */
   let inTransaction = false;
+  const isolation = options.rowIsolation;
+  /** Merging row by row, to get past a rejected batch (see {@link RowIsolation}). */
+  let isolating = isolation?.until !== undefined;
+  if (isolating) log.warn({ until: [...isolation!.until!].map(([partition, position]) => ({ partition, position: position.toString() })) }, 'merging row by row past a rejected row');
+  /** Per partition, the highest commit position read in this run. */
+  const read = new Map<string, bigint>();
 
   const open = async (): Promise<SinkBatch> => {
     if (!batch) {
-      batch = await sink.openBatch();
+      batch = await sink.openBatch(isolating ? { isolateRows: true } : undefined);
       openedAt = Date.now();
     }
     return batch;
@@ -163,6 +215,11 @@ async function streamLoop(
           totals.transactions += stats.transactions;
           totals.messages += stats.messages;
           totals.changes += stats.changes;
+          if (stats.rejectedRows) {
+            totals.deadLettered += stats.rejectedRows;
+            metrics?.deadLetteredTotal.inc(stats.rejectedRows);
+            log.warn({ rows: stats.rejectedRows }, 'rows the target rejected set aside in the dead-letter table');
+          }
           metrics?.batchMerged(stats);
           log.debug({ positions: update.positions.map((p) => p.text), ...stats }, 'batch merged');
           await stream.acknowledge(update.positions);
@@ -225,10 +282,21 @@ async function streamLoop(
           pending.boundaries++;
           pending.transactions += m.transactions;
           pending.messages += m.messages;
-          for (const p of m.positions) pending.positions.set(p.partition, p);
+          for (const p of m.positions) {
+            pending.positions.set(p.partition, p);
+            if (p.position > (read.get(p.partition) ?? -1n)) read.set(p.partition, p.position);
+          }
           for (const w of m.watermarks) pending.watermarks.set(watermarkKey(w), w);
           if (m.commitTime) metrics?.sourceCommit(m.commitTime);
-          if (batchFull(policy, b.changes, openedAt)) await flush(false);
+          const until = isolation?.until;
+          if (isolating && until && m.positions.length > 0 && m.positions.every((p) => p.position > (until.get(p.partition) ?? -1n))) {
+            // The first transaction past what the rejected run read: that run's open
+            // transaction, if it had one, is merged too. Back to batches.
+            isolating = false;
+            isolation.until = undefined;
+            await flush(false);
+            log.info('past the rejected rows: merging in batches again');
+          } else if (batchFull(policy, b.changes, openedAt)) await flush(false);
           break;
         }
         case 'idle': {
@@ -250,6 +318,14 @@ async function streamLoop(
     if (b) await b.rollback().catch(() => undefined);
     await commits.drain();
     await sink.recordError(error);
+    if (error instanceof CdcError && error.code === 'ROW_REJECTED' && !isolating && (options.onRejectedRow ?? 'dead_letter') === 'dead_letter' && isolation) {
+      isolation.until = new Map(read);
+      throw new CdcError('ROW_REJECTED', `${error.message}; merging row by row from the merged position to set it aside`, {
+        cause: error,
+        retryable: true,
+        context: error.context,
+      });
+    }
     throw error;
   }
   return totals;

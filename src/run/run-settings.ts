@@ -24,6 +24,7 @@ export interface RunFlags {
   metricsHost?: string;
   resync?: boolean;
   softDelete?: boolean;
+  onRejectedRow?: string;
   logLevel?: string;
 }
 
@@ -39,6 +40,8 @@ export interface RunSettings {
   readonly metricsHost: string;
   readonly resync: boolean;
   readonly batchPolicy: BatchPolicy;
+  /** A row the target rejects: set aside in the dead-letter table (default), or stop. */
+  readonly onRejectedRow: 'dead_letter' | 'stop';
   /** The project's contribution (cdc.yaml with `sinks:`), if any. */
   readonly project: RunProject | undefined;
   readonly tableMapping: TableMapping | undefined;
@@ -82,6 +85,11 @@ export function resolveRunSettings(flags: RunFlags): RunSettings {
     schemaPolicy: { drop: file.schema_changes?.drop ?? 'ignore', typeChange: file.schema_changes?.type_change ?? 'apply', rename: file.schema_changes?.rename ?? 'apply' },
   };
 
+  const onRejectedRow = flags.onRejectedRow ?? file.on_rejected_row ?? 'dead_letter';
+  if (onRejectedRow !== 'dead_letter' && onRejectedRow !== 'stop') {
+    throw new CdcError('CONFIG_INVALID', `--on-rejected-row ${onRejectedRow} is neither dead_letter nor stop`, { remedy: 'give dead_letter (set rejected rows aside) or stop' });
+  }
+
   let metricsPort: number | undefined = file.metrics_port;
   if (flags.metricsPort !== undefined) {
     metricsPort = Number(flags.metricsPort);
@@ -99,6 +107,7 @@ export function resolveRunSettings(flags: RunFlags): RunSettings {
     metricsPort,
     metricsHost,
     resync: flags.resync ?? false,
+    onRejectedRow,
     batchPolicy: {
       maxChanges: file.batch?.max_changes ?? DEFAULT_BATCH_POLICY.maxChanges,
       maxAgeMs: file.batch?.max_age_ms ?? DEFAULT_BATCH_POLICY.maxAgeMs,

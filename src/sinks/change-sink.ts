@@ -96,13 +96,17 @@ export interface ChangeSink extends SnapshotTarget {
   snapshotStates(): Promise<TableSnapshotState[]>;
   /** Forgets the stored checkpoint and snapshot states, for a full re-copy (`--resync`). */
   reset(): Promise<void>;
-  /** Starts a batch. */
-  openBatch(): Promise<SinkBatch>;
+  /**
+   * Starts a batch. Without `isolateRows`, a row the target rejects fails the batch (its
+   * commit, or the write that hit it) with CdcError `ROW_REJECTED`.
+   */
+  openBatch(options?: BatchOptions): Promise<SinkBatch>;
   /** Stores positions reached without changes (an idle source), so that restarts and status see them. */
   recordPositions(positions: readonly PartitionPosition[]): Promise<void>;
   /**
-   * Records an error that stopped the pipeline (after its batch was rolled back), for
-   * operators reading the target. Best effort: never throws.
+   * Records an error that stopped the pipeline (after its batch was rolled back), or that
+   * stopped it at start-up, for operators reading the target. Best effort: never throws; a
+   * target without its management tables yet records nothing.
    */
   recordError(error: unknown): Promise<void>;
   /** Releases connections. */
@@ -118,6 +122,19 @@ export interface BatchStats {
   /** Row changes landed (before dedup). */
   readonly changes: number;
   readonly durationMs: number;
+  /** Row changes the target rejected and the batch set aside in its dead-letter table (isolated batches only). */
+  readonly rejectedRows?: number;
+}
+
+/** How a batch is opened (see {@link ChangeSink.openBatch}). */
+export interface BatchOptions {
+  /**
+   * Writes each row change on its own (a savepoint per row) and sets a row the target rejects
+   * (a value out of range, a NUL byte, a constraint) aside in the dead-letter table with its
+   * table, position and error, instead of failing the batch. Slow: the pipeline asks for it only
+   * over the span where a batch failed with `ROW_REJECTED`.
+   */
+  readonly isolateRows?: boolean;
 }
 
 /** What {@link SinkBatch.commit} is told besides the checkpoint. */

@@ -3,7 +3,7 @@
  * server, a failed login or a missing database each get their own code and remedy.
  */
 import pg from 'pg';
-import { CdcError, redactUrl, sqlState } from '../errors.js';
+import { CdcError, explainLostConnection, redactUrl, sqlState } from '../errors.js';
 
 /**
  * Session settings every cdc-merge connection pins, so that values never depend on either
@@ -28,6 +28,8 @@ export interface ConnectOptions {
   readonly applicationName?: string;
   /** Connection timeout in ms (default 10 000). */
   readonly connectTimeoutMs?: number;
+  /** Told once when the connection is lost (see {@link watchConnection}), e.g. to log it. */
+  readonly onLost?: (error: Error) => void;
 }
 
 /**
@@ -52,7 +54,8 @@ export function validatePostgresUrl(url: string, role: string): void {
 }
 
 /**
- * Connects, translating failures.
+ * Connects, translating failures. The client survives the loss of its connection: see
+ * {@link watchConnection}.
  * @throws {CdcError} CONFIG_INVALID, CONNECTION_FAILED (retryable), AUTHENTICATION_FAILED,
  *   DATABASE_NOT_FOUND, PERMISSION_DENIED.
  */
@@ -71,7 +74,33 @@ export async function connectPostgres(url: string, options: ConnectOptions): Pro
     await client.end().catch(() => undefined);
     throw explainConnectError(error, url, options.role);
   }
+  watchConnection(client, `the ${options.role} at ${redactUrl(url)}`, options.onLost);
   return client;
+}
+
+/**
+ * Makes a connected client survive the loss of its connection (issue 11 item 14): without an
+ * `'error'` listener, `pg` emits a connection that drops while idle (a server restart, a
+ * failover, `pg_terminate_backend`, `idle_session_timeout`) as an uncaught exception and the
+ * process dies. With it, the loss is remembered (`onLost` is told once) and every later promise
+ * query on the client, like one in flight, rejects with a retryable CdcError `CONNECTION_LOST`
+ * naming `what`, so the caller's retry with backoff takes over. Query objects (COPY streams,
+ * START_REPLICATION) report the loss through their own callbacks.
+ */
+export function watchConnection(client: pg.Client, what: string, onLost?: (error: Error) => void): void {
+  let lost = false;
+  client.on('error', (error: Error) => {
+    if (lost) return;
+    lost = true;
+    onLost?.(error);
+  });
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const explained = (...args: unknown[]): unknown => {
+    const result = query(...args);
+    if (result instanceof Promise) return result.catch((error: unknown) => Promise.reject(explainLostConnection(error, what) as Error));
+    return result;
+  };
+  client.query = explained as typeof client.query;
 }
 
 function explainConnectError(error: unknown, url: string, role: string): CdcError {

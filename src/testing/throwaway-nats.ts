@@ -19,6 +19,13 @@ export interface ThrowawayNats {
   readonly url: string;
   /** The JetStream store directory. */
   readonly dir: string;
+  /**
+   * Stops the server (SIGTERM, waiting for its exit) and starts it again on the same port with
+   * the same store, as a server restart does: clients lose their connection; streams and durable
+   * consumers stay.
+   * @throws {Error} with the server's output when it does not start again within 10 s.
+   */
+  restart(): Promise<void>;
   /** Kills the server and removes its store. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -59,6 +66,35 @@ async function listening(port: number, timeoutMs: number): Promise<boolean> {
   return false;
 }
 
+/** A spawned nats-server process, with its output and a promise of its exit. */
+interface NatsProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<void>;
+  output(): string;
+}
+
+function spawnNats(bin: string, port: number, dir: string): NatsProcess {
+  const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  live.add(child);
+  if (!hooked) {
+    hooked = true;
+    process.on('exit', () => {
+      for (const c of live) c.kill('SIGKILL');
+    });
+  }
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return { child, exited, output: () => output };
+}
+
+async function kill(server: NatsProcess, signal: NodeJS.Signals): Promise<void> {
+  if (!live.delete(server.child)) return;
+  server.child.kill(signal);
+  await server.exited;
+}
+
 /**
  * Starts `nats-server -js` on a free port with a fresh store directory.
  * @throws {Error} with the server's output when it does not start within 10 s.
@@ -68,38 +104,32 @@ export async function startThrowawayNats(options: { label?: string } = {}): Prom
   const dir = mkdtempSync(join(tmpdir(), `cdc-nats-${options.label ?? 'server'}-`));
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    live.add(child);
-    if (!hooked) {
-      hooked = true;
-      process.on('exit', () => {
-        for (const c of live) c.kill('SIGKILL');
-      });
-    }
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    let server = spawnNats(bin, port, dir);
     if (await listening(port, 10_000)) {
       return {
         port,
         url: `nats://127.0.0.1:${port}`,
         dir,
-        async stop() {
-          if (live.delete(child)) {
-            child.kill('SIGKILL');
-            await exited;
+        async restart() {
+          await kill(server, 'SIGTERM');
+          // The port was ours a moment ago; retry briefly in case the old socket lingers.
+          for (let tries = 0; ; tries++) {
+            server = spawnNats(bin, port, dir);
+            if (await listening(port, 10_000)) return;
+            await kill(server, 'SIGKILL');
+            if (tries >= 2) throw new Error(`nats-server did not start again on port ${port}:\n${server.output()}`);
           }
+        },
+        async stop() {
+          await kill(server, 'SIGKILL');
           rmSync(dir, { recursive: true, force: true });
         },
       };
     }
-    child.kill('SIGKILL');
-    live.delete(child);
-    await exited;
+    await kill(server, 'SIGKILL');
     if (attempt >= 2) {
       rmSync(dir, { recursive: true, force: true });
-      throw new Error(`nats-server did not start on port ${port}:\n${output}`);
+      throw new Error(`nats-server did not start on port ${port}:\n${server.output()}`);
     }
   }
 }

@@ -20,6 +20,9 @@ export interface CompareDatabasesOptions extends CompareOptions {
 export async function compareDatabases(sourceUrl: string, targetUrl: string, options: CompareDatabasesOptions = {}): Promise<TableComparison[]> {
   const source = new pg.Client({ connectionString: sourceUrl, application_name: 'cdc-merge compare', options: SESSION_OPTIONS });
   const target = new pg.Client({ connectionString: targetUrl, application_name: 'cdc-merge compare', options: SESSION_OPTIONS });
+  // A connection lost mid-comparison rejects the comparison, not the process.
+  source.on('error', () => undefined);
+  target.on('error', () => undefined);
   await source.connect();
   try {
     await target.connect();

@@ -10,6 +10,7 @@
  * connection, and a full buffer makes the pipeline wait (backpressure).
  */
 import type pg from 'pg';
+import { CdcError, sqlState } from '../../errors.js';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { DeadLetter, RowChangeMessage, RowOrigin } from '../../events/change.js';
 import type { CheckpointUpdate } from '../../events/checkpoint.js';
@@ -35,6 +36,8 @@ export const BATCH_BUFFER_BYTES = 16 << 20;
 
 /** What a batch needs from its sink. */
 export interface BatchContext {
+  /** Merge each row change under its own savepoint and set rejected rows aside (see `BatchOptions`). */
+  readonly isolateRows?: boolean;
   readonly client: pg.Client;
   /** Settles when the previous batch has committed or rolled back; this batch waits for it. */
   readonly previous: Promise<unknown>;
@@ -73,6 +76,8 @@ export class PostgresBatch implements SinkBatch {
   private timeText = '';
   private begun: Promise<void> | undefined;
   changes = 0;
+  /** Row changes set aside in the dead-letter table (isolated batches). */
+  private rejectedRows = 0;
   /** Bytes in all buffers together (see {@link BATCH_BUFFER_BYTES}). */
   private bufferedBytes = 0;
 
@@ -118,8 +123,50 @@ export class PostgresBatch implements SinkBatch {
     buffer.bytes += delta;
     this.bufferedBytes += delta;
     this.changes++;
+    if (this.ctx.isolateRows) return this.isolatedRow(tableKey(change.table), buffer, change);
     if (buffer.bytes >= TABLE_BUFFER_BYTES) return this.flush(tableKey(change.table), buffer);
     return this.bufferedBytes >= BATCH_BUFFER_BYTES ? this.flushLargest() : undefined;
+  }
+
+  /**
+   * Stages and merges one row change under a savepoint. When the target rejects it
+   * ({@link isRowRejection}), rolls back to the savepoint and sets the change aside in
+   * `cdc_management.dead_letter`: its table, row position, staged line and the error.
+   */
+  private async isolatedRow(key: string, buffer: TableBuffer, change: RowChangeMessage): Promise<void> {
+    const line = buffer.lines.join('');
+    await this.begin();
+    const client = this.ctx.client;
+    await client.query('SAVEPOINT cdc_row');
+    try {
+      await this.flush(key, buffer);
+      await client.query(`CALL ${quoteTable(mergeProcedureId(this.definitions.get(key)!.id))}()`);
+      this.staged.delete(key);
+      await client.query('RELEASE SAVEPOINT cdc_row');
+    } catch (error) {
+      this.staged.delete(key);
+      if (!isRowRejection(error)) throw error;
+      await client.query('ROLLBACK TO SAVEPOINT cdc_row');
+      await client.query('RELEASE SAVEPOINT cdc_row');
+      const position = change.origin.position;
+      const e = error as Error & { detail?: string };
+      await client.query(
+        `INSERT INTO cdc_management.dead_letter (pipeline, topic, broker_position, message_key, message_value, error, schema_name, table_name, row_position, error_code)
+         VALUES ($1, $2, $3, NULL, $4, $5, $6, $7, $8, $9)`,
+        [
+          this.ctx.pipeline,
+          `${change.table.schema}.${change.table.name}`,
+          `row ${[...position.parts, BigInt(change.ordinal)].join('/')}`,
+          Buffer.from(line, 'utf8'),
+          e.detail ? `${e.message} (${e.detail})` : e.message,
+          change.table.schema,
+          change.table.name,
+          Buffer.from(position.row(change.ordinal)),
+          sqlState(error) ?? null,
+        ],
+      );
+      this.rejectedRows++;
+    }
   }
 
   /** COPYs the largest buffers until at most half of {@link BATCH_BUFFER_BYTES} is left. */
@@ -222,7 +269,7 @@ export class PostgresBatch implements SinkBatch {
     );
     await client.query('COMMIT');
     this.ctx.committed(this.changed);
-    return { transactions: counts.transactions, messages: counts.messages, changes: this.changes, durationMs };
+    return { transactions: counts.transactions, messages: counts.messages, changes: this.changes, durationMs, rejectedRows: this.rejectedRows };
   }
 
   async rollback(): Promise<void> {
@@ -256,6 +303,14 @@ export class PostgresBatch implements SinkBatch {
   }
 
   private async flush(key: string, buffer: TableBuffer): Promise<void> {
+    try {
+      await this.copy(key, buffer);
+    } catch (error) {
+      throw this.ctx.isolateRows ? error : explainRejection(error, this.definitions.get(key)?.id);
+    }
+  }
+
+  private async copy(key: string, buffer: TableBuffer): Promise<void> {
     if (buffer.lines.length === 0) return;
     const data = buffer.lines.join('');
     buffer.lines = [];
@@ -277,8 +332,35 @@ export class PostgresBatch implements SinkBatch {
     for (const [key, buffer] of this.buffers) await this.flush(key, buffer);
     for (const key of this.staged) {
       const table = this.definitions.get(key)!;
-      await this.ctx.client.query(`CALL ${quoteTable(mergeProcedureId(table.id))}()`);
+      try {
+        await this.ctx.client.query(`CALL ${quoteTable(mergeProcedureId(table.id))}()`);
+      } catch (error) {
+        throw explainRejection(error, table.id);
+      }
     }
     this.staged.clear();
   }
+}
+
+/**
+ * True for an error by which the target rejects a row's values rather than the batch: a data
+ * exception (SQLSTATE class 22: a value out of range, a NUL byte, text that is not of the
+ * column's type) or an integrity constraint violation (class 23: NOT NULL, UNIQUE, CHECK,
+ * FOREIGN KEY). Setting such a row aside lets every other change through.
+ */
+export function isRowRejection(error: unknown): boolean {
+  const state = sqlState(error);
+  return state !== undefined && (state.startsWith('22') || state.startsWith('23'));
+}
+
+/** A row rejection ({@link isRowRejection}) as CdcError `ROW_REJECTED` naming the table; other errors as they are. */
+function explainRejection(error: unknown, table: TableId | undefined): unknown {
+  if (!isRowRejection(error)) return error;
+  const e = error as Error & { detail?: string };
+  const where = table ? `${table.schema}.${table.name}` : 'a table';
+  return new CdcError('ROW_REJECTED', `the target rejected a row of ${where}: ${e.message}${e.detail ? ` (${e.detail})` : ''}`, {
+    cause: error,
+    context: { table: where, sqlState: sqlState(error) },
+    remedy: 'with on_rejected_row: dead_letter (the default) the pipeline sets such rows aside in cdc_management.dead_letter; else fix the value on the source or the constraint on the target',
+  });
 }

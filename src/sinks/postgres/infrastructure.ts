@@ -156,16 +156,22 @@ const TABLES: readonly TableSpec[] = [
   },
   {
     name: 'dead_letter',
-    comment: 'Source messages that could not be decoded, kept with their raw bytes (Debezium sources).',
+    comment: 'Source messages that could not be decoded, kept with their raw bytes (Debezium sources), and row changes the target rejected (every source kind).',
     columns: [
       ['id bigserial PRIMARY KEY', 'Sequence.'],
       ['received_at timestamptz NOT NULL DEFAULT now()', 'When it was set aside.'],
       ['pipeline text NOT NULL', 'Pipeline name.'],
-      ['topic text NOT NULL', 'Topic or subject it came from.'],
-      ['broker_position text', 'Partition/offset or stream sequence.'],
+      ['topic text NOT NULL', 'Topic or subject it came from; a rejected row: schema.table of its target table.'],
+      ['broker_position text', 'Partition/offset or stream sequence; a rejected row: row <position elements>/<ordinal>.'],
       ['message_key bytea', 'Raw key bytes.'],
-      ['message_value bytea', 'Raw value bytes.'],
-      ['error text NOT NULL', 'Why it could not be decoded (names the field).'],
+      ['message_value bytea', 'Raw value bytes; a rejected row: its staged line (COPY text, UTF-8).'],
+      ['error text NOT NULL', 'Why it could not be decoded (names the field), or why the target rejected the row.'],
+    ],
+    added: [
+      ['schema_name text', 'A rejected row: its target schema.'],
+      ['table_name text', 'A rejected row: its target table.'],
+      ['row_position bytea', 'A rejected row: its change position ([...source position, ordinal], src/events/position.ts).'],
+      ['error_code text', 'A rejected row: the SQLSTATE of the rejection.'],
     ],
   },
   {

@@ -16,7 +16,7 @@ import { quoteIdent, quoteTable } from '../../sql/quote.js';
 import type { Checkpoint, PartitionPosition, Watermark } from '../../events/checkpoint.js';
 import { watermarkKey } from '../../events/checkpoint.js';
 import { encodePosition, type PositionBase } from '../../events/position.js';
-import type { ChangeSink, SinkBatch, SinkCapabilities, TableSnapshotState } from '../change-sink.js';
+import type { BatchOptions, ChangeSink, SinkBatch, SinkCapabilities, TableSnapshotState } from '../change-sink.js';
 import { PostgresBatch } from './batch.js';
 import { infrastructureSql } from './infrastructure.js';
 import { applyMigration, type Migration } from './migration-history.js';
@@ -272,8 +272,9 @@ export class PostgresSink implements ChangeSink {
     await this.client.query('DELETE FROM cdc_management.snapshot_progress WHERE pipeline = $1', [this.options.pipeline]);
   }
 
-  async openBatch(): Promise<SinkBatch> {
+  async openBatch(options: BatchOptions = {}): Promise<SinkBatch> {
     const batch = new PostgresBatch({
+      isolateRows: options.isolateRows ?? false,
       client: this.client,
       previous: this.lastBatch,
       pipeline: this.options.pipeline,
@@ -350,10 +351,12 @@ export class PostgresSink implements ChangeSink {
       cause: error instanceof Error && error.cause instanceof Error ? redactedMessage(error.cause) : null,
       ...context,
     };
+    // At start-up the target may not have cdc_management yet (the error came before prepare):
+    // then there is no log to write to, and none is created just for this.
     await this.client
       .query(
         `INSERT INTO cdc_management.error_log (pipeline, schema_name, table_name, error_code, message, statement, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+         SELECT $1, $2, $3, $4, $5, $6, $7 WHERE to_regclass('cdc_management.error_log') IS NOT NULL`,
         [this.options.pipeline, text('schema'), text('table') ?? table, code, message, text('internalQuery'), JSON.stringify(detail)],
       )
       .catch((failure: unknown) => this.options.log.warn({ error: redactedMessage(failure) }, 'could not write cdc_management.error_log'));

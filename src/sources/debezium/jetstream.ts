@@ -67,8 +67,26 @@ export class JetStreamTransport implements MessageTransport {
     readonly stream: string,
     /** Messages the consumer had to deliver when it was created (its `num_pending`). */
     pendingAtOpen: number,
+    url: string,
   ) {
     this.drained = pendingAtOpen === 0;
+    // A lost connection ends this consumer (issue 11 item 14): messages the server sent while
+    // the client was away are delivered again only after the ack wait, and a later
+    // acknowledgement (ack policy `all`) would cover them unseen. The pipeline's retry opens a new
+    // consumer after the merged position instead, so nothing is skipped.
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type !== 'disconnect' && s.type !== 'staleConnection') continue;
+        this.failure ??= new CdcError('CONNECTION_LOST', `lost the connection to NATS at ${redactUrl(url)} (${s.type})`, {
+          retryable: true,
+          remedy: 'cdc-merge reconnects with backoff and resumes after the merged position; if it persists, check the NATS server',
+        });
+        this.ended = true;
+        this.space?.();
+        this.arrival.notify();
+        return;
+      }
+    })().catch(() => undefined);
     // One continuous pull (the client keeps up to `PULL_BATCH` messages requested); the
     // pipeline takes them from the buffer at its own pace.
     void (async () => {
@@ -81,7 +99,7 @@ export class JetStreamTransport implements MessageTransport {
           while (this.buffer.length >= 2 * PULL_BATCH && !this.ended) await new Promise<void>((resolve) => (this.space = resolve));
         }
       } catch (error) {
-        this.failure = error;
+        this.failure ??= error;
       } finally {
         this.ended = true;
         this.arrival.notify();
@@ -122,7 +140,7 @@ export class JetStreamTransport implements MessageTransport {
         ...(options.subjects && options.subjects.length > 0 ? { filter_subjects: [...options.subjects] } : {}),
       });
       const consumer = await jetstream(nc).consumers.get(options.stream, options.durable);
-      return new JetStreamTransport(nc, await consumer.consume({ max_messages: PULL_BATCH }), options.stream, created.num_pending);
+      return new JetStreamTransport(nc, await consumer.consume({ max_messages: PULL_BATCH }), options.stream, created.num_pending, options.url);
     } catch (error) {
       await nc.close().catch(() => undefined);
       throw error;
@@ -140,7 +158,9 @@ export class JetStreamTransport implements MessageTransport {
    * source's `--until-caught-up` does, rather than after one more full wait. Only the first time:
    * later, a caller that waits for messages keeps its own rhythm (a short wait groups messages
    * that trickle in into one batch).
-   * @throws {CdcError} CONNECTION_FAILED (retryable) when the consumer stopped.
+   * @throws {CdcError} CONNECTION_LOST (retryable) once the connection to the server was lost,
+   *   also with messages still buffered (they are delivered again after the merged position);
+   *   CONNECTION_FAILED (retryable) when the consumer stopped.
    */
   async fetch(max: number, waitMs: number): Promise<SourceMessage[]> {
     if (this.buffer.length === 0 && this.drained && !this.drainReported && !this.ended) {
@@ -150,6 +170,7 @@ export class JetStreamTransport implements MessageTransport {
     if (this.buffer.length === 0 && !this.ended) await this.arrival.wait(waitMs);
     // Let the rest of a delivery that just arrived reach the buffer.
     await new Promise((resolve) => setImmediate(resolve));
+    if (this.failure instanceof CdcError && this.failure.code === 'CONNECTION_LOST') throw this.failure;
     if (this.buffer.length === 0 && this.ended) {
       throw new CdcError('CONNECTION_FAILED', `the JetStream consumer of stream ${this.stream} stopped: ${(this.failure as Error | undefined)?.message ?? 'closed'}`, {
         cause: this.failure,

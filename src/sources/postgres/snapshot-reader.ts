@@ -12,7 +12,8 @@ import { to as copyTo } from 'pg-copy-streams';
 import type { Readable } from 'node:stream';
 import type { TableSchema } from '../../schema/table.js';
 import { quoteIdent, quoteLiteral, quoteTable } from '../../sql/quote.js';
-import { SESSION_OPTIONS } from '../../sql/connect.js';
+import { SESSION_OPTIONS, watchConnection } from '../../sql/connect.js';
+import { redactUrl } from '../../errors.js';
 
 /** A part of a table to copy: heap blocks `[startBlock, endBlock)`; `endBlock` null = to the end. */
 export interface SnapshotChunk {
@@ -80,6 +81,7 @@ export class SnapshotSession {
   static async open(url: string, snapshotName: string): Promise<SnapshotSession> {
     const client = new pg.Client({ connectionString: url, application_name: 'cdc-merge snapshot', options: SESSION_OPTIONS });
     await client.connect();
+    watchConnection(client, `the source at ${redactUrl(url)}`);
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       await client.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshotName)}`);
