@@ -290,6 +290,47 @@ describe('Debezium events from a partitioned broker', () => {
   });
 });
 
+describe('Debezium faults (issue 11)', () => {
+  const notes: TableSchema = {
+    id: { schema: 'public', name: 'notes' },
+    columns: [
+      { name: 'body', type: 'text', nullable: true, toastable: true },
+      { name: 'n', type: 'integer', nullable: true, toastable: false },
+    ],
+    primaryKey: [],
+  };
+  const NOTES = 'dbz.public.notes';
+  const noteEvent = (op: 'c' | 'u' | 'd', rows: { before?: TextRow; after?: TextRow }, at: bigint) =>
+    debeziumEvent({ table: notes, op, ...rows, lsn: at, txId: Number(at), tsMs: 1_700_000_000_000, lastCommitLsn: at - 1n });
+  const noteRows = async (client: pg.Client) =>
+    (await client.query<{ body: string; n: number }>('SELECT body, n FROM public.notes ORDER BY body, n')).rows.map((r) => `${r.body}=${r.n}`);
+
+  it('an update of a keyless table without "before" is dead-lettered; with the whole old row it replaces that row', async () => {
+    offsets.clear();
+    const targetUrl = await cluster.createDatabase(`t${++run}`);
+    const target = new pg.Client(targetUrl);
+    await target.connect();
+    try {
+      const script = [
+        message(NOTES, 0, noteEvent('c', { after: { body: 'a', n: '1' } }, 1000n)),
+        message(NOTES, 0, noteEvent('c', { after: { body: 'b', n: '2' } }, 1010n)),
+        // REPLICA IDENTITY DEFAULT on a keyless table: Debezium sends no "before".
+        message(NOTES, 0, noteEvent('u', { after: { body: 'a', n: '10' } }, 1020n)),
+        // REPLICA IDENTITY FULL: the whole old row.
+        message(NOTES, 0, noteEvent('u', { before: { body: 'b', n: '2' }, after: { body: 'b', n: '20' } }, 1030n)),
+        message(NOTES, 0, noteEvent('c', { after: { body: 'c', n: '3' } }, 1040n)),
+      ];
+      const r = await pipeline(targetUrl, new ScriptedBroker(script), [NOTES]);
+      expect(r.deadLettered).toBe(1);
+      const { rows: dead } = await target.query<{ broker_position: string; error: string }>('SELECT broker_position, error FROM cdc_management.dead_letter');
+      expect(dead).toEqual([{ broker_position: `${NOTES}/0 offset 2`, error: expect.stringMatching(/public\.notes.*no primary key.*REPLICA IDENTITY FULL/) }]);
+      expect(await noteRows(target)).toEqual(['a=1', 'b=20', 'c=3']);
+    } finally {
+      await target.end();
+    }
+  });
+});
+
 describe('a topic whose partition count grows (issue 10)', () => {
   it('keeps updating and deleting a key that moves to a new partition with low offsets', async () => {
     offsets.clear();

@@ -208,8 +208,7 @@ class DebeziumStream implements ChangeStream {
       record = this.decode(m);
     } catch (error) {
       if (this.options.onInvalid === 'stop' || !(error instanceof CdcError)) throw error;
-      this.queue.push({ kind: 'dead-letter', entry: { topic: m.subject, brokerPosition: describePosition(m), key: m.key ?? null, value: m.data, error: error.message } });
-      this.log.warn({ subject: m.subject, position: describePosition(m), error: error.message }, 'message set aside in the dead-letter table');
+      this.deadLetter(m, error);
     }
     if (record?.kind === 'transaction') {
       if (record.status === 'BEGIN') this.tracker.begin(record.id, Date.now());
@@ -244,13 +243,26 @@ class DebeziumStream implements ChangeStream {
       const p = record.position;
       const parts = p.connector === 'broker' ? p.sortKey : [...p.sortKey, m.sequence];
       const origin: RowOrigin = { position: new PositionBase(parts), commitTime: this.eventTime };
-      this.queue.push(changeFromRecord(record, table, origin, () => `${m.subject} ${describePosition(m)}`));
+      let change: ChangeMessage | undefined;
+      try {
+        change = changeFromRecord(record, table, origin, () => `${m.subject} ${describePosition(m)}`);
+      } catch (error) {
+        if (this.options.onInvalid === 'stop' || !(error instanceof CdcError)) throw error;
+        this.deadLetter(m, error);
+      }
+      if (change) this.queue.push(change);
     }
     this.last.set(partition, m.sequence);
     this.touched.set(partition, m.sequence);
     this.messagesSinceBoundary++;
     if (!this.tracker.settled) this.abandonStale();
     if (this.tracker.settled) this.boundary();
+  }
+
+  /** Sets message `m` aside in the dead-letter table, with the error that stopped it. */
+  private deadLetter(m: SourceMessage, error: CdcError): void {
+    this.queue.push({ kind: 'dead-letter', entry: { topic: m.subject, brokerPosition: describePosition(m), key: m.key ?? null, value: m.data, error: error.message } });
+    this.log.warn({ subject: m.subject, position: describePosition(m), code: error.code, error: error.message }, 'message set aside in the dead-letter table');
   }
 
   /** Queues a `commit` boundary with what moved since the previous one. */
