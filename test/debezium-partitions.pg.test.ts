@@ -209,28 +209,28 @@ describe('Debezium events from a partitioned broker', () => {
         update('30.00', 2000n, 2990n),
         update('10.00', 500n, 990n),
         update('20.00', 1000n, 1990n),
-        update('30.00', 2000n, 2990n), // the same position as the last one read: applied again, harmlessly
+        update('30.00', 2000n, 2990n), // the same position and operation as the last one read: a copy too
         update('40.00', 3000n, 3990n),
       ];
       const broker = new ScriptedBroker(script);
       const metrics = new Metrics();
       const r = await pipeline(targetUrl, broker, [TOPIC], metrics);
-      expect(r.replayed).toBe(2);
-      expect((await metrics.registry.getSingleMetric('cdc_changes_replayed_total')!.get()).values[0]!.value).toBe(2);
+      expect(r.replayed).toBe(3);
+      expect((await metrics.registry.getSingleMetric('cdc_changes_replayed_total')!.get()).values[0]!.value).toBe(3);
       expect(await rows(target)).toEqual(['1=40.00']);
-      // No batch merged a resent older balance: r, 10, 20, 30, 30 again, 40.
+      // No batch merged a resent balance: r, 10, 20, 30, 40.
       const { rows: merged } = await target.query<{ n: string }>("SELECT sum(changes)::text AS n FROM cdc_management.processing_log WHERE pipeline = 'kafka_test'");
-      expect(merged[0]!.n).toBe('6');
+      expect(merged[0]!.n).toBe('5');
       const { rows: mark } = await target.query<{ source_partition: string; origin: string; position: string; position_text: string }>(
         "SELECT source_partition, origin, encode(position, 'hex') AS position, position_text FROM cdc_management.watermarks WHERE pipeline = 'kafka_test'",
       );
-      // [3000, 3990] as row position bytes: 02 0bb8, 02 0f96.
-      expect(mark).toEqual([{ source_partition: `${TOPIC}/1`, origin: 'postgresql|chinook|chinook', position: '020bb8020f96', position_text: 'lsn 0/F96 (last commit 0/BB8)' }]);
+      // [3000, 3990] and the update read there (2) as row position bytes: 02 0bb8, 02 0f96, 01 02.
+      expect(mark).toEqual([{ source_partition: `${TOPIC}/1`, origin: 'postgresql|chinook|chinook', position: '020bb8020f960102', position_text: 'lsn 0/F96 (last commit 0/BB8)' }]);
 
       // A restart, and the connector sends the last two again at new offsets: nothing moves back.
       const again = new ScriptedBroker([update('30.00', 2000n, 2990n), update('40.00', 3000n, 3990n)]);
       const r2 = await pipeline(targetUrl, again, [TOPIC]);
-      expect(r2.replayed).toBe(1); // 30 is older than the stored watermark; 40 equals it
+      expect(r2.replayed).toBe(2); // 30 is older than the stored watermark; 40 equals it, the same update
       expect(await rows(target)).toEqual(['1=40.00']);
     } finally {
       await target.end();
@@ -325,6 +325,27 @@ describe('Debezium faults (issue 11)', () => {
       const { rows: dead } = await target.query<{ broker_position: string; error: string }>('SELECT broker_position, error FROM cdc_management.dead_letter');
       expect(dead).toEqual([{ broker_position: `${NOTES}/0 offset 2`, error: expect.stringMatching(/public\.notes.*no primary key.*REPLICA IDENTITY FULL/) }]);
       expect(await noteRows(target)).toEqual(['a=1', 'b=20', 'c=3']);
+    } finally {
+      await target.end();
+    }
+  });
+
+  it("a connector's re-sent last event does not duplicate a keyless row, in the same run or after a restart", async () => {
+    offsets.clear();
+    const targetUrl = await cluster.createDatabase(`t${++run}`);
+    const target = new pg.Client(targetUrl);
+    await target.connect();
+    try {
+      const a = () => noteEvent('c', { after: { body: 'a', n: '1' } }, 1000n);
+      const b = () => noteEvent('c', { after: { body: 'b', n: '2' } }, 1010n);
+      // The connector restarts after sending b and sends b again (same source position, new offset).
+      const r1 = await pipeline(targetUrl, new ScriptedBroker([message(NOTES, 0, a()), message(NOTES, 0, b()), message(NOTES, 0, b())]), [NOTES]);
+      expect(r1.replayed).toBe(1);
+      expect(await noteRows(target)).toEqual(['a=1', 'b=2']);
+      // cdc-merge restarts too; the connector sends b once more, then a new event.
+      const r2 = await pipeline(targetUrl, new ScriptedBroker([message(NOTES, 0, b()), message(NOTES, 0, noteEvent('c', { after: { body: 'c', n: '3' } }, 1020n))]), [NOTES]);
+      expect(r2.replayed).toBe(1);
+      expect(await noteRows(target)).toEqual(['a=1', 'b=2', 'c=3']);
     } finally {
       await target.end();
     }
