@@ -352,6 +352,43 @@ describe('Debezium faults (issue 11)', () => {
   });
 });
 
+describe('Debezium transactions over renamed topics (issue 11)', () => {
+  it('counts a transaction\'s events by the table in their source block, whatever topic a router put them on', async () => {
+    offsets.clear();
+    const targetUrl = await cluster.createDatabase(`t${++run}`);
+    const target = new pg.Client(targetUrl);
+    await target.connect();
+    try {
+      // Debezium's topic routing SMT sends public.accounts to "ledger.all_accounts": no topic is
+      // named <prefix>.<data collection> any more.
+      const ROUTED = 'ledger.all_accounts';
+      const script: SourceMessage[] = [];
+      for (let id = 1; id <= 4; id++) script.push(message(ROUTED, partitionOf(id), change('r', row(id, '100.00'))));
+      const tx = { id: '8:600', order: 0 };
+      script.push(message(TX_TOPIC, 0, debeziumTransactionEvent('BEGIN', tx.id)));
+      script.push(message(TX_TOPIC, 0, JSON.stringify({ status: 'END', id: tx.id, event_count: 3, data_collections: [{ data_collection: 'public.accounts', event_count: 3 }], ts_ms: 1 })));
+      script.push(message(ROUTED, partitionOf(1), change('u', row(1, '70.00'), { ...tx, order: 1 })));
+      script.push(message(ROUTED, partitionOf(2), change('u', row(2, '110.00'), { ...tx, order: 2 })));
+      script.push(message(ROUTED, partitionOf(4), change('u', row(4, '120.00'), { ...tx, order: 3 })));
+      script.push(message(ROUTED, partitionOf(3), change('u', row(3, '99.00'))));
+      const broker = new ScriptedBroker(script);
+      await pipeline(targetUrl, broker, [ROUTED, TX_TOPIC]);
+      expect(await rows(target)).toEqual(['1=70.00', '2=110.00', '3=99.00', '4=120.00']);
+      // One batch holds BEGIN, END and the three events of the transaction.
+      const txAcks = broker.acks.filter((a) => a.has(`${TX_TOPIC}/0`));
+      expect(txAcks).toEqual([
+        new Map([
+          [`${TX_TOPIC}/0`, 1n],
+          [`${ROUTED}/1`, 2n],
+          [`${ROUTED}/0`, 3n],
+        ]),
+      ]);
+    } finally {
+      await target.end();
+    }
+  });
+});
+
 describe('a topic whose partition count grows (issue 10)', () => {
   it('keeps updating and deleting a key that moves to a new partition with low offsets', async () => {
     offsets.clear();

@@ -243,20 +243,18 @@ function connectionFailed(where: string, cause: unknown): CdcError {
 
 /**
  * Transaction boundaries on Kafka: when the topics include Debezium's transaction topic
- * (`<topic.prefix>.transaction`), a transaction is complete once its END event and its change
- * events on the consumed topics (`<topic.prefix>.<data_collection>`) arrived; without it, no
- * boundary can be kept and none is waited for.
+ * (`<topic.prefix>.transaction`), a transaction is complete once its END event and, for each
+ * consumed table it names, that many change events of the table (by the table in their source
+ * block) arrived; without it, no boundary can be kept and none is waited for. A table is consumed
+ * when its topic `<topic.prefix>.<data_collection>` is among the topics, or once one of its
+ * events was read (topics renamed by a router, such as Debezium's topic routing SMT).
+ * @see https://debezium.io/documentation/reference/stable/connectors/postgresql.html#postgresql-transaction-metadata
+ * @see https://debezium.io/documentation/reference/stable/transformations/topic-routing.html
  */
 export function kafkaTransactionBoundaries(topics: readonly string[]): TransactionFraming | undefined {
   const transactionTopic = topics.find((t) => t.endsWith('.transaction'));
   if (transactionTopic === undefined) return undefined;
   const prefix = transactionTopic.slice(0, -'.transaction'.length);
   const consumed = new Set(topics);
-  return {
-    mode: 'event-count',
-    expectedEvents: (end) =>
-      end.dataCollections === undefined
-        ? end.eventCount
-        : end.dataCollections.reduce((sum, c) => sum + (consumed.has(`${prefix}.${c.dataCollection}`) ? c.eventCount : 0), 0),
-  };
+  return { mode: 'event-count', consumes: (collection) => consumed.has(`${prefix}.${collection}`) };
 }

@@ -147,7 +147,7 @@ class DebeziumStream implements ChangeStream {
       this.acknowledged.set(p.partition, p.position);
     }
     this.watermarks = new SourceWatermarks(start.checkpoint.watermarks.values());
-    this.tracker = new TransactionTracker(connection.transactions?.mode ?? 'stream-order', connection.transactions?.expectedEvents);
+    this.tracker = new TransactionTracker(connection.transactions?.mode ?? 'stream-order', connection.transactions?.consumes);
   }
 
   poll(): ChangeMessage | undefined {
@@ -217,7 +217,9 @@ class DebeziumStream implements ChangeStream {
         this.transactionsSinceBoundary++;
       }
     } else if (record?.kind === 'change') {
-      if (record.transaction) this.tracker.change(record.transaction.id, Date.now());
+      const sourceTable = `${record.table.schema}.${record.table.name}`;
+      if (record.transaction) this.tracker.change(record.transaction.id, Date.now(), sourceTable);
+      else this.tracker.read(sourceTable);
       if (this.watermarks.isReplay(partition, record)) {
         this.metrics?.replayedTotal.inc();
         this.log.debug({ subject: m.subject, position: describePosition(m), source: record.position.text }, 'skipped a change the connector sent again');
