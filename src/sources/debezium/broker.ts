@@ -53,6 +53,7 @@ export function brokerConnector(broker: DebeziumBroker, name: string, settings: 
         url: broker.url,
         stream: broker.stream,
         durable: name,
+        pipeline: name,
         ...(broker.subjects ? { subjects: broker.subjects } : {}),
         ...(after === undefined ? {} : { after }),
       });

@@ -3,14 +3,28 @@
  * one stream, read through a durable pull consumer named after the pipeline.
  *
  * Exactly-once comes from the target, not from the consumer's redelivery (DESIGN.md §3.2): the
- * stream sequence of the last merged message is stored with the data, and at start the durable
- * consumer is re-created to deliver from the next sequence. Messages are acknowledged (ack policy
- * `all`: acknowledging a message acknowledges every earlier one) only after the batch holding them
- * committed, so a stream with interest or work-queue retention keeps them until then.
+ * stream sequence of the last merged message is stored with the data, and messages at or below it
+ * are skipped. Messages are acknowledged (ack policy `all`: acknowledging a message acknowledges
+ * every earlier one) only after the batch holding them committed, so a stream with interest or
+ * work-queue retention keeps them until then.
+ *
+ * At start ({@link planJetStreamStart}):
+ * - the stream must still hold every message after the target's position: when its first
+ *   sequence is past the next one (limits aged them out, a purge, or acknowledged-and-removed
+ *   under interest retention), the start stops with BROKER_RETENTION_GAP; when its last sequence
+ *   is below the target's position (the stream was re-created), with BROKER_TARGET_AHEAD;
+ * - the durable consumer is kept as it is when it has handed out nothing past the target's
+ *   position and nothing it handed out waits for an acknowledgement. Deleting it would make an interest-retention stream drop every message it alone
+ *   held, the ones published while cdc-merge was stopped among them. Only when it delivered past
+ *   the target's position (messages of a batch that never committed, or a target restored from a
+ *   backup), waits for acknowledgements (the server would redeliver them only after the ack
+ *   wait), or its settings differ is it re-created to deliver right after the target's
+ *   position; on an interest-retention stream a temporary consumer holds the messages meanwhile.
  * @see https://docs.nats.io/nats-concepts/jetstream/consumers
+ * @see https://docs.nats.io/nats-concepts/jetstream/streams#retentionpolicy
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, type ConsumerConfig, type ConsumerInfo, type ConsumerMessages, type JetStreamManager, type JsMsg, type StreamInfo } from '@nats-io/jetstream';
 import { CdcError } from '../../errors.js';
 import type { MessageTransport, SourceMessage } from './transport.js';
 import { ArrivalSignal } from './arrival.js';
@@ -32,6 +46,80 @@ export interface JetStreamTransportOptions {
   readonly after?: bigint;
   /** How long a delivered message may stay unacknowledged before redelivery, ms (default 10 min). */
   readonly ackWaitMs?: number;
+  /** Pipeline name, for the remedies of start-up errors (default: `durable`). */
+  readonly pipeline?: string;
+}
+
+/** What {@link planJetStreamStart} needs to know of the stream and the durable consumer. */
+export interface JetStreamStartFacts {
+  readonly stream: string;
+  /** The target's merged stream sequence (0: nothing merged). */
+  readonly after: bigint;
+  /** The stream's first and last sequence (`state.first_seq`, `state.last_seq`) and message count. */
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly messages: number;
+  /**
+   * True when only acknowledgements remove messages (interest or work-queue retention without
+   * max_msgs, max_bytes or max_age): a consumer then keeps what it has not acknowledged.
+   */
+  readonly removedOnlyByAcks: boolean;
+  /** The durable consumer, when it exists. */
+  readonly consumer?: {
+    /** Its settings are the ones this transport creates (ack policy, filter subjects). */
+    readonly compatible: boolean;
+    /** Stream sequence of the last message it delivered (`delivered.stream_seq`). */
+    readonly delivered: number;
+    /** Stream sequence up to which everything is acknowledged (`ack_floor.stream_seq`). */
+    readonly ackFloor: number;
+    /** Messages delivered and not acknowledged (`num_ack_pending`): redelivered only after the ack wait. */
+    readonly ackPending: number;
+  };
+  /** Pipeline name, for the remedy. */
+  readonly pipeline: string;
+}
+
+/** What to do with the durable consumer at start. */
+export type JetStreamStartPlan = { readonly consumer: 'keep' | 'create' | 'reposition' };
+
+/**
+ * Decides how a JetStream consumer starts after the target's position (pure; see the module
+ * comment): keep the durable consumer, create it, or re-create it at `after + 1`.
+ * @throws {CdcError} BROKER_RETENTION_GAP when the stream no longer holds the messages right
+ *   after the target's position (its first sequence is past `after + 1`), naming both sequences;
+ *   BROKER_TARGET_AHEAD when the stream ends before the target's position (it was re-created).
+ */
+export function planJetStreamStart(f: JetStreamStartFacts): JetStreamStartPlan {
+  const next = f.after + 1n;
+  if (f.after > BigInt(f.lastSeq)) {
+    throw new CdcError(
+      'BROKER_TARGET_AHEAD',
+      `the target has merged JetStream stream ${JSON.stringify(f.stream)} up to seq ${f.after}, but the stream ends at seq ${f.lastSeq}: it was deleted and re-created (or the target belongs to another stream); its new messages would all be skipped`,
+      {
+        remedy: `resync into a fresh target (a new target database, or drop the tables and the rows of pipeline ${f.pipeline} in cdc_management.offsets and cdc_management.watermarks), or point debezium.nats.stream at the stream the target came from`,
+        context: { stream: f.stream, merged: f.after.toString(), last: f.lastSeq },
+      },
+    );
+  }
+  // Our own unacknowledged messages cannot have been removed: whatever is missing below the first
+  // sequence was someone else's (another subject acknowledged by its consumers).
+  const heldByUs = f.removedOnlyByAcks && f.consumer !== undefined && f.consumer.compatible && BigInt(f.consumer.ackFloor) <= f.after;
+  if (f.after > 0n && next < BigInt(f.firstSeq) && !heldByUs) {
+    const lost = BigInt(f.firstSeq) - 1n === next ? `seq ${next}` : `seq ${next} to ${f.firstSeq - 1}`;
+    throw new CdcError(
+      'BROKER_RETENTION_GAP',
+      `JetStream stream ${JSON.stringify(f.stream)} no longer holds the messages after the target's position: the target merged up to seq ${f.after}, the first message the stream holds is seq ${f.firstSeq}; ${lost} were removed (limits, a purge, or acknowledged under interest retention) and were never merged`,
+      {
+        remedy:
+          `resync: replay every event into a fresh target (a new target database, or drop the tables and the rows of pipeline ${f.pipeline} in cdc_management.offsets and cdc_management.watermarks) from a stream that holds them, e.g. after a new Debezium snapshot; ` +
+          `or accept the gap knowingly: UPDATE cdc_management.offsets SET position = ${f.firstSeq - 1} WHERE pipeline = '${f.pipeline}' AND source_partition = ''`,
+        context: { stream: f.stream, merged: f.after.toString(), first: f.firstSeq },
+      },
+    );
+  }
+  if (!f.consumer) return { consumer: 'create' };
+  if (!f.consumer.compatible || BigInt(f.consumer.delivered) > f.after || f.consumer.ackPending > 0) return { consumer: 'reposition' };
+  return { consumer: 'keep' };
 }
 
 const NANOS_PER_MS = 1_000_000;
@@ -89,10 +177,11 @@ export class JetStreamTransport implements MessageTransport {
   }
 
   /**
-   * Connects, checks the stream, and (re-)creates the durable pull consumer to deliver after
-   * `options.after`.
+   * Connects, checks that the stream still holds everything after `options.after`, and keeps,
+   * creates or re-creates the durable pull consumer to deliver after it (see the module comment).
    * @throws {CdcError} CONNECTION_FAILED (retryable) when the server is unreachable;
-   *   STREAM_NOT_FOUND when the stream does not exist.
+   *   STREAM_NOT_FOUND when the stream does not exist; BROKER_RETENTION_GAP and
+   *   BROKER_TARGET_AHEAD as {@link planJetStreamStart}.
    */
   static async open(options: JetStreamTransportOptions): Promise<JetStreamTransport> {
     let nc: NatsConnection;
@@ -107,21 +196,37 @@ export class JetStreamTransport implements MessageTransport {
     }
     try {
       const jsm = await jetstreamManager(nc);
-      await streamInfo(jsm, options.stream, options.url);
-      // The target's merged position decides where to start: drop the consumer's own state.
-      await jsm.consumers.delete(options.stream, options.durable).catch(() => undefined);
-      const created = await jsm.consumers.add(options.stream, {
+      const info = await streamInfo(jsm, options.stream, options.url);
+      const existing = await consumerInfo(jsm, options.stream, options.durable);
+      const after = options.after ?? 0n;
+      const subjects = options.subjects && options.subjects.length > 0 ? [...options.subjects] : undefined;
+      const limits = info.config;
+      const plan = planJetStreamStart({
+        stream: options.stream,
+        after,
+        firstSeq: info.state.first_seq,
+        lastSeq: info.state.last_seq,
+        messages: info.state.messages,
+        removedOnlyByAcks: limits.retention !== RetentionPolicy.Limits && !(limits.max_msgs > 0) && !(limits.max_bytes > 0) && !(limits.max_age > 0),
+        ...(existing
+          ? { consumer: { compatible: compatible(existing.config, subjects), delivered: existing.delivered.stream_seq, ackFloor: existing.ack_floor.stream_seq, ackPending: existing.num_ack_pending } }
+          : {}),
+        pipeline: options.pipeline ?? options.durable,
+      });
+      const config: Partial<ConsumerConfig> = {
         durable_name: options.durable,
         ack_policy: AckPolicy.All,
         ack_wait: (options.ackWaitMs ?? 600_000) * NANOS_PER_MS,
         max_ack_pending: -1,
-        ...(options.after === undefined || options.after === 0n
-          ? { deliver_policy: DeliverPolicy.All }
-          : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Number(options.after + 1n) }),
-        ...(options.subjects && options.subjects.length > 0 ? { filter_subjects: [...options.subjects] } : {}),
-      });
+        ...(after === 0n ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Number(after + 1n) }),
+        ...(subjects ? { filter_subjects: subjects } : {}),
+      };
+      let pending: number;
+      if (plan.consumer === 'keep') pending = existing!.num_pending;
+      else if (plan.consumer === 'create') pending = (await jsm.consumers.add(options.stream, config)).num_pending;
+      else pending = await reposition(jsm, options.stream, config, limits.retention === RetentionPolicy.Interest);
       const consumer = await jetstream(nc).consumers.get(options.stream, options.durable);
-      return new JetStreamTransport(nc, await consumer.consume({ max_messages: PULL_BATCH }), options.stream, created.num_pending);
+      return new JetStreamTransport(nc, await consumer.consume({ max_messages: PULL_BATCH }), options.stream, pending);
     } catch (error) {
       await nc.close().catch(() => undefined);
       throw error;
@@ -201,9 +306,48 @@ export class JetStreamTransport implements MessageTransport {
   }
 }
 
-async function streamInfo(jsm: JetStreamManager, stream: string, url: string): Promise<void> {
+/** True when an existing consumer has the settings this transport gives it (delivery start aside). */
+function compatible(config: ConsumerConfig, subjects: readonly string[] | undefined): boolean {
+  if (config.ack_policy !== AckPolicy.All) return false;
+  const have = [...(config.filter_subjects ?? []), ...(config.filter_subject ? [config.filter_subject] : [])].sort();
+  const want = [...(subjects ?? [])].sort();
+  return have.length === want.length && have.every((s, i) => s === want[i]);
+}
+
+/** The durable consumer's state, or undefined when it does not exist. */
+async function consumerInfo(jsm: JetStreamManager, stream: string, durable: string): Promise<ConsumerInfo | undefined> {
   try {
-    await jsm.streams.info(stream);
+    return await jsm.consumers.info(stream, durable);
+  } catch (error) {
+    if (/not found/i.test((error as Error).message)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Re-creates the durable consumer with `config` (it delivers right after the target's position).
+ * On an interest-retention stream a temporary consumer with the same subjects and start holds
+ * the messages while the durable is away (a stream drops the messages no consumer is interested
+ * in); it is removed at once, and by the server after 60 s should this process die first.
+ * @returns the new consumer's pending messages.
+ */
+async function reposition(jsm: JetStreamManager, stream: string, config: Partial<ConsumerConfig>, interest: boolean): Promise<number> {
+  let holder: string | undefined;
+  if (interest) {
+    const { durable_name: _name, ...rest } = config;
+    holder = (await jsm.consumers.add(stream, { ...rest, inactive_threshold: 60_000 * NANOS_PER_MS })).name;
+  }
+  try {
+    await jsm.consumers.delete(stream, config.durable_name!);
+    return (await jsm.consumers.add(stream, config)).num_pending;
+  } finally {
+    if (holder !== undefined) await jsm.consumers.delete(stream, holder).catch(() => undefined);
+  }
+}
+
+async function streamInfo(jsm: JetStreamManager, stream: string, url: string): Promise<StreamInfo> {
+  try {
+    return await jsm.streams.info(stream);
   } catch (cause) {
     const message = (cause as Error).message;
     if (/not found/i.test(message)) {
