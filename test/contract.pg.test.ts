@@ -284,6 +284,31 @@ describe('§3.10 bounded memory', () => {
     const { rows } = await pair.target.query('SELECT count(*)::int AS n FROM big');
     expect(rows[0].n).toBe(300000);
   });
+
+  it('keeps one budget for all tables: a transaction over 500 tables is not held until its commit (issue 11 item 17)', async () => {
+    pair = await createPair(cluster);
+    await pair.source.query(`DO $$ BEGIN FOR i IN 1..500 LOOP EXECUTE format('CREATE TABLE many_%s (id int PRIMARY KEY, pad text)', i); END LOOP; END $$`);
+    await replicate(pair);
+    // About 60 MB of text in one transaction, 120 KB per table: no table's own buffer fills.
+    await pair.source.query(`DO $$ BEGIN FOR i IN 1..500 LOOP
+      EXECUTE format('INSERT INTO many_%s SELECT g, repeat(md5(g::text), 8) FROM generate_series(1, 450) g', i); END LOOP; END $$`);
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    gc();
+    const base = process.memoryUsage().heapUsed;
+    let peak = base;
+    const sampler = setInterval(() => {
+      gc();
+      peak = Math.max(peak, process.memoryUsage().heapUsed);
+    }, 100);
+    await replicate(pair);
+    clearInterval(sampler);
+    expect((peak - base) / 2 ** 20).toBeLessThan(64);
+    const { rows } = await pair.target.query("SELECT count(*)::int AS n FROM many_1");
+    expect(rows[0].n).toBe(450);
+    const { rows: last } = await pair.target.query("SELECT count(*)::int AS n FROM many_500");
+    expect(last[0].n).toBe(450);
+  });
 });
 
 describe('§3.11 slot hygiene', () => {

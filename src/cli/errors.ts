@@ -20,6 +20,8 @@ const BAD_INPUT = new Set([
   'MIGRATION_TABLE_CHANGED',
   'RESYNC_UNSUPPORTED',
   'SINK_UNSUPPORTED',
+  'SLOT_NAME_TAKEN',
+  'REPLICA_IDENTITY_NOTHING',
 ]);
 
 /** The exit code for an error. */

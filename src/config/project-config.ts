@@ -81,6 +81,12 @@ export const sinkSchema = z
     tenancy: tenancySchema.optional(),
     /** Soft delete for every table (a table file's `options.soft_delete` overrides it). */
     soft_delete: z.boolean().default(false),
+    /**
+     * Persistence of the staging tables: `logged` (default) keeps what external writers staged
+     * through a target crash or failover; `unlogged` is faster and loses staged rows on a crash
+     * (fine when only `cdc run` writes them: it stages and merges in one transaction).
+     */
+    staging: z.enum(['logged', 'unlogged']).default('logged'),
     /** Deferred merge mode: pg_cron schedule and its window. */
     merge: mergeSettingsSchema.optional(),
   })

@@ -14,7 +14,7 @@ const sharedFields = {
   tables: z.array(z.string().min(1)).optional(),
   metrics_port: z.number().int().min(0).max(65535).optional(),
   soft_delete: z.boolean().optional(),
-  schema_changes: z.object({ drop: schemaAction.optional(), type_change: schemaAction.optional() }).strict().optional(),
+  schema_changes: z.object({ drop: schemaAction.optional(), type_change: schemaAction.optional(), rename: schemaAction.optional() }).strict().optional(),
   batch: z
     .object({
       max_changes: z.number().int().positive().optional(),

@@ -67,7 +67,7 @@ export async function diffMigrations(options: DiffOptions): Promise<DiffResult> 
   if (filter.length > 0 && targets.length === 0 && stateList.length === 0) {
     throw new CdcError('TABLE_NOT_FOUND', `no table matches --table ${options.table}`, { remedy: 'give a source or target schema.table' });
   }
-  const changes = diffTables(stateList.map(stateToSchema), targets.map((t) => t.table));
+  const changes = diffTables(stateList.map((s) => stateToSchema(s)), targets.map((t) => t.table));
   let live: SchemaChange[] | undefined;
   if (options.env !== undefined) {
     if (!manifest) throw new CdcError('MIGRATIONS_INVALID', `no migrations in ${dir}`, { remedy: 'run cdc migrations generate first' });
@@ -108,7 +108,7 @@ function writeChanges(
   for (const state of states) {
     const key = tableKey(state);
     const target = defined.get(key);
-    const before = stateToSchema(state);
+    const before = stateToSchema(state, projectSink(options.project, sinkName).sink);
     if (!targets.some((t) => tableKey(t.table.id) === key) && target) continue;
     if (!target) {
       if (options.table && !parseTablePatterns(options.table).some((p) => matchesPattern(p, before.id))) continue;

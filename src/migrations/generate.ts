@@ -167,7 +167,7 @@ export function planMigrations(
   }
   for (const state of states.values()) {
     const note = `Table: ${state.schema}.${state.name} (from ${state.source})`;
-    const [, staging] = sql.tableUnits(stateToSchema(state));
+    const [, staging] = sql.tableUnits(stateToSchema(state, sink));
     put(state.files.staging, 'repeatable', renderMigrationFile(state.files.staging, 'repeatable', staging.sql, note));
   }
   if (sink.merge?.schedule) {

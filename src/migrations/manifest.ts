@@ -124,12 +124,15 @@ export function readManifest(path: string): Manifest {
   }).data;
 }
 
-/** The TableSchema a table state describes (TOAST-ability from the target type; options: soft delete). */
-export function stateToSchema(state: TableState): TableSchema {
+/**
+ * The TableSchema a table state describes (TOAST-ability from the target type; options: soft
+ * delete, and the sink's staging persistence when given).
+ */
+export function stateToSchema(state: TableState, sink: { readonly staging?: 'logged' | 'unlogged' } = {}): TableSchema {
   return {
     id: { schema: state.schema, name: state.name },
     columns: state.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable, toastable: isToastable(c.type) })),
     primaryKey: state.primary_key,
-    options: { softDelete: state.soft_delete },
+    options: { softDelete: state.soft_delete, ...(sink.staging ? { staging: sink.staging } : {}) },
   };
 }

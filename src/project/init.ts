@@ -24,6 +24,7 @@ sinks:
     schemas:                    # source schema -> target schema; others keep their name
       dbo: public
     soft_delete: false          # keep deleted rows, flagged _cdc_deleted
+    staging: logged             # logged keeps rows external writers staged through a crash; unlogged is faster
     # tables: [dbo.*]           # only these source tables (default: all)
     # columns:                  # extra columns on every target table
     #   - { name: region, type: text }

@@ -97,7 +97,7 @@ function tableOptions(
   return new Map(
     targetTables(definitions, sink).map((t) => [
       tableKey({ schema: t.definition.schema, name: t.definition.table }),
-      { softDelete: migrated.get(tableKey(t.table.id)) ?? t.softDelete },
+      { softDelete: migrated.get(tableKey(t.table.id)) ?? t.softDelete, staging: sink.staging },
     ]),
   );
 }

@@ -76,7 +76,7 @@ export function resolveRunSettings(flags: RunFlags): RunSettings {
     url: targetUrl,
     snapshotConnections: parallelism,
     tableOptions: { softDelete: flags.softDelete || (file.soft_delete ?? project?.softDelete ?? false) },
-    schemaPolicy: { drop: file.schema_changes?.drop ?? 'ignore', typeChange: file.schema_changes?.type_change ?? 'apply' },
+    schemaPolicy: { drop: file.schema_changes?.drop ?? 'ignore', typeChange: file.schema_changes?.type_change ?? 'apply', rename: file.schema_changes?.rename ?? 'apply' },
   };
 
   let metricsPort: number | undefined = file.metrics_port;

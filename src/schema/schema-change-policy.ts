@@ -20,6 +20,12 @@ export interface SchemaChangePolicy {
   /** A column whose type changed: ALTER COLUMN TYPE, keep the old type, or stop. */
   readonly typeChange: SchemaChangeAction;
   /**
+   * A renamed column (sources that number their columns: PostgreSQL): `apply` (default) renames
+   * it on the target, keeping its values under the new name; `ignore` treats it as a removal
+   * (under `drop`) plus an addition, as a source without column numbers would; `stop` stops.
+   */
+  readonly rename?: SchemaChangeAction;
+  /**
    * False: destructive changes that `drop` says to apply (DROP COLUMN, DROP TABLE) are left out
    * instead, to be applied later with permission (`--allow-destructive`). Default true.
    */
@@ -73,6 +79,8 @@ export function decideChange(change: SchemaChange, policy: SchemaChangePolicy): 
       return byAction(change, policy.drop, policy);
     case 'COLUMN_TYPE_CHANGED':
       return byAction(change, policy.typeChange, policy);
+    case 'COLUMN_RENAMED':
+      return policy.rename === 'stop' ? 'stop' : 'apply';
     default: {
       const unknown: never = change;
       throw new Error(`no schema-change policy for change kind ${JSON.stringify((unknown as { kind?: unknown }).kind)}`);
@@ -83,6 +91,14 @@ export function decideChange(change: SchemaChange, policy: SchemaChangePolicy): 
 /** The error for a change whose decision is `stop`. */
 function stopped(change: SchemaChange): SchemaChangeError {
   const column = change.column ?? '';
+  if (change.kind === 'COLUMN_RENAMED') {
+    const remedy = "set the rename policy to 'apply' to rename the target column (its values stay), or to 'ignore' to keep the old column and add the new one";
+    return new SchemaChangeError(
+      `schema change stopped for ${change.table}: column ${JSON.stringify(change.from)} was renamed to ${JSON.stringify(change.to)} on the source and the rename policy is 'stop'; ${remedy}`,
+      remedy,
+      { table: change.tableId, column, kind: change.kind },
+    );
+  }
   if (change.kind === 'COLUMN_TYPE_CHANGED') {
     const remedy =
       `set the typeChange policy to 'apply' to convert the target column (USING value::${change.to}), ` +

@@ -69,3 +69,24 @@ describe('schema diff', () => {
     expect(() => diffTable(before, { ...before, id: { schema: 'public', name: 'other' } })).toThrow(/different table/);
   });
 });
+
+describe('renames (issue 11 item 5)', () => {
+  const t = (columns: [string, string, number?][], primaryKey: string[] = ['id']): TableSchema => ({
+    id: { schema: 'public', name: 't' },
+    columns: columns.map(([name, type, attnum]) => ({ name, type, nullable: true, toastable: false, ...(attnum === undefined ? {} : { sourceAttnum: attnum }) })),
+    primaryKey,
+  });
+
+  it('reports a column with the same source number under a new name as COLUMN_RENAMED, with its type change and the key under the new name', () => {
+    const before = t([['id', 'integer', 1], ['a', 'integer', 2]]);
+    const after = t([['ident', 'integer', 1], ['b', 'bigint', 2]], ['ident']);
+    expect(diffTable(before, after).map((c) => `${c.kind} ${c.from ?? ''}→${c.to ?? ''}`)).toEqual(['COLUMN_RENAMED id→ident', 'COLUMN_RENAMED a→b', 'COLUMN_TYPE_CHANGED integer→bigint']);
+  });
+
+  it('without source numbers, or when asked not to, a rename is a removal plus an addition; a drop and re-add is never a rename', () => {
+    const before = t([['id', 'integer', 1], ['a', 'integer', 2]]);
+    expect(diffTable(t([['id', 'integer'], ['a', 'integer']]), t([['id', 'integer'], ['b', 'integer']])).map((c) => c.kind)).toEqual(['COLUMN_ADDED', 'COLUMN_REMOVED']);
+    expect(diffTable(before, t([['id', 'integer', 1], ['b', 'integer', 2]]), { renames: false }).map((c) => c.kind)).toEqual(['COLUMN_ADDED', 'COLUMN_REMOVED']);
+    expect(diffTable(before, t([['id', 'integer', 1], ['b', 'integer', 3]])).map((c) => c.kind)).toEqual(['COLUMN_ADDED', 'COLUMN_REMOVED']);
+  });
+});

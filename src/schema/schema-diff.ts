@@ -59,7 +59,22 @@ export interface ColumnAdded extends ChangeBase {
   readonly definition: ColumnSchema;
 }
 
-/** A column that is gone (destructive to apply); a rename is a removal plus an addition. */
+/**
+ * A column renamed on the source: the same source column (`sourceAttnum`) under a new name.
+ * `column` and `to` are the new name, `from` the old one; `definition` is the column now.
+ */
+export interface ColumnRenamed extends ChangeBase {
+  readonly kind: 'COLUMN_RENAMED';
+  readonly column: string;
+  readonly from: string;
+  readonly to: string;
+  readonly definition: ColumnSchema;
+}
+
+/**
+ * A column that is gone (destructive to apply); a rename the diff cannot see (no source column
+ * numbers, or renames not asked for) is a removal plus an addition.
+ */
 export interface ColumnRemoved extends ChangeBase {
   readonly kind: 'COLUMN_REMOVED';
   readonly column: string;
@@ -100,7 +115,30 @@ export interface PrimaryKeyChanged extends ChangeBase {
 }
 
 /** One difference between two definitions; `kind` tells which. */
-export type SchemaChange = TableAdded | TableRemoved | ColumnAdded | ColumnRemoved | ColumnTypeChanged | ColumnNullabilityChanged | PrimaryKeyChanged;
+export type SchemaChange = TableAdded | TableRemoved | ColumnAdded | ColumnRemoved | ColumnRenamed | ColumnTypeChanged | ColumnNullabilityChanged | PrimaryKeyChanged;
+
+/** Options of {@link diffTable}. */
+export interface DiffOptions {
+  /**
+   * Report a column whose `sourceAttnum` is the same in both definitions under another name as
+   * COLUMN_RENAMED (default true); false reports it as a removal plus an addition.
+   */
+  readonly renames?: boolean;
+}
+
+/** Renamed columns of `before` → `after`: same `sourceAttnum`, other name, the old name gone and the new one new. */
+export function renamedColumns(before: TableSchema, after: TableSchema): Map<string, ColumnSchema> {
+  const renamed = new Map<string, ColumnSchema>();
+  const oldNames = new Set(before.columns.map((c) => c.name));
+  const newNames = new Set(after.columns.map((c) => c.name));
+  const byAttnum = new Map(after.columns.filter((c) => c.sourceAttnum !== undefined).map((c) => [c.sourceAttnum, c]));
+  for (const b of before.columns) {
+    if (b.sourceAttnum === undefined) continue;
+    const a = byAttnum.get(b.sourceAttnum);
+    if (a && a.name !== b.name && !newNames.has(b.name) && !oldNames.has(a.name)) renamed.set(b.name, a);
+  }
+  return renamed;
+}
 
 /** True when `column` of `table` is NOT NULL on it: declared so, or a primary-key column. */
 export function declaredNotNull(table: TableSchema, column: ColumnSchema): boolean {
@@ -119,15 +157,32 @@ const keyText = (key: readonly string[]) => `(${key.join(', ')})`;
  * `warning`; key change `breaking`.
  * @throws {Error} when `before` and `after` are different tables.
  */
-export function diffTable(before: TableSchema, after: TableSchema): SchemaChange[] {
+export function diffTable(before: TableSchema, after: TableSchema, options: DiffOptions = {}): SchemaChange[] {
   if (tableKey(before.id) !== tableKey(after.id)) {
     throw new Error(`cannot diff ${formatTableId(before.id)} against a different table ${formatTableId(after.id)}`);
   }
   const tableId = after.id;
   const table = formatTableId(tableId);
-  const old = new Map(before.columns.map((c) => [c.name, c]));
+  const renamed = options.renames === false ? new Map<string, ColumnSchema>() : renamedColumns(before, after);
+  const newNameOf = (name: string) => renamed.get(name)?.name ?? name;
+  // Old columns under the names they have after the renames.
+  const old = new Map(before.columns.map((c) => [newNameOf(c.name), c]));
   const now = new Map(after.columns.map((c) => [c.name, c]));
   const changes: SchemaChange[] = [];
+  for (const [from, c] of renamed) {
+    changes.push({
+      kind: 'COLUMN_RENAMED',
+      severity: 'warning',
+      table,
+      tableId,
+      column: c.name,
+      from,
+      to: c.name,
+      definition: c,
+      destructive: false,
+      message: `${table}: column ${from} renamed to ${c.name}`,
+    });
+  }
   for (const c of after.columns) {
     if (old.has(c.name)) continue;
     const note = c.nullable ? '' : ' (NOT NULL on the source; added nullable, since existing rows have no value)';
@@ -144,7 +199,7 @@ export function diffTable(before: TableSchema, after: TableSchema): SchemaChange
     });
   }
   for (const c of before.columns) {
-    if (now.has(c.name)) continue;
+    if (now.has(c.name) || renamed.has(c.name)) continue;
     changes.push({
       kind: 'COLUMN_REMOVED',
       severity: 'breaking',
@@ -190,7 +245,7 @@ export function diffTable(before: TableSchema, after: TableSchema): SchemaChange
       });
     }
   }
-  const keyBefore = before.primaryKey;
+  const keyBefore = before.primaryKey.map(newNameOf);
   const keyAfter = after.primaryKey;
   if (keyBefore.length !== keyAfter.length || keyBefore.some((k, i) => keyAfter[i] !== k)) {
     changes.push({

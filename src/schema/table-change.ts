@@ -57,12 +57,18 @@ function decidedFor<K extends SchemaChange['kind']>(changes: readonly DecidedCha
 export function planTableChange(input: TableChangeInput): TableChangePlan {
   const { before, after, policy } = input;
   const current = input.current ?? before;
-  const changes = decideChanges(diffTable(before, after), policy);
+  const changes = decideChanges(diffTable(before, after, { renames: policy.rename !== 'ignore' }), policy);
   const inKey = (name: string) => after.primaryKey.includes(name);
   const now = new Map(after.columns.map((c) => [c.name, c]));
+  // Renamed columns, old name → new name (all applied: the policy stops or applies a rename).
+  const renamed = new Map(changes.flatMap((d) => (d.change.kind === 'COLUMN_RENAMED' ? [[d.change.from, d.change.to] as const] : [])));
   const target: ColumnSchema[] = [];
   const notWritten = new Set<string>();
-  for (const c of current.columns) {
+  const existing = new Set<string>();
+  for (const current_ of current.columns) {
+    const newName = renamed.get(current_.name);
+    const c = newName === undefined ? current_ : { ...current_, name: newName };
+    existing.add(c.name);
     const n = now.get(c.name);
     if (!n) {
       const removal = decidedFor(changes, 'COLUMN_REMOVED', c.name);
@@ -79,7 +85,6 @@ export function planTableChange(input: TableChangeInput): TableChangePlan {
     const nullable = inKey(c.name) ? false : relax?.decision === 'apply' || c.nullable;
     target.push({ ...n, type, nullable });
   }
-  const existing = new Set(current.columns.map((c) => c.name));
   for (const n of after.columns) {
     if (!existing.has(n.name)) target.push({ ...n, nullable: !inKey(n.name) });
   }

@@ -36,6 +36,12 @@ export interface ColumnSchema {
   /** False when the source declares the column NOT NULL. */
   readonly nullable: boolean;
   /**
+   * The column's number in the source catalog (PostgreSQL `pg_attribute.attnum`), which a
+   * RENAME COLUMN keeps: it lets the schema diff tell a rename from a removal plus an addition.
+   * Absent where the source does not know it (Debezium events, YAML definitions).
+   */
+  readonly sourceAttnum?: number;
+  /**
    * True for variable-length types whose values PostgreSQL may store out of line (TOAST) and
    * so may arrive as "unchanged" in an update (pgoutput 'u'). Fixed-width types never do.
    */
@@ -56,6 +62,8 @@ export interface ColumnSchema {
 export interface TableSchemaOptions {
   /** Keep deleted rows, flagged `_cdc_deleted = true`, instead of deleting them (DESIGN.md §3.4). */
   readonly softDelete?: boolean;
+  /** Persistence of the table's staging (the project sink's `staging:`): `logged` keeps external writers' rows through a crash. */
+  readonly staging?: 'logged' | 'unlogged';
 }
 
 /** What a source knows about one captured table. */

@@ -31,7 +31,7 @@ describe('target tables: source columns → templates → (sink adds metadata)',
         { name: 'shape', type: 'text', logicalType: { kind: 'text' }, nullable: true, toastable: true },
       ],
       primaryKey: ['invoice_line_id'],
-      options: { softDelete: false },
+      options: { softDelete: false, staging: 'logged' },
     });
     expect(t.warnings).toEqual([expect.stringMatching(/"Shape".*"dbo\.InvoiceLine"|dbo\.InvoiceLine.*Shape/)]);
     expect(t.sourceColumns.get('unit_price')).toBe('UnitPrice');

@@ -75,7 +75,7 @@ export function targetTable(definition: TableDefinition, sink: SinkConfig): Targ
   const key = definition.primaryKey.map(name);
   const primaryKey = tenancy?.mode === 'db-per-tenant' && key.length > 0 ? [tenancy.column, ...key] : key;
   const softDelete = definition.options.softDelete ?? sink.soft_delete;
-  const table: TableSchema = { id: { schema, name: name(definition.table) }, columns, primaryKey, options: { softDelete } };
+  const table: TableSchema = { id: { schema, name: name(definition.table) }, columns, primaryKey, options: { softDelete, staging: sink.staging } };
   return { definition, table, softDelete, sourceColumns, warnings };
 }
 

@@ -44,7 +44,7 @@ export interface HistoryRename {
 
 /** One SQL statement (ending with `;`) and the step of a table change it belongs to. */
 export interface SqlChangeStatement {
-  /** `create`, `drop-key`, `add-column`, `retype`, `relax`, `remove`, `add-key` or `drop`, run in that order. */
+  /** `create`, `rename`, `drop-key`, `add-column`, `retype`, `relax`, `remove`, `add-key` or `drop`, run in that order. */
   readonly step: string;
   readonly sql: string;
 }

@@ -5,6 +5,18 @@
 import pg from 'pg';
 import { CdcError, redactUrl, sqlState } from '../errors.js';
 
+/**
+ * Session settings every cdc-merge connection pins, so that values never depend on either
+ * server's configuration (issue 11 item 10): PostgreSQL's own walreceiver pins the first three
+ * for logical replication (`datestyle=ISO`, `intervalstyle=postgres`, `extra_float_digits=3`, in
+ * libpqwalreceiver.c), because pgoutput and COPY render values in the session's styles and a
+ * database default such as `DateStyle = 'SQL, DMY'` or `extra_float_digits = 0` would change
+ * dates and lose float digits. `bytea_output=hex` is what the typed decoder reads, and
+ * `standard_conforming_strings=on` is what the generated SQL's literals (`'\x'::bytea`) assume.
+ * node-postgres already sets `client_encoding=UTF8`. Passed as the `options` startup parameter.
+ * @see https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNECT-OPTIONS
+ */
+export const SESSION_OPTIONS = '-c datestyle=ISO -c intervalstyle=postgres -c extra_float_digits=3 -c bytea_output=hex -c standard_conforming_strings=on';
 
 /** Options for {@link connectPostgres}. */
 export interface ConnectOptions {
@@ -50,6 +62,7 @@ export async function connectPostgres(url: string, options: ConnectOptions): Pro
     connectionString: url,
     application_name: options.applicationName ?? `cdc-merge ${options.role}`,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    options: SESSION_OPTIONS,
     ...(options.replication ? { replication: options.replication } : {}),
   });
   try {

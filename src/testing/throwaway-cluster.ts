@@ -41,6 +41,12 @@ export interface ThrowawayCluster {
   psql(database: string, args: readonly string[]): Promise<string>;
   /** Creates a database and resolves to its URL. */
   createDatabase(name: string): Promise<string>;
+  /**
+   * Stops the server and starts it again on the same port and data. `immediate` is a crash:
+   * no shutdown checkpoint, so crash recovery runs at start (and empties UNLOGGED tables);
+   * `fast` is a clean restart. Connections are cut either way.
+   */
+  restart(mode?: 'fast' | 'immediate'): Promise<void>;
   /** Stops the server immediately and removes its directory. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -169,7 +175,7 @@ export async function startThrowawayCluster(options: ThrowawayClusterOptions = {
       rmSync(dir, { recursive: true, force: true });
       throw new Error(`pg_ctl start failed for ${data}:\n${tail}`, { cause: error });
     }
-    const cluster = makeCluster({ bin, dir, data, port, owner });
+    const cluster = makeCluster({ bin, dir, data, port, owner, env: serverUserEnv });
     live.add(cluster);
     installExitHook();
     return cluster;
@@ -182,6 +188,7 @@ function makeCluster(p: {
   data: string;
   port: number;
   owner: { uid?: number; gid?: number };
+  env: NodeJS.ProcessEnv;
 }): ThrowawayCluster {
   let stopped = false;
   const cluster: ThrowawayCluster = {
@@ -199,6 +206,10 @@ function makeCluster(p: {
     async createDatabase(name) {
       await cluster.psql('postgres', ['-c', `CREATE DATABASE "${name.replaceAll('"', '""')}"`]);
       return cluster.url(name);
+    },
+    async restart(mode = 'fast') {
+      await run(join(p.bin, 'pg_ctl'), ['stop', '-D', p.data, '-m', mode, '-w', '-t', '60'], p.owner);
+      await run(join(p.bin, 'pg_ctl'), ['start', '-D', p.data, '-l', join(p.dir, 'server.log'), '-w', '-t', '60'], { ...p.owner, env: p.env });
     },
     async stop() {
       if (stopped) return;

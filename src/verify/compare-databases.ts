@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { TablePattern } from '../config/table-pattern.js';
 import { describeTables, listTables } from '../sources/postgres/catalog.js';
 import { compareTables, type CompareOptions, type TableComparison } from './compare.js';
+import { SESSION_OPTIONS } from '../sql/connect.js';
 
 /** Options for {@link compareDatabases}. */
 export interface CompareDatabasesOptions extends CompareOptions {
@@ -16,8 +17,8 @@ export interface CompareDatabasesOptions extends CompareOptions {
 
 /** Opens both databases, compares, and closes the connections whatever happens. */
 export async function compareDatabases(sourceUrl: string, targetUrl: string, options: CompareDatabasesOptions = {}): Promise<TableComparison[]> {
-  const source = new pg.Client({ connectionString: sourceUrl, application_name: 'cdc-merge compare' });
-  const target = new pg.Client({ connectionString: targetUrl, application_name: 'cdc-merge compare' });
+  const source = new pg.Client({ connectionString: sourceUrl, application_name: 'cdc-merge compare', options: SESSION_OPTIONS });
+  const target = new pg.Client({ connectionString: targetUrl, application_name: 'cdc-merge compare', options: SESSION_OPTIONS });
   await source.connect();
   try {
     await target.connect();

@@ -23,6 +23,15 @@ import { stagingColumns } from './table-ddl.js';
 /** Bytes buffered for one table before its rows are COPYed into staging (8 MiB). */
 export const TABLE_BUFFER_BYTES = 8 << 20;
 
+/**
+ * Bytes buffered for all tables of a batch together (16 MiB): the pipeline's one budget for
+ * staged rows (DESIGN.md §3.10). A transaction touching many tables fills many small buffers;
+ * once they add up to this, the largest are COPYed into staging until half of it is left, so
+ * memory does not grow with the number of tables (one transaction over 500 tables used to hold
+ * every row until its commit).
+ */
+export const BATCH_BUFFER_BYTES = 16 << 20;
+
 /** What a batch needs from its sink. */
 export interface BatchContext {
   readonly client: pg.Client;
@@ -63,6 +72,8 @@ export class PostgresBatch implements SinkBatch {
   private timeText = '';
   private begun: Promise<void> | undefined;
   changes = 0;
+  /** Bytes in all buffers together (see {@link BATCH_BUFFER_BYTES}). */
+  private bufferedBytes = 0;
 
   /** Creates a batch; its transaction begins at its first write to the target. */
   constructor(private readonly ctx: BatchContext) {
@@ -102,9 +113,21 @@ export class PostgresBatch implements SinkBatch {
       }
     }
     const buffer = this.buffer(change.table);
-    buffer.bytes += buffer.encoder.encode(change, this.baseHex, this.timeText, buffer.lines, buffer.latest);
+    const delta = buffer.encoder.encode(change, this.baseHex, this.timeText, buffer.lines, buffer.latest);
+    buffer.bytes += delta;
+    this.bufferedBytes += delta;
     this.changes++;
-    return buffer.bytes >= TABLE_BUFFER_BYTES ? this.flush(tableKey(change.table), buffer) : undefined;
+    if (buffer.bytes >= TABLE_BUFFER_BYTES) return this.flush(tableKey(change.table), buffer);
+    return this.bufferedBytes >= BATCH_BUFFER_BYTES ? this.flushLargest() : undefined;
+  }
+
+  /** COPYs the largest buffers until at most half of {@link BATCH_BUFFER_BYTES} is left. */
+  private async flushLargest(): Promise<void> {
+    const bySize = [...this.buffers].sort((a, b) => b[1].bytes - a[1].bytes);
+    for (const [key, buffer] of bySize) {
+      if (this.bufferedBytes <= BATCH_BUFFER_BYTES / 2) break;
+      await this.flush(key, buffer);
+    }
   }
 
   async truncate(tables: readonly TableId[]): Promise<void> {
@@ -220,6 +243,7 @@ export class PostgresBatch implements SinkBatch {
     const data = buffer.lines.join('');
     buffer.lines = [];
     buffer.latest.clear();
+    this.bufferedBytes -= buffer.bytes;
     buffer.bytes = 0;
     await this.begin();
     const stream = this.ctx.client.query(copyFrom(buffer.copySql));

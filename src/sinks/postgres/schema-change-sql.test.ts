@@ -45,8 +45,8 @@ describe('the schema-change converter', () => {
   });
 
   it('throws for a change kind it has no case for, instead of leaving it out', () => {
-    const renamed = { ...diffTable(before, { ...before, columns: before.columns.slice(0, 2) })[0]!, kind: 'COLUMN_RENAMED' } as unknown as SchemaChange;
+    const renamed = { ...diffTable(before, { ...before, columns: before.columns.slice(0, 2) })[0]!, kind: 'COLUMN_SPLIT' } as unknown as SchemaChange;
     expect(() => schemaChangeSql(renamed, 'apply')).toThrow(UnsupportedSchemaChangeError);
-    expect(() => schemaChangeSql(renamed, 'apply')).toThrow(expect.objectContaining({ code: 'SCHEMA_CHANGE_UNSUPPORTED', message: expect.stringMatching(/COLUMN_RENAMED.*public\."Customer"/) }));
+    expect(() => schemaChangeSql(renamed, 'apply')).toThrow(expect.objectContaining({ code: 'SCHEMA_CHANGE_UNSUPPORTED', message: expect.stringMatching(/COLUMN_SPLIT.*public\."Customer"/) }));
   });
 });

@@ -12,11 +12,12 @@ import { columnDefinition, type TableOptions } from './table-ddl.js';
 import { dropTableSql, tableObjects } from './table-objects.js';
 
 /**
- * When a statement runs among those of one table change, in this order: drop the old key (so a
- * column may leave it), add columns, change types, drop NOT NULL, drop columns, add the new key
- * (its columns now exist); a whole table is created or dropped on its own.
+ * When a statement runs among those of one table change, in this order: rename columns (every
+ * later step names them by their new names), drop the old key (so a column may leave it), add
+ * columns, change types, drop NOT NULL, drop columns, add the new key (its columns now exist); a
+ * whole table is created or dropped on its own.
  */
-export const CHANGE_STEPS = ['create', 'drop-key', 'add-column', 'retype', 'relax', 'remove', 'add-key', 'drop'] as const;
+export const CHANGE_STEPS = ['create', 'rename', 'drop-key', 'add-column', 'retype', 'relax', 'remove', 'add-key', 'drop'] as const;
 
 /** One of {@link CHANGE_STEPS}. */
 export type ChangeStep = (typeof CHANGE_STEPS)[number];
@@ -77,6 +78,9 @@ export function schemaChangeSql(change: SchemaChange, decision: Extract<ChangeDe
         { step: 'add-column', sql: alter(change, `ALTER COLUMN ${quoteIdent(column.name)} DROP DEFAULT`) },
       ];
     }
+    case 'COLUMN_RENAMED':
+      // The values stay, under the new name (a rename the policy did not stop is always applied).
+      return [{ step: 'rename', sql: alter(change, `RENAME COLUMN ${quoteIdent(change.from)} TO ${quoteIdent(change.to)}`) }];
     case 'COLUMN_REMOVED':
       if (apply) return [{ step: 'remove', sql: alter(change, `DROP COLUMN IF EXISTS ${quoteIdent(change.column)}`) }];
       return change.notNull ? [{ step: 'remove', sql: alter(change, `ALTER COLUMN ${quoteIdent(change.column)} DROP NOT NULL`) }] : [];

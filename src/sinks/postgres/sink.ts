@@ -10,7 +10,7 @@ import { pipeline as pipe } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { CdcError, sqlState } from '../../errors.js';
 import { formatTableId, tableKey, type TableSchema } from '../../schema/table.js';
-import { connectPostgres } from '../../sql/connect.js';
+import { connectPostgres, SESSION_OPTIONS } from '../../sql/connect.js';
 import { quoteIdent, quoteTable } from '../../sql/quote.js';
 import type { Checkpoint, PartitionPosition, Watermark } from '../../events/checkpoint.js';
 import { watermarkKey } from '../../events/checkpoint.js';
@@ -79,7 +79,7 @@ export class PostgresSink implements ChangeSink {
     private readonly options: PostgresSinkOptions,
     private readonly client: pg.Client,
   ) {
-    this.pool = new pg.Pool({ connectionString: options.url, max: options.snapshotConnections ?? 2, application_name: 'cdc-merge snapshot load' });
+    this.pool = new pg.Pool({ connectionString: options.url, max: options.snapshotConnections ?? 2, application_name: 'cdc-merge snapshot load', options: SESSION_OPTIONS });
     // An idle pooled connection that the server drops must not crash the process; the next
     // checkout simply opens a new one.
     this.pool.on('error', (error) => options.log.warn({ error: error.message }, 'target: idle snapshot connection lost'));

@@ -47,7 +47,7 @@ describe('final table DDL', () => {
 });
 
 describe('staging table DDL', () => {
-  it('is UNLOGGED, all source columns nullable, then the four metadata columns', () => {
+  it('is UNLOGGED by default (LOGGED on request), all source columns nullable, then the four metadata columns', () => {
     expect(stagingTableSql(invoice)).toBe(
       [
         'CREATE UNLOGGED TABLE IF NOT EXISTS "cdc_staging"."Odd Schema.Invoice ""Line""" (',
@@ -58,8 +58,10 @@ describe('staging table DDL', () => {
         '  "_cdc_commit_time" timestamptz,',
         '  "_cdc_unchanged" text[]',
         ');',
+        'ALTER TABLE "cdc_staging"."Odd Schema.Invoice ""Line""" SET UNLOGGED;',
       ].join('\n'),
     );
+    expect(stagingTableSql(invoice, 'logged')).toMatch(/^CREATE TABLE IF NOT EXISTS [\s\S]*\nALTER TABLE "cdc_staging"\."Odd Schema\.Invoice ""Line""" SET LOGGED;$/);
     expect(stagingColumns(invoice)).toEqual(['id', 'Body', '_cdc_op', '_cdc_position', '_cdc_commit_time', '_cdc_unchanged']);
   });
 });

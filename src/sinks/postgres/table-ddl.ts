@@ -26,6 +26,13 @@ export interface TableOptions {
    * Default false.
    */
   readonly softDelete?: boolean;
+  /**
+   * Persistence of the staging table. `unlogged` (default; `cdc run`'s inline batches, which
+   * stage and merge in one transaction) is faster but a crash or failover empties it; `logged`
+   * keeps what external writers staged (deferred merge) through a crash. A project's sinks
+   * default to `logged`.
+   */
+  readonly staging?: 'logged' | 'unlogged';
 }
 
 /**
@@ -34,7 +41,8 @@ export interface TableOptions {
  */
 export function tableOptionsOf(table: TableSchema, defaults: TableOptions = {}): TableOptions {
   const softDelete = table.options?.softDelete ?? defaults.softDelete;
-  return softDelete === undefined ? {} : { softDelete };
+  const staging = table.options?.staging ?? defaults.staging;
+  return { ...(softDelete === undefined ? {} : { softDelete }), ...(staging === undefined ? {} : { staging }) };
 }
 
 /** Values of the staging column `_cdc_op`: which change a staged row records. */
@@ -133,19 +141,26 @@ export function stagingMetadataColumns(): string[] {
 }
 
 /**
- * `CREATE UNLOGGED TABLE IF NOT EXISTS cdc_staging."<schema>.<table>"` (see `stagingTableId`):
+ * `CREATE [UNLOGGED] TABLE IF NOT EXISTS cdc_staging."<schema>.<table>"` (see `stagingTableId`):
  * every source column, nullable, with its source type (a delete stages only the key, an update
  * stages NULL for unchanged values); then `_cdc_op "char" NOT NULL` ({@link STAGED_OP}),
  * `_cdc_position bytea NOT NULL` (a row position, src/events/position.ts), `_cdc_commit_time timestamptz`
- * and `_cdc_unchanged text[]`. UNLOGGED: a crash empties it, which is fine because offsets are
- * only advanced by the transaction that merges it (DESIGN.md §3.2). Requires the staging schema
- * (`infrastructureSql`).
+ * and `_cdc_unchanged text[]`; then `ALTER TABLE … SET LOGGED | UNLOGGED`, which brings a
+ * staging table made with the other persistence in line (a no-op otherwise). UNLOGGED (the
+ * default): a crash empties it, which is fine for `cdc run`'s inline batches because offsets are
+ * only advanced by the transaction that merges it (DESIGN.md §3.2); LOGGED keeps rows external
+ * writers committed. Requires the staging schema (`infrastructureSql`).
  * @throws {UnsupportedTableError} for a column under the reserved prefix `_cdc_`.
  */
-export function stagingTableSql(table: TableSchema): string {
+export function stagingTableSql(table: TableSchema, staging: 'logged' | 'unlogged' = 'unlogged'): string {
   assertSupportedTable(table);
   const lines = [...table.columns.map((c) => columnDefinition(c, false)), ...stagingMetadataColumns()];
-  return `CREATE UNLOGGED TABLE IF NOT EXISTS ${quoteTable(stagingTableId(table.id))} (\n${lines.map((l) => `  ${l}`).join(',\n')}\n);`;
+  const id = quoteTable(stagingTableId(table.id));
+  const unlogged = staging === 'unlogged';
+  return (
+    `CREATE ${unlogged ? 'UNLOGGED ' : ''}TABLE IF NOT EXISTS ${id} (\n${lines.map((l) => `  ${l}`).join(',\n')}\n);\n` +
+    `ALTER TABLE ${id} SET ${unlogged ? 'UNLOGGED' : 'LOGGED'};`
+  );
 }
 
 /**

@@ -35,7 +35,8 @@ export interface TableUnit extends Migration {
 
 /**
  * The upgrade of a table an earlier release made (`CALL cdc_management.upgrade_row_position`: a
- * no-op on a current table), the staging table (`CREATE UNLOGGED TABLE IF NOT EXISTS`), its
+ * no-op on a current table), the staging table (`CREATE [UNLOGGED] TABLE IF NOT EXISTS`, then its
+ * persistence set as `options.staging` says), its
  * marking trigger and the merge procedure (`CREATE OR REPLACE PROCEDURE`) for `table` built with
  * `options`. The upgrade comes first so that the procedure finds `_cdc_position`.
  * @throws {UnsupportedTableError} for a column under the reserved prefix `_cdc_`.
@@ -43,7 +44,7 @@ export interface TableUnit extends Migration {
 export function stagingObjects(table: TableSchema, options: TableOptions): TableObject[] {
   return [
     { object: 'row position upgrade', sql: upgradeCallSql(table.id) },
-    { object: 'staging table', sql: stagingTableSql(table) },
+    { object: 'staging table', sql: stagingTableSql(table, options.staging) },
     { object: 'staging trigger', sql: markingTriggerSql(table.id) },
     { object: 'merge procedure', sql: mergeProcedureSql(table, options) },
   ];

@@ -78,6 +78,51 @@ export async function listTables(client: pg.ClientBase, patterns: readonly Table
     .filter((t) => patterns.length === 0 || patterns.some((p) => matchesPattern(p, t.id)));
 }
 
+/** A partition (at any depth) of a selected partitioned table. */
+export interface SourcePartition {
+  readonly id: TableId;
+  /** The selected root it belongs to. */
+  readonly root: TableId;
+  /** `r` leaf partition, `p` partition that is itself partitioned. */
+  readonly relkind: 'r' | 'p';
+  /** pg_class.relreplident, as {@link SourceTable.replicaIdentity}. */
+  readonly replicaIdentity: 'd' | 'f' | 'i' | 'n';
+}
+
+/**
+ * Every partition of the given partitioned tables, at any depth (pg_partition_tree), read now: a
+ * partition attached since the last call is there. Replica identity is not inherited, so each
+ * partition has its own (DESIGN.md §3.9). Sorted by root, then schema and name.
+ */
+export async function listPartitions(client: pg.ClientBase, roots: readonly SourceTable[]): Promise<SourcePartition[]> {
+  const partitioned = roots.filter((t) => t.relkind === 'p');
+  if (partitioned.length === 0) return [];
+  const { rows } = await client.query<{
+    root_schema: string;
+    root_name: string;
+    nspname: string;
+    relname: string;
+    relkind: 'r' | 'p';
+    relreplident: 'd' | 'f' | 'i' | 'n';
+  }>(
+    `SELECT rn.nspname AS root_schema, r.relname AS root_name, n.nspname, c.relname, c.relkind::text AS relkind,
+            c.relreplident::text AS relreplident
+       FROM unnest($1::oid[]) AS root(oid)
+       JOIN pg_class r ON r.oid = root.oid JOIN pg_namespace rn ON rn.oid = r.relnamespace
+       CROSS JOIN LATERAL pg_partition_tree(root.oid::regclass) t
+       JOIN pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE t.relid <> root.oid AND c.relkind IN ('r', 'p')
+      ORDER BY rn.nspname, r.relname, n.nspname, c.relname`,
+    [partitioned.map((t) => t.oid)],
+  );
+  return rows.map((r) => ({
+    id: { schema: r.nspname, name: r.relname },
+    root: { schema: r.root_schema, name: r.root_name },
+    relkind: r.relkind,
+    replicaIdentity: r.relreplident,
+  }));
+}
+
 /** A resolved column type before naming: `text`, or a pg_catalog type (maybe an array of it). */
 type TypeRef = { kind: 'text' } | { kind: 'base'; oid: number; typmod: number; array: boolean };
 
@@ -159,9 +204,10 @@ export async function describeTables(client: pg.ClientBase, tables: readonly Sou
     atttypid: number;
     atttypmod: number;
     attnotnull: boolean;
+    attnum: number;
     pk_position: number | null;
   }>(
-    `SELECT a.attrelid::int AS attrelid, a.attname, a.atttypid::int AS atttypid, a.atttypmod, a.attnotnull,
+    `SELECT a.attrelid::int AS attrelid, a.attname, a.atttypid::int AS atttypid, a.atttypmod, a.attnotnull, a.attnum,
             (SELECT array_position(k.conkey, a.attnum) FROM pg_constraint k
               WHERE k.conrelid = a.attrelid AND k.contype = 'p') AS pk_position
        FROM pg_attribute a
@@ -175,7 +221,7 @@ export async function describeTables(client: pg.ClientBase, tables: readonly Sou
     let entry = byTable.get(r.attrelid);
     if (!entry) byTable.set(r.attrelid, (entry = { columns: [], pk: [] }));
     const { type, toastable } = resolved[i]!;
-    entry.columns.push({ name: r.attname, type, logicalType: logicalTypeOf(type), nullable: !r.attnotnull, toastable });
+    entry.columns.push({ name: r.attname, type, logicalType: logicalTypeOf(type), nullable: !r.attnotnull, toastable, sourceAttnum: r.attnum });
     if (r.pk_position !== null) entry.pk.push({ name: r.attname, pos: r.pk_position });
   });
   return tables.map((t) => {

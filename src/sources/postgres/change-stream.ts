@@ -354,42 +354,59 @@ export class PgoutputChangeStream implements ChangeStream {
     const before = this.emitted.get(key) ?? this.known.get(key);
     const beforeColumns = new Map((before?.columns ?? []).map((c) => [c.name, c]));
     const resolved = await this.resolver.resolve(m.columns.map((c) => ({ oid: c.typeOid, typmod: c.typeMod })));
+    const catalog = await this.columnFacts(m.relationId);
+    const keyFromFlags = m.replicaIdentity === 'f' ? [] : m.columns.filter((c) => c.isKey).map((c) => c.name);
+    const names = new Set(m.columns.map((c) => c.name));
+    const primaryKey = before && before.primaryKey.every((k) => names.has(k)) ? before.primaryKey : keyFromFlags;
     const columns: ColumnSchema[] = m.columns.map((c, i) => {
       const old = beforeColumns.get(c.name);
       const r = resolved[i]!;
-      if (old && old.type === r.type) return old;
-      return { name: c.name, type: r.type, logicalType: logicalTypeOf(r.type), nullable: old?.nullable ?? true, toastable: r.toastable };
+      const facts = catalog.get(c.name);
+      // Nullability only ever relaxes: a column the source now allows NULL in is nullable on the
+      // target from here on (pgoutput sends a Relation message after ALTER TABLE, but no
+      // nullability); one that became NOT NULL stays nullable (older rows may hold NULL).
+      const nullable = primaryKey.includes(c.name) ? false : (old?.nullable ?? true) || facts?.notNull === false;
+      // The value rows that existed before an ADD COLUMN hold ("fast default"), whenever the
+      // catalog still has it: the target may be adding this column only now (it was added while
+      // no pipeline ran), and its existing rows must get what the source reads.
+      const missingValue = facts?.hasMissing ? facts.missing : undefined;
+      const attnum = facts?.attnum;
+      if (old && old.type === r.type && old.nullable === nullable && old.missingValue === missingValue && old.sourceAttnum === attnum) return old;
+      return {
+        name: c.name,
+        type: r.type,
+        logicalType: logicalTypeOf(r.type),
+        nullable,
+        toastable: r.toastable,
+        ...(attnum === undefined ? {} : { sourceAttnum: attnum }),
+        ...(missingValue === undefined ? {} : { missingValue }),
+      };
     });
-    const added = before ? columns.filter((c) => !beforeColumns.has(c.name)).map((c) => c.name) : [];
-    if (added.length > 0) {
-      const missing = await this.missingValues(m.relationId, added);
-      for (let i = 0; i < columns.length; i++) {
-        const c = columns[i]!;
-        if (missing.has(c.name)) columns[i] = { ...c, missingValue: missing.get(c.name)! };
-      }
-    }
-    const names = new Set(columns.map((c) => c.name));
-    const keyFromFlags = m.replicaIdentity === 'f' ? [] : m.columns.filter((c) => c.isKey).map((c) => c.name);
-    const primaryKey = before && before.primaryKey.every((k) => names.has(k)) ? before.primaryKey : keyFromFlags;
     const schema: TableSchema = { id, columns, primaryKey };
     this.relations.set(m.relationId, { id, replicaIdentity: m.replicaIdentity, schema, emitted: false });
   }
 
   /**
-   * The values that rows existing before an ADD COLUMN hold ("fast default",
-   * pg_attribute.attmissingval), by column, for the table and its partitions. Read from the
-   * current catalog: right unless the column was dropped and re-added since.
+   * Per column of the relation (by name): its attnum (kept by a rename), NOT NULL on the source now, and the value rows that
+   * existed before an ADD COLUMN hold ("fast default", `pg_attribute.attmissingval`, kept on
+   * the table or, for a partitioned table, on its partitions). Read from the current catalog:
+   * right unless the column was dropped and re-added since, or the table rewritten (which
+   * materialises the value and clears `atthasmissing`).
    */
-  private async missingValues(relationId: number, columns: readonly string[]): Promise<Map<string, string | null>> {
-    const { rows } = await this.options.catalog.query<{ attname: string; value: string | null }>(
-      `SELECT DISTINCT ON (a.attname) a.attname, (a.attmissingval::text::text[])[1] AS value
+  private async columnFacts(relationId: number): Promise<Map<string, { notNull: boolean; hasMissing: boolean; missing: string | null; attnum: number | undefined }>> {
+    const { rows } = await this.options.catalog.query<{ attname: string; not_null: boolean; has_missing: boolean; missing: string | null; attnum: number | null }>(
+      `SELECT a.attname,
+              min(a.attnum) FILTER (WHERE a.attrelid = $1::oid)::int AS attnum,
+              bool_or(a.attnotnull) FILTER (WHERE a.attrelid = $1::oid) AS not_null,
+              bool_or(a.atthasmissing) AS has_missing,
+              (array_agg((a.attmissingval::text::text[])[1]) FILTER (WHERE a.atthasmissing))[1] AS missing
          FROM pg_attribute a
         WHERE (a.attrelid = $1::oid OR a.attrelid IN (SELECT relid FROM pg_partition_tree($1::oid::regclass)))
-          AND a.atthasmissing AND NOT a.attisdropped AND a.attname = ANY ($2::text[])
-        ORDER BY a.attname`,
-      [relationId, columns],
+          AND a.attnum > 0 AND NOT a.attisdropped
+        GROUP BY a.attname`,
+      [relationId],
     );
-    return new Map(rows.map((r) => [r.attname, r.value]));
+    return new Map(rows.map((r) => [r.attname, { notNull: r.not_null, hasMissing: r.has_missing, missing: r.missing, attnum: r.attnum ?? undefined }]));
   }
 
   private explain(error: unknown): Error {

@@ -64,10 +64,42 @@ export async function ensurePublication(client: pg.ClientBase, name: string, tab
   }
 }
 
+/** A table or partition and its replica identity (pg_class.relreplident). */
+export interface ReplicaIdentityOf {
+  readonly id: TableId;
+  readonly replicaIdentity: 'd' | 'f' | 'i' | 'n';
+  /** For a partition: the selected partitioned table it belongs to. */
+  readonly root?: TableId;
+}
+
+/**
+ * Refuses tables and partitions with REPLICA IDENTITY NOTHING, before they are published: a
+ * published table without a replica identity makes UPDATE and DELETE fail on the source, and
+ * its changes could not be identified anyway. cdc-merge does not override an explicit NOTHING.
+ * @throws {CdcError} REPLICA_IDENTITY_NOTHING naming every such table (and the root of a partition).
+ */
+export function refuseReplicaIdentityNothing(tables: readonly ReplicaIdentityOf[]): void {
+  const nothing = tables.filter((t) => t.replicaIdentity === 'n');
+  if (nothing.length === 0) return;
+  const names = nothing.map((t) => (t.root ? `${formatTableId(t.id)} (partition of ${formatTableId(t.root)})` : formatTableId(t.id)));
+  const first = nothing[0]!;
+  throw new CdcError(
+    'REPLICA_IDENTITY_NOTHING',
+    `REPLICA IDENTITY NOTHING on ${names.join(', ')}: publishing ${nothing.length === 1 ? 'it' : 'them'} would make UPDATE and DELETE fail on the source`,
+    {
+      remedy:
+        `give ${nothing.length === 1 ? 'it' : 'each'} a replica identity, e.g. ALTER TABLE ${quoteTable(first.id)} REPLICA IDENTITY DEFAULT (with a primary key) or FULL (without one), ` +
+        `or leave ${nothing.length === 1 ? 'its table' : 'their tables'} out of --tables`,
+      context: { tables: nothing.map((t) => formatTableId(t.id)) },
+    },
+  );
+}
+
 /**
  * Sets REPLICA IDENTITY FULL on keyless tables that lack it, so their updates and deletes can
  * be published and identified (DESIGN.md §3.9): without it, publishing such a table makes
- * UPDATE and DELETE on the source fail.
+ * UPDATE and DELETE on the source fail. A partitioned table's partitions are listed one by one
+ * (the setting is not inherited).
  * @returns the tables changed.
  * @throws {CdcError} PERMISSION_DENIED when the role does not own a table.
  */

@@ -23,7 +23,11 @@ export interface CreatedSlot {
 /** A slot's state as pg_replication_slots reports it. */
 export interface SlotState {
   readonly name: string;
+  /** `logical` or `physical`. */
+  readonly slotType: string;
+  /** Output plugin of a logical slot (`pgoutput` for a pipeline's), null for a physical one. */
   readonly plugin: string | null;
+  /** Database a logical slot decodes, null for a physical one. */
   readonly database: string | null;
   readonly active: boolean;
   readonly activePid: number | null;
@@ -82,6 +86,7 @@ export async function createSlotWithSnapshot(
 export async function readSlot(client: pg.ClientBase, name: string): Promise<SlotState | null> {
   const { rows } = await client.query<{
     slot_name: string;
+    slot_type: string;
     plugin: string | null;
     database: string | null;
     active: boolean;
@@ -91,7 +96,7 @@ export async function readSlot(client: pg.ClientBase, name: string): Promise<Slo
     wal_status: string | null;
     current_lsn: string;
   }>(
-    `SELECT s.slot_name, s.plugin, s.database, s.active, s.active_pid, s.confirmed_flush_lsn::text,
+    `SELECT s.slot_name, s.slot_type, s.plugin, s.database, s.active, s.active_pid, s.confirmed_flush_lsn::text,
             s.restart_lsn::text, s.wal_status, pg_current_wal_lsn()::text AS current_lsn
        FROM pg_replication_slots s WHERE s.slot_name = $1`,
     [name],
@@ -102,6 +107,7 @@ export async function readSlot(client: pg.ClientBase, name: string): Promise<Slo
   const current = parseLsn(r.current_lsn);
   return {
     name: r.slot_name,
+    slotType: r.slot_type,
     plugin: r.plugin,
     database: r.database,
     active: r.active,
@@ -112,6 +118,30 @@ export async function readSlot(client: pg.ClientBase, name: string): Promise<Slo
     currentLsn: current,
     retainedBytes: restart === null ? null : current - restart,
   };
+}
+
+/**
+ * Checks that an existing slot of a pipeline's name can be the pipeline's own: a logical slot
+ * of the pgoutput plugin on the database the source connects to. Anything else is some other
+ * user's slot that happens to have the name; taking it would stream another database's changes
+ * (or fail on every start), and `--resync` would drop it.
+ * @param database the connection's `current_database()`.
+ * @throws {CdcError} SLOT_NAME_TAKEN naming what owns the slot.
+ */
+export function checkSlotOwner(slot: SlotState, database: string): void {
+  const owner =
+    slot.slotType !== 'logical'
+      ? `is a ${slot.slotType} replication slot`
+      : slot.database !== database
+        ? `belongs to database "${slot.database ?? ''}", not "${database}"`
+        : slot.plugin !== 'pgoutput'
+          ? `uses the output plugin "${slot.plugin ?? ''}", not "pgoutput"`
+          : undefined;
+  if (owner === undefined) return;
+  throw new CdcError('SLOT_NAME_TAKEN', `replication slot "${slot.name}" ${owner}: it is not this pipeline's slot`, {
+    remedy: `choose another --name for this pipeline (it names the slot and the publication); leave slot "${slot.name}" to whoever created it`,
+    context: { slot: slot.name, slotType: slot.slotType, database: slot.database, plugin: slot.plugin },
+  });
 }
 
 /** Drops a slot if it exists (terminating a walsender that still holds it). */

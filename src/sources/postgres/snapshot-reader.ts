@@ -12,6 +12,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import type { Readable } from 'node:stream';
 import type { TableSchema } from '../../schema/table.js';
 import { quoteIdent, quoteLiteral, quoteTable } from '../../sql/quote.js';
+import { SESSION_OPTIONS } from '../../sql/connect.js';
 
 /** A part of a table to copy: heap blocks `[startBlock, endBlock)`; `endBlock` null = to the end. */
 export interface SnapshotChunk {
@@ -71,7 +72,7 @@ export class SnapshotSession {
    * @throws {Error} when the snapshot no longer exists (its replication connection moved on).
    */
   static async open(url: string, snapshotName: string): Promise<SnapshotSession> {
-    const client = new pg.Client({ connectionString: url, application_name: 'cdc-merge snapshot' });
+    const client = new pg.Client({ connectionString: url, application_name: 'cdc-merge snapshot', options: SESSION_OPTIONS });
     await client.connect();
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');

@@ -13,10 +13,11 @@ import { decodePosition } from '../../events/position.js';
 import { formatTableId, tableKey, type TableSchema } from '../../schema/table.js';
 import { connectPostgres } from '../../sql/connect.js';
 import type { ChangeSource, SourceStartOptions, SourceStarted } from '../change-source.js';
-import { describeTables, listTables, type SourceTable } from './catalog.js';
+import { describeTables, listPartitions, listTables, type SourceTable } from './catalog.js';
 import { PgoutputChangeStream } from './change-stream.js';
-import { ensurePublication, ensureReplicaIdentityFull, type PublicationChange } from './publication.js';
-import { createSlotWithSnapshot, dropSlot, readSlot, type CreatedSlot, type SlotState } from './slot.js';
+import { ensurePublication, ensureReplicaIdentityFull, refuseReplicaIdentityNothing, type PublicationChange } from './publication.js';
+import { checkResume } from './resume.js';
+import { checkSlotOwner, createSlotWithSnapshot, dropSlot, readSlot, type CreatedSlot, type SlotState } from './slot.js';
 import { copyTables } from './snapshot-copy.js';
 import { planChunks, SnapshotSession, type SnapshotChunk } from './snapshot-reader.js';
 
@@ -59,7 +60,7 @@ export class PostgresSource implements ChangeSource {
   readonly description = 'postgres';
   private tables: SourceTable[] = [];
   private selected: TableSchema[] = [];
-  private connection: { client: pg.Client; serverVersion: number } | undefined;
+  private connection: { client: pg.Client; serverVersion: number; database: string } | undefined;
 
   /** @throws {CdcError} CONFIG_INVALID for a bad pipeline name. */
   constructor(private readonly options: PostgresSourceOptions) {
@@ -72,6 +73,12 @@ export class PostgresSource implements ChangeSource {
     return this.connection.client;
   }
 
+  /** The database the source connects to (`current_database()`). */
+  get database(): string {
+    if (!this.connection) throw new Error('PostgresSource: open() first');
+    return this.connection.database;
+  }
+
   /** `server_version_num`, e.g. 150020. */
   get serverVersion(): number {
     if (!this.connection) throw new Error('PostgresSource: open() first');
@@ -79,13 +86,15 @@ export class PostgresSource implements ChangeSource {
   }
 
   /**
-   * Connects, checks the server can do logical replication, selects and describes the tables,
-   * sets REPLICA IDENTITY FULL on keyless ones and keeps the publication to the selection.
-   * @throws {CdcError} WAL_LEVEL_NOT_LOGICAL, SERVER_TOO_OLD, TABLE_NOT_FOUND, NO_TABLES, and the
-   *   connection errors of {@link connectPostgres}.
+   * Connects, checks the server can do logical replication and that a slot of the pipeline's
+   * name is the pipeline's own, selects and describes the tables, sets REPLICA IDENTITY FULL on
+   * keyless ones and keeps the publication to the selection.
+   * @throws {CdcError} WAL_LEVEL_NOT_LOGICAL, SERVER_TOO_OLD, SLOT_NAME_TAKEN, TABLE_NOT_FOUND,
+   *   NO_TABLES, and the connection errors of {@link connectPostgres}.
    */
   async open(): Promise<TableSchema[]> {
     this.connection ??= await connect(this.options.url);
+    await this.ownSlot();
     this.selected = await this.selectTables();
     const prepared = await this.preparePublication();
     const log = this.options.log;
@@ -95,32 +104,50 @@ export class PostgresSource implements ChangeSource {
     return this.selected;
   }
 
-  /** Drops the pipeline's slot (`--resync`); the next start creates it with a new snapshot. */
+  /**
+   * Drops the pipeline's slot (`--resync`); the next start creates it with a new snapshot.
+   * @throws {CdcError} SLOT_NAME_TAKEN when the slot of that name is not the pipeline's (it is
+   *   left alone).
+   */
   async reset(): Promise<void> {
+    await this.ownSlot();
     await this.dropSlot();
   }
 
   /**
-   * Checks the slot, copies the tables without a finished snapshot (all of them when the slot is
-   * new: from its exported snapshot; else from a temporary slot's), then streams from the merged
-   * position.
-   * @throws {CdcError} SLOT_INVALIDATED, INTERRUPTED, and the errors of the snapshot and the stream.
+   * Checks the slot and that it can resume from what the target holds, copies the tables without
+   * a finished snapshot (all of them when the slot is new: from its exported snapshot; else from
+   * a temporary slot's), then streams from the merged position.
+   * @throws {CdcError} SLOT_NAME_TAKEN, SLOT_INVALIDATED, SLOT_MISSING (no slot, but the target
+   *   holds changes or copies from one), TARGET_BEHIND_SOURCE (the slot confirmed more than the
+   *   target holds), INTERRUPTED, and the errors of the snapshot and the stream.
    */
   async start(options: SourceStartOptions): Promise<SourceStarted> {
     const { log } = options;
     // Until-caught-up target: everything committed before now.
     const catchUpLsn = options.untilCaughtUp ? await this.currentLsn() : undefined;
-    let slot = await this.slot();
+    let slot = await this.ownSlot();
     if (slot?.walStatus === 'lost') {
       throw new CdcError('SLOT_INVALIDATED', `replication slot "${this.name}" was invalidated: the WAL it needed is gone`, {
         remedy: 'copy everything again with: cdc run --resync (same source, target and --name)',
       });
     }
     const snapshotLsns = new Map<string, bigint>();
+    const copies = new Map<string, bigint>();
     for (const s of options.snapshots) {
-      if (s.state === 'done' && s.snapshotPosition !== null) snapshotLsns.set(tableKey(s.table), decodePosition(s.snapshotPosition)[0] ?? 0n);
+      if (s.state !== 'done' || s.snapshotPosition === null) continue;
+      const lsn = decodePosition(s.snapshotPosition)[0] ?? 0n;
+      snapshotLsns.set(tableKey(s.table), lsn);
+      copies.set(formatTableId(s.table), lsn);
     }
     const toCopy = this.selected.filter((t) => !snapshotLsns.has(tableKey(t.id)));
+    checkResume({
+      slot: this.name,
+      confirmed: slot ? (slot.confirmedFlushLsn ?? 0n) : null,
+      merged: options.checkpoint.positions.get('')?.position,
+      copies,
+      kept: this.selected.filter((t) => snapshotLsns.has(tableKey(t.id))).map((t) => formatTableId(t.id)),
+    });
     let snapshotRows = 0;
     if (!slot || toCopy.length > 0) {
       const held = await this.holdSnapshot(slot !== null);
@@ -201,11 +228,20 @@ export class PostgresSource implements ChangeSource {
   }
 
   /**
-   * Sets REPLICA IDENTITY FULL on keyless tables and makes the publication publish exactly the
-   * selected tables.
+   * Refuses tables with REPLICA IDENTITY NOTHING (on the table or one of its partitions), sets
+   * REPLICA IDENTITY FULL on keyless tables and on every partition of a keyless partitioned
+   * table (partitions attached since the last start included), and makes the publication publish
+   * exactly the selected tables.
+   * @throws {CdcError} REPLICA_IDENTITY_NOTHING, PERMISSION_DENIED.
    */
   async preparePublication(): Promise<{ publication: PublicationChange; replicaIdentityFull: string[] }> {
-    const keyless = this.tables.filter((t) => !t.hasPrimaryKey && t.replicaIdentity !== 'f').map((t) => t.id);
+    const partitions = await listPartitions(this.client, this.tables);
+    refuseReplicaIdentityNothing([...this.tables, ...partitions]);
+    const keylessRoots = new Set(this.tables.filter((t) => !t.hasPrimaryKey).map((t) => tableKey(t.id)));
+    const keyless = [
+      ...this.tables.filter((t) => !t.hasPrimaryKey && t.replicaIdentity !== 'f').map((t) => t.id),
+      ...partitions.filter((p) => keylessRoots.has(tableKey(p.root)) && p.replicaIdentity !== 'f').map((p) => p.id),
+    ];
     const changed = await ensureReplicaIdentityFull(this.client, keyless);
     const publication = await ensurePublication(this.client, this.options.name, this.tables.map((t) => t.id));
     return { publication, replicaIdentityFull: changed.map(formatTableId) };
@@ -214,6 +250,17 @@ export class PostgresSource implements ChangeSource {
   /** The slot's state, or null when it does not exist yet. */
   async slot(): Promise<SlotState | null> {
     return readSlot(this.client, this.options.name);
+  }
+
+  /**
+   * The pipeline's slot, or null when there is none.
+   * @throws {CdcError} SLOT_NAME_TAKEN when a slot of that name exists but is not the pipeline's
+   *   (another database's, another plugin's, or a physical slot).
+   */
+  async ownSlot(): Promise<SlotState | null> {
+    const slot = await this.slot();
+    if (slot) checkSlotOwner(slot, this.database);
+    return slot;
   }
 
   /** Drops the pipeline's slot (for --resync). */
@@ -273,13 +320,13 @@ export class PostgresSource implements ChangeSource {
  * @throws {CdcError} WAL_LEVEL_NOT_LOGICAL, SERVER_TOO_OLD, and the connection errors of
  *   {@link connectPostgres}.
  */
-async function connect(url: string): Promise<{ client: pg.Client; serverVersion: number }> {
+async function connect(url: string): Promise<{ client: pg.Client; serverVersion: number; database: string }> {
   const client = await connectPostgres(url, { role: 'source' });
   try {
-    const { rows } = await client.query<{ wal_level: string; version: string }>(
-      "SELECT current_setting('wal_level') AS wal_level, current_setting('server_version_num') AS version",
+    const { rows } = await client.query<{ wal_level: string; version: string; database: string }>(
+      "SELECT current_setting('wal_level') AS wal_level, current_setting('server_version_num') AS version, current_database() AS database",
     );
-    const { wal_level, version } = rows[0]!;
+    const { wal_level, version, database } = rows[0]!;
     if (Number(version) < 130000) {
       throw new CdcError('SERVER_TOO_OLD', `the source runs PostgreSQL ${version}; cdc-merge needs 13 or later`, {
         remedy: 'upgrade the source server (publish_via_partition_root needs 13)',
@@ -290,7 +337,7 @@ async function connect(url: string): Promise<{ client: pg.Client; serverVersion:
         remedy: 'run ALTER SYSTEM SET wal_level = logical; on the source and restart it',
       });
     }
-    return { client, serverVersion: Number(version) };
+    return { client, serverVersion: Number(version), database };
   } catch (error) {
     await client.end().catch(() => undefined);
     throw error;
