@@ -306,7 +306,7 @@ describe('JetStream start-up (issue 11)', () => {
     // While cdc-merge is stopped, ten more arrive; the stream keeps the last five (seq 9 to 13).
     for (let id = 4; id <= 13; id++) await put('aged', id);
     const second = await runCli(['run', '--config', config, '--until-caught-up']);
-    expect(second.code).toBe(1);
+    expect(second.code).toBe(2);
     expect(second.stderr).toContain('BROKER_RETENTION_GAP');
     expect(second.stderr).toMatch(/seq 3\b[^\n]*seq 9\b/);
     expect(await ids('aged_test')).toEqual([1, 2, 3]);

@@ -14,8 +14,9 @@
  *   under interest retention), the start stops with BROKER_RETENTION_GAP; when its last sequence
  *   is below the target's position (the stream was re-created), with BROKER_TARGET_AHEAD;
  * - the durable consumer is kept as it is when it has handed out nothing past the target's
- *   position and nothing it handed out waits for an acknowledgement. Deleting it would make an interest-retention stream drop every message it alone
- *   held, the ones published while cdc-merge was stopped among them. Only when it delivered past
+ *   position and nothing it handed out waits for an acknowledgement. Deleting it would make an
+ *   interest-retention stream drop every message it alone held, the ones published while
+ *   cdc-merge was stopped among them. Only when it delivered past
  *   the target's position (messages of a batch that never committed, or a target restored from a
  *   backup), waits for acknowledgements (the server would redeliver them only after the ack
  *   wait), or its settings differ is it re-created to deliver right after the target's
@@ -61,7 +62,7 @@ export interface JetStreamStartFacts {
   readonly messages: number;
   /**
    * True when only acknowledgements remove messages (interest or work-queue retention without
-   * max_msgs, max_bytes or max_age): a consumer then keeps what it has not acknowledged.
+   * max_msgs, max_msgs_per_subject, max_bytes or max_age): a consumer then keeps what it has not acknowledged.
    */
   readonly removedOnlyByAcks: boolean;
   /** The durable consumer, when it exists. */
@@ -207,7 +208,8 @@ export class JetStreamTransport implements MessageTransport {
         firstSeq: info.state.first_seq,
         lastSeq: info.state.last_seq,
         messages: info.state.messages,
-        removedOnlyByAcks: limits.retention !== RetentionPolicy.Limits && !(limits.max_msgs > 0) && !(limits.max_bytes > 0) && !(limits.max_age > 0),
+        removedOnlyByAcks:
+          limits.retention !== RetentionPolicy.Limits && !(limits.max_msgs > 0) && !(limits.max_bytes > 0) && !(limits.max_age > 0) && !(limits.max_msgs_per_subject > 0),
         ...(existing
           ? { consumer: { compatible: compatible(existing.config, subjects), delivered: existing.delivered.stream_seq, ackFloor: existing.ack_floor.stream_seq, ackPending: existing.num_ack_pending } }
           : {}),
@@ -306,9 +308,9 @@ export class JetStreamTransport implements MessageTransport {
   }
 }
 
-/** True when an existing consumer has the settings this transport gives it (delivery start aside). */
+/** True when an existing consumer has the settings this transport gives it (a pull consumer, ack policy `all`, the same subjects; delivery start aside). */
 function compatible(config: ConsumerConfig, subjects: readonly string[] | undefined): boolean {
-  if (config.ack_policy !== AckPolicy.All) return false;
+  if (config.ack_policy !== AckPolicy.All || config.deliver_subject) return false;
   const have = [...(config.filter_subjects ?? []), ...(config.filter_subject ? [config.filter_subject] : [])].sort();
   const want = [...(subjects ?? [])].sort();
   return have.length === want.length && have.every((s, i) => s === want[i]);
