@@ -71,6 +71,30 @@ describe('JetStream transport', () => {
     expect((await jsm.streams.info('held')).state.messages).toBe(0);
   });
 
+  it('keeps a bounded pending-ack list however much is fetched unmerged, and its acks still land', async () => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'many', subjects: ['many.>'] });
+    const js = jetstream(nc);
+    const payload = new TextEncoder().encode('x'.repeat(1000));
+    await Promise.all(Array.from({ length: 3000 }, () => js.publish('many.x', payload)));
+    const t = await JetStreamTransport.open({ url: nats.url, stream: 'many', durable: 'cdc', ackCarriers: 32 });
+    let fetched = 0;
+    while (fetched < 3000) {
+      fetched += (await t.fetch(500, 2000)).length;
+      expect(t.unacknowledgedCarriers).toBeLessThanOrEqual(32);
+    }
+    // A merged sequence between carriers: acknowledged up to a carrier at or below it.
+    await t.acknowledge(new Map([['', 1500n]]));
+    const floor = (await jsm.consumers.info('many', 'cdc')).ack_floor.stream_seq;
+    expect(floor).toBeLessThanOrEqual(1500);
+    expect(floor).toBeGreaterThan(1500 - 2 * (3000 / 32));
+    // Everything merged: the ack is exact.
+    await t.acknowledge(new Map([['', 3000n]]));
+    expect((await jsm.consumers.info('many', 'cdc')).ack_floor.stream_seq).toBe(3000);
+    expect(t.unacknowledgedCarriers).toBe(0);
+    await t.close();
+  }, 60_000);
+
   it('names a missing stream and an unreachable server', async () => {
     await expect(JetStreamTransport.open({ url: nats.url, stream: 'nope', durable: 'cdc' })).rejects.toThrow(/no JetStream stream "nope"/);
     await expect(JetStreamTransport.open({ url: 'nats://127.0.0.1:1', stream: 'shop', durable: 'cdc' })).rejects.toThrow(/cannot connect to NATS at nats:\/\/127\.0\.0\.1:1/);

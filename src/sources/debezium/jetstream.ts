@@ -29,6 +29,7 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy,
 import { CdcError } from '../../errors.js';
 import type { MessageTransport, SourceMessage } from './transport.js';
 import { ArrivalSignal } from './arrival.js';
+import { AckCarriers } from './ack-carriers.js';
 
 /** Options for {@link JetStreamTransport.open}. */
 export interface JetStreamTransportOptions {
@@ -47,6 +48,11 @@ export interface JetStreamTransportOptions {
   readonly after?: bigint;
   /** How long a delivered message may stay unacknowledged before redelivery, ms (default 10 min). */
   readonly ackWaitMs?: number;
+  /**
+   * The most fetched, unacknowledged messages remembered to carry acknowledgements (default
+   * 1024, about 100 bytes each; see {@link AckCarriers}): the pending-ack list is bounded.
+   */
+  readonly ackCarriers?: number;
   /** Pipeline name, for the remedies of start-up errors (default: `durable`). */
   readonly pipeline?: string;
 }
@@ -124,15 +130,15 @@ export function planJetStreamStart(f: JetStreamStartFacts): JetStreamStartPlan {
 }
 
 const NANOS_PER_MS = 1_000_000;
+const ACK = new TextEncoder().encode('+ACK');
+const ACK_TIMEOUT_MS = 5000;
 /** Messages the continuous pull keeps requested from the server. */
 const PULL_BATCH = 1000;
 
 /** A connected JetStream consumer. */
 export class JetStreamTransport implements MessageTransport {
-  /** Fetched messages not acknowledged yet, in stream order (bounded by the open batches). */
-  private pending: JsMsg[] = [];
-  /** Their stream sequences, in the same order (read once, compared as numbers). */
-  private pendingSequences: number[] = [];
+  /** Ack carriers of the fetched messages not acknowledged yet: bounded, payloads not kept. */
+  private readonly carriers: AckCarriers;
   /** Messages received from the server and not yet handed out (at most one pull's worth). */
   private readonly buffer: JsMsg[] = [];
   private readonly arrival = new ArrivalSignal();
@@ -155,7 +161,9 @@ export class JetStreamTransport implements MessageTransport {
     readonly stream: string,
     /** Messages the consumer had to deliver when it was created (its `num_pending`). */
     pendingAtOpen: number,
+    ackCarriers: number,
   ) {
+    this.carriers = new AckCarriers(ackCarriers);
     this.drained = pendingAtOpen === 0;
     // One continuous pull (the client keeps up to `PULL_BATCH` messages requested); the
     // pipeline takes them from the buffer at its own pace.
@@ -228,7 +236,7 @@ export class JetStreamTransport implements MessageTransport {
       else if (plan.consumer === 'create') pending = (await jsm.consumers.add(options.stream, config)).num_pending;
       else pending = await reposition(jsm, options.stream, config, limits.retention === RetentionPolicy.Interest);
       const consumer = await jetstream(nc).consumers.get(options.stream, options.durable);
-      return new JetStreamTransport(nc, await consumer.consume({ max_messages: PULL_BATCH }), options.stream, pending);
+      return new JetStreamTransport(nc, await consumer.consume({ max_messages: PULL_BATCH }), options.stream, pending, options.ackCarriers ?? 1024);
     } catch (error) {
       await nc.close().catch(() => undefined);
       throw error;
@@ -270,8 +278,7 @@ export class JetStreamTransport implements MessageTransport {
     for (let i = 0; i < taken.length; i++) {
       const m = taken[i]!;
       const info = m.info;
-      this.pending.push(m);
-      this.pendingSequences.push(info.streamSequence);
+      this.carriers.add(info.streamSequence, replyOf(m));
       out[i] = { subject: m.subject, sequence: BigInt(info.streamSequence), data: m.data, timestampMs: Math.floor(info.timestampNanos / NANOS_PER_MS) };
     }
     return out;
@@ -279,8 +286,8 @@ export class JetStreamTransport implements MessageTransport {
 
   /**
    * Acknowledges every message up to and including the merged stream sequence (call after the
-   * batch holding them committed; a stream is one source partition, `''`): the latest fetched
-   * message at or below it carries the ack, which under ack policy `all` covers the earlier ones.
+   * batch holding them committed; a stream is one source partition, `''`): the newest kept ack
+   * carrier at or below it carries the ack, which under ack policy `all` covers the earlier ones.
    * Best effort: a lost ack only delays the consumer's ack floor; the next start begins after the
    * target's merged position anyway.
    */
@@ -288,15 +295,15 @@ export class JetStreamTransport implements MessageTransport {
     const sequence = positions.get('');
     if (sequence === undefined) return;
     // Stream sequences are below 2^53 in practice (the client itself reads them as numbers).
-    const limit = Number(sequence);
-    const sequences = this.pendingSequences;
-    let i = 0;
-    while (i < sequences.length && sequences[i]! <= limit) i++;
-    if (i === 0) return;
-    const carrier = this.pending[i - 1]!;
-    this.pending = this.pending.slice(i);
-    this.pendingSequences = sequences.slice(i);
-    await carrier.ackAck().catch(() => false);
+    const carrier = this.carriers.take(Number(sequence));
+    if (carrier === undefined) return;
+    // What JsMsg.ackAck sends: +ACK to the message's reply subject, answered by the server.
+    await this.nc.request(carrier.reply, ACK, { timeout: ACK_TIMEOUT_MS }).catch(() => undefined);
+  }
+
+  /** Ack carriers held now (at most `ackCarriers`; see {@link AckCarriers}). */
+  get unacknowledgedCarriers(): number {
+    return this.carriers.size;
   }
 
   /** Closes the connection (unacknowledged messages stay with the durable consumer). */
@@ -306,6 +313,16 @@ export class JetStreamTransport implements MessageTransport {
     await this.messages.close().catch(() => undefined);
     await this.nc.close().catch(() => undefined);
   }
+}
+
+/**
+ * The ack subject of a delivered message. The client's message object has it (`JsMsg.ackAck`
+ * answers to it) but its published type does not; the nats tests acknowledge through it.
+ */
+function replyOf(m: JsMsg): string {
+  const reply = (m as JsMsg & { readonly reply?: unknown }).reply;
+  if (typeof reply !== 'string' || reply === '') throw new Error(`JetStream message seq ${m.info.streamSequence} has no ack subject`);
+  return reply;
 }
 
 /** True when an existing consumer has the settings this transport gives it (a pull consumer, ack policy `all`, the same subjects; delivery start aside). */
