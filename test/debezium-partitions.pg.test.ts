@@ -16,6 +16,8 @@ import { runPipeline } from '../src/pipeline/run.js';
 import type { TableSchema } from '../src/schema/table.js';
 import { PostgresSink } from '../src/sinks/postgres/sink.js';
 import { kafkaTransactionBoundaries, parseKafkaPartition } from '../src/sources/debezium/kafka.js';
+import { checkKafkaStart, type KafkaPartitionFacts } from '../src/sources/debezium/kafka-start.js';
+import { mergedOffsets } from '../src/sources/debezium/broker.js';
 import { DebeziumSource } from '../src/sources/debezium/source.js';
 import type { MessageTransport, SourceMessage } from '../src/sources/debezium/transport.js';
 import { describeTables, listTables } from '../src/sources/postgres/catalog.js';
@@ -70,18 +72,32 @@ function change(op: 'r' | 'c' | 'u' | 'd', row: TextRow, tx?: { id: string; orde
 const partitionOf = (id: number) => id % 2;
 const row = (id: number, balance: string): TextRow => ({ id: String(id), balance, note: `n${id}` });
 
-async function pipeline(targetUrl: string, broker: ScriptedBroker, topics: string[], metrics = new Metrics(), maxChanges = 1) {
+/**
+ * Runs the pipeline until caught up over `broker`. `partitions`, when given, plays the brokers'
+ * answers at start (log start and end offsets, the group's commits): the transport's start check
+ * runs on them with the target's merged offsets, as `KafkaTransport.open` does.
+ */
+async function pipeline(targetUrl: string, broker: ScriptedBroker, topics: string[], metrics = new Metrics(), maxChanges = 1, partitions?: Omit<KafkaPartitionFacts, 'merged'>[]) {
   const sink = await PostgresSink.open({ url: targetUrl, pipeline: 'kafka_test', log });
   const transactions = kafkaTransactionBoundaries(topics);
   const source = new DebeziumSource({
     description: 'debezium over a scripted broker',
-    connect: () =>
-      Promise.resolve({
+    connect: (checkpoint) => {
+      if (partitions) {
+        const after = mergedOffsets(checkpoint);
+        const facts = partitions.map((f) => {
+          const merged = after.get(`${f.topic}/${f.partition}`);
+          return merged === undefined ? f : { ...f, merged };
+        });
+        checkKafkaStart(facts, { groupId: 'kafka_test', brokers: ['scripted:9092'], pipeline: 'kafka_test' });
+      }
+      return Promise.resolve({
         transport: broker,
         decode: (m: SourceMessage) => decodeDebeziumRecord({ key: m.key ?? null, value: m.data, topic: m.subject, partition: parseKafkaPartition(m.partition!).partition, offset: m.sequence }),
         ...(transactions ? { transactions } : {}),
         close: () => Promise.resolve(),
-      }),
+      });
+    },
     log,
     keyOf: () => ['id'],
   });
@@ -346,6 +362,43 @@ describe('Debezium faults (issue 11)', () => {
       const r2 = await pipeline(targetUrl, new ScriptedBroker([message(NOTES, 0, b()), message(NOTES, 0, noteEvent('c', { after: { body: 'c', n: '3' } }, 1020n))]), [NOTES]);
       expect(r2.replayed).toBe(1);
       expect(await noteRows(target)).toEqual(['a=1', 'b=2', 'c=3']);
+    } finally {
+      await target.end();
+    }
+  });
+});
+
+describe('Kafka start checks (issue 11, scripted broker)', () => {
+  it('stops with BROKER_RETENTION_GAP or KAFKA_GROUP_AHEAD instead of starting at what the brokers have, and the target stays as it was', async () => {
+    offsets.clear();
+    const targetUrl = await cluster.createDatabase(`t${++run}`);
+    const target = new pg.Client(targetUrl);
+    await target.connect();
+    try {
+      const first: SourceMessage[] = [];
+      for (let id = 1; id <= 4; id++) first.push(message(TOPIC, partitionOf(id), change('r', row(id, '10.00'))));
+      await pipeline(targetUrl, new ScriptedBroker(first), [TOPIC]);
+      expect(await rows(target)).toEqual(['1=10.00', '2=10.00', '3=10.00', '4=10.00']); // offsets 0, 1 of each partition
+      const later = () => [message(TOPIC, 0, change('u', row(2, '99.00')))];
+      // Retention removed offsets 2…5 of partition 0 while cdc-merge was stopped.
+      const gap = pipeline(targetUrl, new ScriptedBroker(later()), [TOPIC], new Metrics(), 1, [
+        { topic: TOPIC, partition: 0, logStart: 6n, logEnd: 9n, committed: 2n },
+        { topic: TOPIC, partition: 1, logStart: 0n, logEnd: 2n, committed: 2n },
+      ]);
+      await expect(gap).rejects.toMatchObject({ code: 'BROKER_RETENTION_GAP', message: expect.stringContaining(`${TOPIC}/0: the target merged up to offset 1, the log starts at 6 (offsets 2 to 5 are gone)`) as unknown });
+      // The target was restored from an older backup: the group committed past it.
+      const ahead = pipeline(targetUrl, new ScriptedBroker(later()), [TOPIC], new Metrics(), 1, [
+        { topic: TOPIC, partition: 0, logStart: 0n, logEnd: 9n, committed: 2n },
+        { topic: TOPIC, partition: 1, logStart: 0n, logEnd: 9n, committed: 7n },
+      ]);
+      await expect(ahead).rejects.toMatchObject({ code: 'KAFKA_GROUP_AHEAD', remedy: expect.stringContaining(`--topic ${TOPIC}:1 --to-offset 2`) as unknown });
+      expect(await rows(target)).toEqual(['1=10.00', '2=10.00', '3=10.00', '4=10.00']);
+      // Offsets where the target left off: the run goes on.
+      await pipeline(targetUrl, new ScriptedBroker(later()), [TOPIC], new Metrics(), 1, [
+        { topic: TOPIC, partition: 0, logStart: 2n, logEnd: 9n, committed: 2n },
+        { topic: TOPIC, partition: 1, logStart: 0n, logEnd: 9n, committed: 2n },
+      ]);
+      expect(await rows(target)).toEqual(['1=10.00', '2=99.00', '3=10.00', '4=10.00']);
     } finally {
       await target.end();
     }

@@ -64,10 +64,12 @@ export function brokerConnector(broker: DebeziumBroker, name: string, settings: 
       };
     };
   }
-  return async () => {
+  return async (checkpoint) => {
     const kafka = await KafkaTransport.open({
       brokers: broker.brokers,
       groupId: broker.groupId ?? name,
+      pipeline: name,
+      after: mergedOffsets(checkpoint),
       ...(broker.topics ? { topics: broker.topics } : {}),
       ...(broker.topicPattern !== undefined ? { topicPattern: broker.topicPattern } : {}),
       ...(broker.tls ? { tls: true } : {}),
@@ -89,4 +91,9 @@ export function brokerConnector(broker: DebeziumBroker, name: string, settings: 
       close: () => kafka.close(),
     };
   };
+}
+
+/** The target's merged offset per source partition (`topic/partition` on Kafka), from its checkpoint. */
+export function mergedOffsets(checkpoint: Checkpoint): Map<string, bigint> {
+  return new Map([...checkpoint.positions].map(([partition, p]) => [partition, p.position]));
 }

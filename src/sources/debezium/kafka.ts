@@ -17,6 +17,7 @@ import { CdcError } from '../../errors.js';
 import type { TransactionFraming } from './transaction-tracker.js';
 import type { MessageTransport, SourceMessage } from './transport.js';
 import { ArrivalSignal } from './arrival.js';
+import { checkKafkaStart, type KafkaPartitionFacts } from './kafka-start.js';
 
 /** SASL credentials (`security.protocol=SASL_*`). */
 export interface KafkaSasl {
@@ -45,6 +46,14 @@ export interface KafkaTransportOptions {
   readonly sessionTimeoutMs?: number;
   /** Client id sent to the brokers (default `cdc-merge <groupId>`). */
   readonly clientId?: string;
+  /**
+   * The target's merged offset per source partition (`topic/partition`): checked at start
+   * against the brokers' log start and end offsets and the group's committed offsets
+   * ({@link checkKafkaStart}). Omitted: no check.
+   */
+  readonly after?: ReadonlyMap<string, bigint>;
+  /** Pipeline name, for the remedies of start-up errors (default: `groupId`). */
+  readonly pipeline?: string;
 }
 
 /** Messages buffered from the consumer stream before it is paused. */
@@ -129,10 +138,12 @@ export class KafkaTransport implements MessageTransport {
   }
 
   /**
-   * Connects, resolves the topics, joins the group and starts fetching from the group's committed
-   * offsets (earliest where there are none).
+   * Connects, resolves the topics, checks the partitions against the target's offsets
+   * (`options.after`), joins the group and starts fetching from the group's committed offsets
+   * (earliest where there are none).
    * @throws {CdcError} CONNECTION_FAILED (retryable) when no broker answers; TOPIC_NOT_FOUND and
-   *   CONFIG_INVALID as {@link selectTopics}.
+   *   CONFIG_INVALID as {@link selectTopics}; BROKER_RETENTION_GAP, BROKER_TARGET_AHEAD and
+   *   KAFKA_GROUP_AHEAD as {@link checkKafkaStart}.
    */
   static async open(options: KafkaTransportOptions): Promise<KafkaTransport> {
     const base = {
@@ -156,6 +167,15 @@ export class KafkaTransport implements MessageTransport {
       topics = selectTopics(options, available);
     } catch (error) {
       throw error instanceof CdcError ? error : connectionFailed(where, error);
+    }
+    if (options.after !== undefined) {
+      let facts: KafkaPartitionFacts[];
+      try {
+        facts = await readStartFacts(base, options.groupId, topics, options.after);
+      } catch (error) {
+        throw connectionFailed(where, error);
+      }
+      checkKafkaStart(facts, { groupId: options.groupId, brokers: options.brokers, pipeline: options.pipeline ?? options.groupId });
     }
     const consumer = new Consumer({ ...base, groupId: options.groupId });
     try {
@@ -215,6 +235,42 @@ export class KafkaTransport implements MessageTransport {
     await closeConsumer(this.consumer);
   }
 }
+
+/**
+ * Reads, for every partition of `topics`, its log start and end offsets and the group's
+ * committed offset, with the target's merged offset from `after`.
+ */
+async function readStartFacts(base: ConstructorParameters<typeof Admin>[0], groupId: string, topics: readonly string[], after: ReadonlyMap<string, bigint>): Promise<KafkaPartitionFacts[]> {
+  const admin = new Admin(base);
+  try {
+    const metadata = await admin.metadata({ topics: [...topics] });
+    const requests = (timestamp: bigint) =>
+      topics.map((name) => ({ name, partitions: Array.from({ length: metadata.topics.get(name)?.partitionsCount ?? 0 }, (_, partitionIndex) => ({ partitionIndex, timestamp })) }));
+    const offsetsAt = async (timestamp: bigint) => {
+      const byName = new Map<string, bigint>();
+      for (const t of await admin.listOffsets({ topics: requests(timestamp) })) for (const p of t.partitions) byName.set(kafkaPartition(t.name, p.partitionIndex), p.offset);
+      return byName;
+    };
+    const earliest = await offsetsAt(EARLIEST);
+    const latest = await offsetsAt(LATEST);
+    const committed = new Map<string, bigint>();
+    for (const g of await admin.listConsumerGroupOffsets({ groups: [groupId] })) {
+      for (const t of g.topics) for (const p of t.partitions) if (p.committedOffset >= 0n) committed.set(kafkaPartition(t.name, p.partitionIndex), p.committedOffset);
+    }
+    return [...earliest].map(([name, logStart]) => {
+      const { topic, partition } = parseKafkaPartition(name);
+      const merged = after.get(name);
+      const group = committed.get(name);
+      return { topic, partition, logStart, logEnd: latest.get(name) ?? logStart, ...(merged === undefined ? {} : { merged }), ...(group === undefined ? {} : { committed: group }) };
+    });
+  } finally {
+    await admin.close().catch(() => undefined);
+  }
+}
+
+/** ListOffsets timestamps: the log start offset, and the log end offset. */
+const EARLIEST = -2n;
+const LATEST = -1n;
 
 /** Closes a consumer (leaving its group), ignoring errors. */
 function closeConsumer(consumer: Consumer): Promise<void> {
