@@ -15,6 +15,7 @@ import { Metrics } from '../src/observability/metrics.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import type { TableSchema } from '../src/schema/table.js';
 import { PostgresSink } from '../src/sinks/postgres/sink.js';
+import type { SchemaChangePolicy } from '../src/sinks/postgres/schema-change.js';
 import { kafkaTransactionBoundaries, parseKafkaPartition } from '../src/sources/debezium/kafka.js';
 import { checkKafkaStart, type KafkaPartitionFacts } from '../src/sources/debezium/kafka-start.js';
 import { mergedOffsets } from '../src/sources/debezium/broker.js';
@@ -77,8 +78,16 @@ const row = (id: number, balance: string): TextRow => ({ id: String(id), balance
  * answers at start (log start and end offsets, the group's commits): the transport's start check
  * runs on them with the target's merged offsets, as `KafkaTransport.open` does.
  */
-async function pipeline(targetUrl: string, broker: ScriptedBroker, topics: string[], metrics = new Metrics(), maxChanges = 1, partitions?: Omit<KafkaPartitionFacts, 'merged'>[]) {
-  const sink = await PostgresSink.open({ url: targetUrl, pipeline: 'kafka_test', log });
+async function pipeline(
+  targetUrl: string,
+  broker: ScriptedBroker,
+  topics: string[],
+  metrics = new Metrics(),
+  maxChanges = 1,
+  partitions?: Omit<KafkaPartitionFacts, 'merged'>[],
+  schemaPolicy?: SchemaChangePolicy,
+) {
+  const sink = await PostgresSink.open({ url: targetUrl, pipeline: 'kafka_test', log, ...(schemaPolicy ? { schemaPolicy } : {}) });
   const transactions = kafkaTransactionBoundaries(topics);
   const source = new DebeziumSource({
     description: 'debezium over a scripted broker',
@@ -362,6 +371,55 @@ describe('Debezium faults (issue 11)', () => {
       const r2 = await pipeline(targetUrl, new ScriptedBroker([message(NOTES, 0, b()), message(NOTES, 0, noteEvent('c', { after: { body: 'c', n: '3' } }, 1020n))]), [NOTES]);
       expect(r2.replayed).toBe(1);
       expect(await noteRows(target)).toEqual(['a=1', 'b=2', 'c=3']);
+    } finally {
+      await target.end();
+    }
+  });
+});
+
+describe('an older-shaped event from a lagging partition (issue 11)', () => {
+  it('never narrows a type or drops a column: the event is read in the newer shape', async () => {
+    offsets.clear();
+    const targetUrl = await cluster.createDatabase(`t${++run}`);
+    const target = new pg.Client(targetUrl);
+    await target.connect();
+    try {
+      // After a schema change on the source, balance is numeric(16,2) and there is a tag column.
+      const wide: TableSchema = {
+        ...table,
+        columns: [...table.columns.map((c) => (c.name === 'balance' ? { ...c, type: 'numeric(16,2)' } : c)), { name: 'tag', type: 'text', nullable: true, toastable: true }],
+      };
+      const event = (shape: TableSchema, op: 'r' | 'u', after: TextRow, at: bigint) =>
+        debeziumEvent({ table: shape, op, after, lsn: at, txId: Number(at), tsMs: 1_700_000_000_000, lastCommitLsn: at - 1n });
+      const script = [
+        message(TOPIC, 0, event(table, 'r', row(2, '10.00'), 2000n)),
+        message(TOPIC, 1, event(table, 'r', row(3, '10.00'), 2000n)),
+        message(TOPIC, 0, event(wide, 'u', { ...row(2, '12345678901234.00'), tag: 'x' }, 2100n)),
+        // Committed on the source before the schema change, delivered late by its partition.
+        message(TOPIC, 1, event(table, 'u', row(3, '30.00'), 2050n)),
+      ];
+      // Even with drop: apply, the old shape must not drop tag nor narrow balance.
+      await pipeline(targetUrl, new ScriptedBroker(script), [TOPIC], new Metrics(), 1, undefined, { drop: 'apply', typeChange: 'apply' });
+      const { rows: columns } = await target.query<{ column_name: string; type: string }>(
+        "SELECT column_name, format_type(atttypid, atttypmod) AS type FROM information_schema.columns c JOIN pg_attribute a ON a.attrelid = 'public.accounts'::regclass AND a.attname = c.column_name WHERE table_schema = 'public' AND table_name = 'accounts' AND column_name IN ('balance', 'tag') ORDER BY 1",
+      );
+      expect(columns).toEqual([
+        { column_name: 'balance', type: 'numeric(16,2)' },
+        { column_name: 'tag', type: 'text' },
+      ]);
+      const { rows: values } = await target.query<{ id: number; balance: string; tag: string | null }>('SELECT id, balance::text, tag FROM public.accounts ORDER BY id');
+      expect(values).toEqual([
+        { id: 2, balance: '12345678901234.00', tag: 'x' },
+        { id: 3, balance: '30.00', tag: null },
+      ]);
+      // A later event in the old shape (a real drop on the source) is applied under the policy.
+      offsets.set(`${TOPIC}/1`, 2n);
+      await pipeline(targetUrl, new ScriptedBroker([message(TOPIC, 1, event({ ...wide, columns: wide.columns.filter((c) => c.name !== 'tag') }, 'u', row(3, '40.00'), 2200n))]), [TOPIC], new Metrics(), 1, undefined, {
+        drop: 'apply',
+        typeChange: 'apply',
+      });
+      const { rows: after } = await target.query<{ n: string }>("SELECT count(*)::text AS n FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'accounts' AND column_name = 'tag'");
+      expect(after[0]!.n).toBe('0');
     } finally {
       await target.end();
     }

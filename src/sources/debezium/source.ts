@@ -18,11 +18,12 @@ import type { Logger } from 'pino';
 import { CdcError } from '../../errors.js';
 import type { ChangeMessage, RowOrigin } from '../../events/change.js';
 import type { Checkpoint, PartitionPosition } from '../../events/checkpoint.js';
-import type { DebeziumRecord } from '../../events/debezium/index.js';
+import { compareSourcePositions, type DebeziumRecord, type SourcePosition } from '../../events/debezium/index.js';
 import { PositionBase } from '../../events/position.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { sameShape, tableKey, type TableId, type TableSchema } from '../../schema/table.js';
 import type { ChangeSource, ChangeStream, SourceStartOptions, SourceStarted } from '../change-source.js';
+import { isWideningTypeChange } from '../../schema/type-widening.js';
 import { changeFromRecord, tableFromRecord } from './record-mapping.js';
 import { SourceWatermarks } from './source-watermarks.js';
 import { TransactionTracker, type TransactionFraming } from './transaction-tracker.js';
@@ -118,6 +119,8 @@ class DebeziumStream implements ChangeStream {
   private readonly watermarks: SourceWatermarks;
   private readonly tracker: TransactionTracker;
   private readonly known = new Map<string, TableSchema>();
+  /** Per target table: the source position of the event whose shape is {@link known}. */
+  private readonly shapePositions = new Map<string, SourcePosition>();
   private readonly queue: ChangeMessage[] = [];
   private fetched: SourceMessage[] = [];
   private fetchedAt = 0;
@@ -228,12 +231,21 @@ class DebeziumStream implements ChangeStream {
     }
     if (record?.kind === 'change') {
       const id = this.options.route ? this.options.route(record.table, m) : record.table;
-      const table = tableFromRecord(record, id, this.options.keyOf?.(record.table));
+      const derived = tableFromRecord(record, id, this.options.keyOf?.(record.table));
       const key = tableKey(id);
       const before = this.known.get(key);
-      if (!before || !sameShape(before, table)) {
-        this.queue.push({ kind: 'relation', table });
-        this.known.set(key, table);
+      let table = derived;
+      if (!before || !sameShape(before, derived)) {
+        if (before && olderShape(before, derived, record.position, this.shapePositions.get(key))) {
+          // An event from before a schema change (a lagging partition): it is read in the
+          // newer shape, its missing columns as NULL; the target keeps its columns and types.
+          table = before;
+          this.log.debug({ table: key, source: record.position.text }, 'an event in an older shape of its table: read in the newer shape');
+        } else {
+          this.queue.push({ kind: 'relation', table: derived });
+          this.known.set(key, derived);
+          this.shapePositions.set(key, record.position);
+        }
       }
       const ms = record.timestampMs ?? m.timestampMs;
       if (ms !== this.eventMs) {
@@ -301,5 +313,39 @@ class DebeziumStream implements ChangeStream {
       this.log.warn({ transaction: t.id, seen: t.seen, expected: t.expected }, 'caught up inside an incomplete source transaction: merging what arrived of it');
       this.tracker.abandon(t.id);
     }
+  }
+}
+
+/**
+ * True when `shape` (an event's table shape) is an older shape of `known`, to be read in `known`
+ * rather than applied to the target (issue 11: an older-shaped event from a lagging partition
+ * never narrows or drops a column). It is when `shape` only narrows `known`: the same key, every
+ * column of `shape` in `known` with the same type or one that widens to `known`'s and no looser
+ * nullability, and fewer columns or some narrower type; and when its event is older than the
+ * event that brought `known` (by the connector's position), or the two positions cannot be
+ * compared. An event at or after `known`'s position brings a real schema change (a column
+ * dropped or narrowed on the source) and is applied, under the sink's schema-change policy.
+ */
+export function olderShape(known: TableSchema, shape: TableSchema, position: SourcePosition, knownPosition: SourcePosition | undefined): boolean {
+  if (shape.primaryKey.length !== known.primaryKey.length || shape.primaryKey.some((k, i) => k !== known.primaryKey[i])) return false;
+  const byName = new Map(known.columns.map((c) => [c.name, c]));
+  let narrower = shape.columns.length < known.columns.length;
+  for (const c of shape.columns) {
+    const k = byName.get(c.name);
+    if (!k) return false;
+    if (c.type !== k.type) {
+      if (!isWideningTypeChange(c.type, k.type)) return false;
+      narrower = true;
+    }
+    if (c.nullable && !k.nullable) return false;
+    if (!c.nullable && k.nullable) narrower = true;
+  }
+  if (!narrower) return false;
+  // Broker positions (events without a source block) are offsets of different partitions.
+  if (knownPosition === undefined || position.connector === 'broker' || knownPosition.connector === 'broker') return true;
+  try {
+    return compareSourcePositions(position, knownPosition) < 0;
+  } catch {
+    return true;
   }
 }
