@@ -83,6 +83,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const started = await source.start({
     checkpoint,
     snapshots: await sink.snapshotStates(),
+    ...(sink.tables ? { targetTables: await sink.tables() } : {}),
     snapshotTarget: sink,
     untilCaughtUp: options.untilCaughtUp ?? false,
     log,

@@ -168,6 +168,15 @@ export function changeFromRecord(record: DebeziumChangeRecord, table: TableSchem
   }
 }
 
+/**
+ * The delete a keyed Kafka tombstone stands for (compacted topics; the unwrap transform's
+ * default `delete.tombstone.handling.mode=tombstone`, which sends a delete as a tombstone only):
+ * the row with the record key's values, at `origin`. Columns not in the key are NULL.
+ */
+export function deleteFromKey(key: DecodedRow, table: TableSchema, origin: RowOrigin): RowChangeMessage {
+  return { kind: 'delete', table: table.id, origin, ordinal: 0, oldRow: values(key, table) };
+}
+
 function missingOldRow(where: string | (() => string), table: TableSchema, partial: boolean): never {
   const name = `${table.id.schema}.${table.id.name}`;
   throw new CdcError(

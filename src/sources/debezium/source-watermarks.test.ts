@@ -47,3 +47,21 @@ describe('SourceWatermarks', () => {
     expect(legacy.isReplay('t/0', record('sqlserver', [10n, 10n, 2n]))).toBe(true);
   });
 });
+
+describe('SourceWatermarks.latest and highest', () => {
+  it('give a partition\'s position and the highest of all, restored from stored watermarks too', () => {
+    const w = new SourceWatermarks();
+    expect(w.latest('t/0')).toBeUndefined();
+    expect(w.highest()).toBeUndefined();
+    w.isReplay('t/0', record('postgresql', [100n, 120n]));
+    w.isReplay('t/1', record('postgresql', [200n, 220n]));
+    expect(w.latest('t/0')?.sortKey).toEqual([100n, 120n]);
+    expect(w.latest('t/10')).toBeUndefined(); // not a prefix match of t/1
+    expect(w.highest()?.sortKey).toEqual([200n, 220n]);
+    const restored = new SourceWatermarks(w.takeMoved());
+    expect(restored.latest('t/1')?.sortKey).toEqual([200n, 220n]);
+    expect(restored.highest()?.sortKey).toEqual([200n, 220n]);
+    restored.isReplay('t/2', record('sqlserver', [5n, 6n, 1n]));
+    expect(restored.highest()).toBeUndefined(); // two connector kinds: not comparable
+  });
+});

@@ -96,6 +96,30 @@ export class SourceWatermarks {
     return false;
   }
 
+  /**
+   * The highest source position read from broker partition `partition` (of any origin; the last
+   * one found when several origins share it), or undefined when none is known.
+   */
+  latest(partition: string): SourcePosition | undefined {
+    let found: SourcePosition | undefined;
+    for (const [key, mark] of this.marks) if (key.startsWith(`${watermarkKey({ partition, origin: '' })}`)) found = mark.position;
+    return found;
+  }
+
+  /**
+   * The highest source position of all watermarks, when they come from one connector kind (else,
+   * or without any, undefined): every event merged so far that had an ordered position was at or
+   * below it.
+   */
+  highest(): SourcePosition | undefined {
+    let top: SourcePosition | undefined;
+    for (const mark of this.marks.values()) {
+      if (top !== undefined && top.connector !== mark.position.connector) return undefined;
+      if (top === undefined || compareSourcePositions(mark.position, top) > 0) top = mark.position;
+    }
+    return top;
+  }
+
   /** The watermarks moved since the last call, to store with the batch. */
   takeMoved(): readonly Watermark[] {
     if (this.touched.size === 0) return NONE;

@@ -18,13 +18,13 @@ import type { Logger } from 'pino';
 import { CdcError } from '../../errors.js';
 import type { ChangeMessage, RowOrigin } from '../../events/change.js';
 import type { Checkpoint, PartitionPosition } from '../../events/checkpoint.js';
-import { compareSourcePositions, type DebeziumRecord, type SourcePosition } from '../../events/debezium/index.js';
+import { compareSourcePositions, type DebeziumRecord, type DebeziumTombstoneRecord, type SourcePosition } from '../../events/debezium/index.js';
 import { PositionBase } from '../../events/position.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { sameShape, tableKey, type TableId, type TableSchema } from '../../schema/table.js';
 import type { ChangeSource, ChangeStream, SourceStartOptions, SourceStarted } from '../change-source.js';
 import { isWideningTypeChange } from '../../schema/type-widening.js';
-import { changeFromRecord, tableFromRecord } from './record-mapping.js';
+import { changeFromRecord, deleteFromKey, tableFromRecord } from './record-mapping.js';
 import { SourceWatermarks } from './source-watermarks.js';
 import { TransactionTracker, type TransactionFraming } from './transaction-tracker.js';
 import { describePosition, type MessageTransport, type SourceMessage } from './transport.js';
@@ -121,6 +121,10 @@ class DebeziumStream implements ChangeStream {
   private readonly known = new Map<string, TableSchema>();
   /** Per target table: the source position of the event whose shape is {@link known}. */
   private readonly shapePositions = new Map<string, SourcePosition>();
+  /** Per subject (topic): the target table its last change event went to. */
+  private readonly subjectTables = new Map<string, string>();
+  /** Per partition: the source position of the last change event read from it in this run. */
+  private readonly partitionPositions = new Map<string, SourcePosition>();
   private readonly queue: ChangeMessage[] = [];
   private fetched: SourceMessage[] = [];
   private fetchedAt = 0;
@@ -150,6 +154,14 @@ class DebeziumStream implements ChangeStream {
       this.acknowledged.set(p.partition, p.position);
     }
     this.watermarks = new SourceWatermarks(start.checkpoint.watermarks.values());
+    // The target's tables as stored: a table's first event in this run is compared with them,
+    // and a tombstone read before any event of its table finds its key there. Each stored shape
+    // came from an event at or below the highest stored watermark.
+    const highest = this.watermarks.highest();
+    for (const t of start.targetTables ?? []) {
+      this.known.set(tableKey(t.id), t);
+      if (highest) this.shapePositions.set(tableKey(t.id), highest);
+    }
     this.tracker = new TransactionTracker(connection.transactions?.mode ?? 'stream-order', connection.transactions?.consumes);
   }
 
@@ -265,12 +277,65 @@ class DebeziumStream implements ChangeStream {
         this.deadLetter(m, error);
       }
       if (change) this.queue.push(change);
+      this.subjectTables.set(m.subject, key);
+      this.partitionPositions.set(partition, record.position);
+    } else if (record?.kind === 'tombstone') {
+      this.tombstone(m, record);
     }
     this.last.set(partition, m.sequence);
     this.touched.set(partition, m.sequence);
     this.messagesSinceBoundary++;
     if (!this.tracker.settled) this.abandonStale();
     if (this.tracker.settled) this.boundary();
+  }
+
+  /**
+   * A keyed tombstone deletes its key's row (DESIGN.md §3.4; compacted topics, and the unwrap
+   * transform's default `delete.tombstone.handling.mode=tombstone` sends deletes only so). Its
+   * table is the one the subject's last change event went to, else `<…>.<schema>.<table>` of the
+   * topic name, routed. It is ordered right after the last event read from its partition (its
+   * source position, else the partition's stored watermark, with the tombstone's offset as
+   * tie-break); without either, by its own partition and offset, as events without a source
+   * position are. A tombstone without a key, or of a table not known (nothing of it in the
+   * target), or without a primary key, only advances the position.
+   */
+  private tombstone(m: SourceMessage, record: DebeziumTombstoneRecord): void {
+    const key = record.key;
+    if (key === null || record.keyColumns.length === 0) return;
+    const tableName = this.subjectTables.get(m.subject) ?? this.tableOfSubject(m);
+    const table = tableName === undefined ? undefined : this.known.get(tableName);
+    if (!table || table.primaryKey.length === 0) {
+      this.log.debug({ subject: m.subject, position: describePosition(m) }, 'a tombstone of a table without a key, or not in the target: nothing to delete');
+      return;
+    }
+    if (!table.primaryKey.every((k) => Object.hasOwn(key, k) && key[k] !== null)) {
+      const error = new CdcError(
+        'DEBEZIUM_EVENT_INVALID',
+        `${m.subject} ${describePosition(m)}: a tombstone whose key (${record.keyColumns.map((c) => c.name).join(', ')}) lacks primary-key columns of ${tableName} (${table.primaryKey.join(', ')})`,
+        { remedy: 'check the connector key configuration (message.key.columns) and debezium.keys' },
+      );
+      if (this.options.onInvalid === 'stop') throw error;
+      this.deadLetter(m, error);
+      return;
+    }
+    const partition = m.partition ?? '';
+    const last = this.partitionPositions.get(partition) ?? this.watermarks.latest(partition);
+    let parts: bigint[];
+    if (last !== undefined && last.connector !== 'broker') parts = [...last.sortKey, m.sequence];
+    else {
+      const slash = partition.lastIndexOf('/');
+      parts = [slash < 0 ? 0n : BigInt(partition.slice(slash + 1)), m.sequence];
+    }
+    const origin: RowOrigin = { position: new PositionBase(parts), commitTime: new Date(m.timestampMs) };
+    this.queue.push(deleteFromKey(key, table, origin));
+  }
+
+  /** The target table of a topic named `<…>.<schema>.<table>` (Debezium's naming), routed. */
+  private tableOfSubject(m: SourceMessage): string | undefined {
+    const parts = m.subject.split('.');
+    if (parts.length < 2) return undefined;
+    const id = { schema: parts[parts.length - 2]!, name: parts[parts.length - 1]! };
+    return tableKey(this.options.route ? this.options.route(id, m) : id);
   }
 
   /** Sets message `m` aside in the dead-letter table, with the error that stopped it. */
@@ -323,8 +388,10 @@ class DebeziumStream implements ChangeStream {
  * column of `shape` in `known` with the same type or one that widens to `known`'s and no looser
  * nullability, and fewer columns or some narrower type; and when its event is older than the
  * event that brought `known` (by the connector's position), or the two positions cannot be
- * compared. An event at or after `known`'s position brings a real schema change (a column
- * dropped or narrowed on the source) and is applied, under the sink's schema-change policy.
+ * compared. An event after `known`'s position brings a real schema change (a column dropped or
+ * narrowed on the source) and is applied, under the sink's schema-change policy.
+ * `knownPosition` may be an upper bound of that event's position (after a restart: the highest
+ * stored watermark); undefined when not even that is known.
  */
 export function olderShape(known: TableSchema, shape: TableSchema, position: SourcePosition, knownPosition: SourcePosition | undefined): boolean {
   if (shape.primaryKey.length !== known.primaryKey.length || shape.primaryKey.some((k, i) => k !== known.primaryKey[i])) return false;
