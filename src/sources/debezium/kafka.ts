@@ -243,9 +243,18 @@ export class KafkaTransport implements MessageTransport {
 async function readStartFacts(base: ConstructorParameters<typeof Admin>[0], groupId: string, topics: readonly string[], after: ReadonlyMap<string, bigint>): Promise<KafkaPartitionFacts[]> {
   const admin = new Admin(base);
   try {
-    const metadata = await admin.metadata({ topics: [...topics] });
-    const requests = (timestamp: bigint) =>
-      topics.map((name) => ({ name, partitions: Array.from({ length: metadata.topics.get(name)?.partitionsCount ?? 0 }, (_, partitionIndex) => ({ partitionIndex, timestamp })) }));
+    // Partition counts; a topic that does not exist (yet) has nothing to check here.
+    const counts = new Map<string, number>();
+    for (const name of topics) {
+      try {
+        counts.set(name, (await admin.metadata({ topics: [name] })).topics.get(name)?.partitionsCount ?? 0);
+      } catch (error) {
+        if (!/unknown topic/i.test((error as Error).message)) throw error;
+      }
+    }
+    const present = [...counts.keys()];
+    if (present.length === 0) return [];
+    const requests = (timestamp: bigint) => present.map((name) => ({ name, partitions: Array.from({ length: counts.get(name)! }, (_, partitionIndex) => ({ partitionIndex, timestamp })) }));
     const offsetsAt = async (timestamp: bigint) => {
       const byName = new Map<string, bigint>();
       for (const t of await admin.listOffsets({ topics: requests(timestamp) })) for (const p of t.partitions) byName.set(kafkaPartition(t.name, p.partitionIndex), p.offset);
