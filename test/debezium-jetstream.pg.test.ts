@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadChinook } from '../src/demo/chinook.js';
 import type { TableSchema } from '../src/schema/table.js';
@@ -267,5 +267,67 @@ describe('Debezium routing', () => {
       { sku: 'a', qty: 3 },
       { sku: 'b', qty: 2 },
     ]);
+  });
+});
+
+describe('JetStream start-up (issue 11)', () => {
+  const shelf: TableSchema = {
+    id: { schema: 'public', name: 'shelf' },
+    columns: [
+      { name: 'id', type: 'integer', nullable: false, toastable: false },
+      { name: 'label', type: 'text', nullable: true, toastable: true },
+    ],
+    primaryKey: ['id'],
+  };
+  let position = 5000n;
+  /** Publishes an insert of `public.shelf` row `id` on `<stream>.public.shelf`. */
+  const put = async (stream: string, id: number) => {
+    position += 8n;
+    await jetstream(nc).publish(
+      `${stream}.public.shelf`,
+      new TextEncoder().encode(debeziumEvent({ table: shelf, op: 'c', after: { id: String(id), label: `l${id}` }, lsn: position, txId: 1, tsMs: 1_700_000_000_000, lastCommitLsn: position - 1n })),
+    );
+  };
+  /** A cdc.yaml for pipeline `name` reading stream `stream`, into a fresh schema of the target. */
+  const configFor = (name: string, stream: string) => {
+    const file = join(root, `${name}.yaml`);
+    writeFileSync(file, `name: ${name}\ntarget: { url: "${targetUrl}" }\ndebezium:\n  nats: { url: "${nats.url}", stream: ${stream} }\n  routes:\n    "${stream}.public.*": "${name}.{table}"\n  keys:\n    public.shelf: [id]\n`);
+    return file;
+  };
+  const ids = async (schema: string) => (await target.query<{ id: number }>(`SELECT id FROM ${schema}.shelf ORDER BY id`)).rows.map((r) => r.id);
+
+  it('stops with BROKER_RETENTION_GAP when the messages after the target\'s position were removed, naming both sequences', async () => {
+    await (await jetstreamManager(nc)).streams.add({ name: 'aged', subjects: ['aged.>'], max_msgs: 5 });
+    const config = configFor('aged_test', 'aged');
+    for (let id = 1; id <= 3; id++) await put('aged', id);
+    const first = await runCli(['run', '--config', config, '--until-caught-up']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(await ids('aged_test')).toEqual([1, 2, 3]);
+    // While cdc-merge is stopped, ten more arrive; the stream keeps the last five (seq 9 to 13).
+    for (let id = 4; id <= 13; id++) await put('aged', id);
+    const second = await runCli(['run', '--config', config, '--until-caught-up']);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain('BROKER_RETENTION_GAP');
+    expect(second.stderr).toMatch(/seq 3\b[^\n]*seq 9\b/);
+    expect(await ids('aged_test')).toEqual([1, 2, 3]);
+  });
+
+  it('keeps its durable consumer: on an interest-retention stream, messages published while cdc-merge was stopped are merged', async () => {
+    await (await jetstreamManager(nc)).streams.add({ name: 'interest', subjects: ['interest.>'], retention: RetentionPolicy.Interest });
+    const config = configFor('interest_test', 'interest');
+    // The first run creates the durable consumer: from then on the stream keeps what it has not acknowledged.
+    const created = await runCli(['run', '--config', config, '--until-caught-up']);
+    expect(created.code, created.stderr).toBe(0);
+    for (let id = 1; id <= 3; id++) await put('interest', id);
+    const first = await runCli(['run', '--config', config, '--until-caught-up']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(await ids('interest_test')).toEqual([1, 2, 3]);
+    for (let id = 4; id <= 6; id++) await put('interest', id);
+    const second = await runCli(['run', '--config', config, '--until-caught-up']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(await ids('interest_test')).toEqual([1, 2, 3, 4, 5, 6]);
+    // Acknowledged messages are gone from the stream; the consumer is the same one.
+    const info = await (await jetstreamManager(nc)).streams.info('interest');
+    expect(info.state.messages).toBe(0);
   });
 });

@@ -15,7 +15,10 @@ import { Metrics } from '../src/observability/metrics.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import type { TableSchema } from '../src/schema/table.js';
 import { PostgresSink } from '../src/sinks/postgres/sink.js';
+import type { SchemaChangePolicy } from '../src/sinks/postgres/schema-change.js';
 import { kafkaTransactionBoundaries, parseKafkaPartition } from '../src/sources/debezium/kafka.js';
+import { checkKafkaStart, type KafkaPartitionFacts } from '../src/sources/debezium/kafka-start.js';
+import { mergedOffsets } from '../src/sources/debezium/broker.js';
 import { DebeziumSource } from '../src/sources/debezium/source.js';
 import type { MessageTransport, SourceMessage } from '../src/sources/debezium/transport.js';
 import { describeTables, listTables } from '../src/sources/postgres/catalog.js';
@@ -70,18 +73,40 @@ function change(op: 'r' | 'c' | 'u' | 'd', row: TextRow, tx?: { id: string; orde
 const partitionOf = (id: number) => id % 2;
 const row = (id: number, balance: string): TextRow => ({ id: String(id), balance, note: `n${id}` });
 
-async function pipeline(targetUrl: string, broker: ScriptedBroker, topics: string[], metrics = new Metrics(), maxChanges = 1) {
-  const sink = await PostgresSink.open({ url: targetUrl, pipeline: 'kafka_test', log });
+/**
+ * Runs the pipeline until caught up over `broker`. `partitions`, when given, plays the brokers'
+ * answers at start (log start and end offsets, the group's commits): the transport's start check
+ * runs on them with the target's merged offsets, as `KafkaTransport.open` does.
+ */
+async function pipeline(
+  targetUrl: string,
+  broker: ScriptedBroker,
+  topics: string[],
+  metrics = new Metrics(),
+  maxChanges = 1,
+  partitions?: Omit<KafkaPartitionFacts, 'merged'>[],
+  schemaPolicy?: SchemaChangePolicy,
+) {
+  const sink = await PostgresSink.open({ url: targetUrl, pipeline: 'kafka_test', log, ...(schemaPolicy ? { schemaPolicy } : {}) });
   const transactions = kafkaTransactionBoundaries(topics);
   const source = new DebeziumSource({
     description: 'debezium over a scripted broker',
-    connect: () =>
-      Promise.resolve({
+    connect: (checkpoint) => {
+      if (partitions) {
+        const after = mergedOffsets(checkpoint);
+        const facts = partitions.map((f) => {
+          const merged = after.get(`${f.topic}/${f.partition}`);
+          return merged === undefined ? f : { ...f, merged };
+        });
+        checkKafkaStart(facts, { groupId: 'kafka_test', brokers: ['scripted:9092'], pipeline: 'kafka_test' });
+      }
+      return Promise.resolve({
         transport: broker,
         decode: (m: SourceMessage) => decodeDebeziumRecord({ key: m.key ?? null, value: m.data, topic: m.subject, partition: parseKafkaPartition(m.partition!).partition, offset: m.sequence }),
         ...(transactions ? { transactions } : {}),
         close: () => Promise.resolve(),
-      }),
+      });
+    },
     log,
     keyOf: () => ['id'],
   });
@@ -209,28 +234,28 @@ describe('Debezium events from a partitioned broker', () => {
         update('30.00', 2000n, 2990n),
         update('10.00', 500n, 990n),
         update('20.00', 1000n, 1990n),
-        update('30.00', 2000n, 2990n), // the same position as the last one read: applied again, harmlessly
+        update('30.00', 2000n, 2990n), // the same position and operation as the last one read: a copy too
         update('40.00', 3000n, 3990n),
       ];
       const broker = new ScriptedBroker(script);
       const metrics = new Metrics();
       const r = await pipeline(targetUrl, broker, [TOPIC], metrics);
-      expect(r.replayed).toBe(2);
-      expect((await metrics.registry.getSingleMetric('cdc_changes_replayed_total')!.get()).values[0]!.value).toBe(2);
+      expect(r.replayed).toBe(3);
+      expect((await metrics.registry.getSingleMetric('cdc_changes_replayed_total')!.get()).values[0]!.value).toBe(3);
       expect(await rows(target)).toEqual(['1=40.00']);
-      // No batch merged a resent older balance: r, 10, 20, 30, 30 again, 40.
+      // No batch merged a resent balance: r, 10, 20, 30, 40.
       const { rows: merged } = await target.query<{ n: string }>("SELECT sum(changes)::text AS n FROM cdc_management.processing_log WHERE pipeline = 'kafka_test'");
-      expect(merged[0]!.n).toBe('6');
+      expect(merged[0]!.n).toBe('5');
       const { rows: mark } = await target.query<{ source_partition: string; origin: string; position: string; position_text: string }>(
         "SELECT source_partition, origin, encode(position, 'hex') AS position, position_text FROM cdc_management.watermarks WHERE pipeline = 'kafka_test'",
       );
-      // [3000, 3990] as row position bytes: 02 0bb8, 02 0f96.
-      expect(mark).toEqual([{ source_partition: `${TOPIC}/1`, origin: 'postgresql|chinook|chinook', position: '020bb8020f96', position_text: 'lsn 0/F96 (last commit 0/BB8)' }]);
+      // [3000, 3990] and the update read there (2) as row position bytes: 02 0bb8, 02 0f96, 01 02.
+      expect(mark).toEqual([{ source_partition: `${TOPIC}/1`, origin: 'postgresql|chinook|chinook', position: '020bb8020f960102', position_text: 'lsn 0/F96 (last commit 0/BB8)' }]);
 
       // A restart, and the connector sends the last two again at new offsets: nothing moves back.
       const again = new ScriptedBroker([update('30.00', 2000n, 2990n), update('40.00', 3000n, 3990n)]);
       const r2 = await pipeline(targetUrl, again, [TOPIC]);
-      expect(r2.replayed).toBe(1); // 30 is older than the stored watermark; 40 equals it
+      expect(r2.replayed).toBe(2); // 30 is older than the stored watermark; 40 equals it, the same update
       expect(await rows(target)).toEqual(['1=40.00']);
     } finally {
       await target.end();
@@ -284,6 +309,224 @@ describe('Debezium events from a partitioned broker', () => {
       expect(dead[0]!.broker_position).toBe(`${TOPIC}/1 offset 0`);
       expect(dead[0]!.error).toContain(`${TOPIC}`);
       expect(await rows(target)).toEqual(['2=1.00', '3=2.00']);
+    } finally {
+      await target.end();
+    }
+  });
+});
+
+describe('Debezium faults (issue 11)', () => {
+  const notes: TableSchema = {
+    id: { schema: 'public', name: 'notes' },
+    columns: [
+      { name: 'body', type: 'text', nullable: true, toastable: true },
+      { name: 'n', type: 'integer', nullable: true, toastable: false },
+    ],
+    primaryKey: [],
+  };
+  const NOTES = 'dbz.public.notes';
+  const noteEvent = (op: 'c' | 'u' | 'd', rows: { before?: TextRow; after?: TextRow }, at: bigint) =>
+    debeziumEvent({ table: notes, op, ...rows, lsn: at, txId: Number(at), tsMs: 1_700_000_000_000, lastCommitLsn: at - 1n });
+  const noteRows = async (client: pg.Client) =>
+    (await client.query<{ body: string; n: number }>('SELECT body, n FROM public.notes ORDER BY body, n')).rows.map((r) => `${r.body}=${r.n}`);
+
+  it('an update of a keyless table without "before" is dead-lettered; with the whole old row it replaces that row', async () => {
+    offsets.clear();
+    const targetUrl = await cluster.createDatabase(`t${++run}`);
+    const target = new pg.Client(targetUrl);
+    await target.connect();
+    try {
+      const script = [
+        message(NOTES, 0, noteEvent('c', { after: { body: 'a', n: '1' } }, 1000n)),
+        message(NOTES, 0, noteEvent('c', { after: { body: 'b', n: '2' } }, 1010n)),
+        // REPLICA IDENTITY DEFAULT on a keyless table: Debezium sends no "before".
+        message(NOTES, 0, noteEvent('u', { after: { body: 'a', n: '10' } }, 1020n)),
+        // REPLICA IDENTITY FULL: the whole old row.
+        message(NOTES, 0, noteEvent('u', { before: { body: 'b', n: '2' }, after: { body: 'b', n: '20' } }, 1030n)),
+        message(NOTES, 0, noteEvent('c', { after: { body: 'c', n: '3' } }, 1040n)),
+      ];
+      const r = await pipeline(targetUrl, new ScriptedBroker(script), [NOTES]);
+      expect(r.deadLettered).toBe(1);
+      const { rows: dead } = await target.query<{ broker_position: string; error: string }>('SELECT broker_position, error FROM cdc_management.dead_letter');
+      expect(dead).toEqual([{ broker_position: `${NOTES}/0 offset 2`, error: expect.stringMatching(/public\.notes.*no primary key.*REPLICA IDENTITY FULL/) }]);
+      expect(await noteRows(target)).toEqual(['a=1', 'b=20', 'c=3']);
+    } finally {
+      await target.end();
+    }
+  });
+
+  it("a connector's re-sent last event does not duplicate a keyless row, in the same run or after a restart", async () => {
+    offsets.clear();
+    const targetUrl = await cluster.createDatabase(`t${++run}`);
+    const target = new pg.Client(targetUrl);
+    await target.connect();
+    try {
+      const a = () => noteEvent('c', { after: { body: 'a', n: '1' } }, 1000n);
+      const b = () => noteEvent('c', { after: { body: 'b', n: '2' } }, 1010n);
+      // The connector restarts after sending b and sends b again (same source position, new offset).
+      const r1 = await pipeline(targetUrl, new ScriptedBroker([message(NOTES, 0, a()), message(NOTES, 0, b()), message(NOTES, 0, b())]), [NOTES]);
+      expect(r1.replayed).toBe(1);
+      expect(await noteRows(target)).toEqual(['a=1', 'b=2']);
+      // cdc-merge restarts too; the connector sends b once more, then a new event.
+      const r2 = await pipeline(targetUrl, new ScriptedBroker([message(NOTES, 0, b()), message(NOTES, 0, noteEvent('c', { after: { body: 'c', n: '3' } }, 1020n))]), [NOTES]);
+      expect(r2.replayed).toBe(1);
+      expect(await noteRows(target)).toEqual(['a=1', 'b=2', 'c=3']);
+    } finally {
+      await target.end();
+    }
+  });
+});
+
+describe('an older-shaped event from a lagging partition (issue 11)', () => {
+  it('never narrows a type or drops a column: the event is read in the newer shape', async () => {
+    offsets.clear();
+    const targetUrl = await cluster.createDatabase(`t${++run}`);
+    const target = new pg.Client(targetUrl);
+    await target.connect();
+    try {
+      // After a schema change on the source, balance is numeric(16,2) and there is a tag column.
+      const wide: TableSchema = {
+        ...table,
+        columns: [...table.columns.map((c) => (c.name === 'balance' ? { ...c, type: 'numeric(16,2)' } : c)), { name: 'tag', type: 'text', nullable: true, toastable: true }],
+      };
+      const event = (shape: TableSchema, op: 'r' | 'u', after: TextRow, at: bigint) =>
+        debeziumEvent({ table: shape, op, after, lsn: at, txId: Number(at), tsMs: 1_700_000_000_000, lastCommitLsn: at - 1n });
+      const script = [
+        message(TOPIC, 0, event(table, 'r', row(2, '10.00'), 2000n)),
+        message(TOPIC, 1, event(table, 'r', row(3, '10.00'), 2000n)),
+        message(TOPIC, 0, event(wide, 'u', { ...row(2, '12345678901234.00'), tag: 'x' }, 2100n)),
+        // Committed on the source before the schema change, delivered late by its partition.
+        message(TOPIC, 1, event(table, 'u', row(3, '30.00'), 2050n)),
+      ];
+      // Even with drop: apply, the old shape must not drop tag nor narrow balance.
+      await pipeline(targetUrl, new ScriptedBroker(script), [TOPIC], new Metrics(), 1, undefined, { drop: 'apply', typeChange: 'apply' });
+      const { rows: columns } = await target.query<{ column_name: string; type: string }>(
+        "SELECT column_name, format_type(atttypid, atttypmod) AS type FROM information_schema.columns c JOIN pg_attribute a ON a.attrelid = 'public.accounts'::regclass AND a.attname = c.column_name WHERE table_schema = 'public' AND table_name = 'accounts' AND column_name IN ('balance', 'tag') ORDER BY 1",
+      );
+      expect(columns).toEqual([
+        { column_name: 'balance', type: 'numeric(16,2)' },
+        { column_name: 'tag', type: 'text' },
+      ]);
+      const { rows: values } = await target.query<{ id: number; balance: string; tag: string | null }>('SELECT id, balance::text, tag FROM public.accounts ORDER BY id');
+      expect(values).toEqual([
+        { id: 2, balance: '12345678901234.00', tag: 'x' },
+        { id: 3, balance: '30.00', tag: null },
+      ]);
+      // After a restart, an old-shape event older than the highest stored watermark is read in the stored shape too.
+      await pipeline(targetUrl, new ScriptedBroker([message(TOPIC, 1, event(table, 'u', row(3, '35.00'), 2080n))]), [TOPIC], new Metrics(), 1, undefined, { drop: 'apply', typeChange: 'apply' });
+      const { rows: kept } = await target.query<{ type: string; tag: string | null; balance: string }>(
+        "SELECT format_type(atttypid, atttypmod) AS type, (SELECT balance::text FROM public.accounts WHERE id = 3) AS balance FROM pg_attribute WHERE attrelid = 'public.accounts'::regclass AND attname = 'balance'",
+      );
+      expect(kept).toEqual([{ type: 'numeric(16,2)', balance: '35.00' }]);
+      // A later event in the old shape (a real drop on the source, after everything merged) is applied under the policy.
+      await pipeline(targetUrl, new ScriptedBroker([message(TOPIC, 1, event({ ...wide, columns: wide.columns.filter((c) => c.name !== 'tag') }, 'u', row(3, '40.00'), 2200n))]), [TOPIC], new Metrics(), 1, undefined, {
+        drop: 'apply',
+        typeChange: 'apply',
+      });
+      const { rows: after } = await target.query<{ n: string }>("SELECT count(*)::text AS n FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'accounts' AND column_name = 'tag'");
+      expect(after[0]!.n).toBe('0');
+    } finally {
+      await target.end();
+    }
+  });
+});
+
+describe('keyed tombstones (issue 11)', () => {
+  it('a keyed tombstone deletes its row (unwrap with delete.tombstone.handling.mode=tombstone), also first thing after a restart', async () => {
+    offsets.clear();
+    const targetUrl = await cluster.createDatabase(`t${++run}`);
+    const target = new pg.Client(targetUrl);
+    await target.connect();
+    try {
+      const keyOf = (id: number) => encode(JSON.stringify({ schema: { type: 'struct', optional: false, fields: [{ type: 'int32', optional: false, field: 'id' }] }, payload: { id } }));
+      const keyed = (m: SourceMessage, id: number): SourceMessage => ({ ...m, key: keyOf(id) });
+      const insert = (id: number, balance: string, at: bigint) =>
+        keyed(message(TOPIC, partitionOf(id), debeziumEvent({ table, op: 'c', after: row(id, balance), lsn: at, txId: Number(at), tsMs: 1_700_000_000_000, lastCommitLsn: at - 1n })), id);
+      const tombstone = (id: number) => keyed(message(TOPIC, partitionOf(id), null), id);
+      const first = [insert(1, '1.00', 3000n), insert(2, '2.00', 3010n), insert(3, '3.00', 3020n), insert(4, '4.00', 3030n), tombstone(3), tombstone(2), insert(2, '22.00', 3040n)];
+      await pipeline(targetUrl, new ScriptedBroker(first), [TOPIC]);
+      expect(await rows(target)).toEqual(['1=1.00', '2=22.00', '4=4.00']);
+      // Restart: the first message of partition 0 is a tombstone (its position comes from the stored watermark).
+      await pipeline(targetUrl, new ScriptedBroker([tombstone(4), insert(5, '5.00', 3050n), tombstone(1)]), [TOPIC]);
+      expect(await rows(target)).toEqual(['2=22.00', '5=5.00']);
+      // The tombstone Kafka Connect writes after a delete changes nothing more.
+      const del = keyed(message(TOPIC, 1, debeziumEvent({ table, op: 'd', before: row(5, '5.00'), lsn: 3060n, txId: 3060, tsMs: 1_700_000_000_000, lastCommitLsn: 3059n })), 5);
+      await pipeline(targetUrl, new ScriptedBroker([del, tombstone(5)]), [TOPIC]);
+      expect(await rows(target)).toEqual(['2=22.00']);
+    } finally {
+      await target.end();
+    }
+  });
+});
+
+describe('Kafka start checks (issue 11, scripted broker)', () => {
+  it('stops with BROKER_RETENTION_GAP or KAFKA_GROUP_AHEAD instead of starting at what the brokers have, and the target stays as it was', async () => {
+    offsets.clear();
+    const targetUrl = await cluster.createDatabase(`t${++run}`);
+    const target = new pg.Client(targetUrl);
+    await target.connect();
+    try {
+      const first: SourceMessage[] = [];
+      for (let id = 1; id <= 4; id++) first.push(message(TOPIC, partitionOf(id), change('r', row(id, '10.00'))));
+      await pipeline(targetUrl, new ScriptedBroker(first), [TOPIC]);
+      expect(await rows(target)).toEqual(['1=10.00', '2=10.00', '3=10.00', '4=10.00']); // offsets 0, 1 of each partition
+      const later = () => [message(TOPIC, 0, change('u', row(2, '99.00')))];
+      // Retention removed offsets 2…5 of partition 0 while cdc-merge was stopped.
+      const gap = pipeline(targetUrl, new ScriptedBroker(later()), [TOPIC], new Metrics(), 1, [
+        { topic: TOPIC, partition: 0, logStart: 6n, logEnd: 9n, committed: 2n },
+        { topic: TOPIC, partition: 1, logStart: 0n, logEnd: 2n, committed: 2n },
+      ]);
+      await expect(gap).rejects.toMatchObject({ code: 'BROKER_RETENTION_GAP', message: expect.stringContaining(`${TOPIC}/0: the target merged up to offset 1, the log starts at 6 (offsets 2 to 5 are gone)`) as unknown });
+      // The target was restored from an older backup: the group committed past it.
+      const ahead = pipeline(targetUrl, new ScriptedBroker(later()), [TOPIC], new Metrics(), 1, [
+        { topic: TOPIC, partition: 0, logStart: 0n, logEnd: 9n, committed: 2n },
+        { topic: TOPIC, partition: 1, logStart: 0n, logEnd: 9n, committed: 7n },
+      ]);
+      await expect(ahead).rejects.toMatchObject({ code: 'KAFKA_GROUP_AHEAD', remedy: expect.stringContaining(`--topic ${TOPIC}:1 --to-offset 2`) as unknown });
+      expect(await rows(target)).toEqual(['1=10.00', '2=10.00', '3=10.00', '4=10.00']);
+      // Offsets where the target left off: the run goes on.
+      await pipeline(targetUrl, new ScriptedBroker(later()), [TOPIC], new Metrics(), 1, [
+        { topic: TOPIC, partition: 0, logStart: 2n, logEnd: 9n, committed: 2n },
+        { topic: TOPIC, partition: 1, logStart: 0n, logEnd: 9n, committed: 2n },
+      ]);
+      expect(await rows(target)).toEqual(['1=10.00', '2=99.00', '3=10.00', '4=10.00']);
+    } finally {
+      await target.end();
+    }
+  });
+});
+
+describe('Debezium transactions over renamed topics (issue 11)', () => {
+  it('counts a transaction\'s events by the table in their source block, whatever topic a router put them on', async () => {
+    offsets.clear();
+    const targetUrl = await cluster.createDatabase(`t${++run}`);
+    const target = new pg.Client(targetUrl);
+    await target.connect();
+    try {
+      // Debezium's topic routing SMT sends public.accounts to "ledger.all_accounts": no topic is
+      // named <prefix>.<data collection> any more.
+      const ROUTED = 'ledger.all_accounts';
+      const script: SourceMessage[] = [];
+      for (let id = 1; id <= 4; id++) script.push(message(ROUTED, partitionOf(id), change('r', row(id, '100.00'))));
+      const tx = { id: '8:600', order: 0 };
+      script.push(message(TX_TOPIC, 0, debeziumTransactionEvent('BEGIN', tx.id)));
+      script.push(message(TX_TOPIC, 0, JSON.stringify({ status: 'END', id: tx.id, event_count: 3, data_collections: [{ data_collection: 'public.accounts', event_count: 3 }], ts_ms: 1 })));
+      script.push(message(ROUTED, partitionOf(1), change('u', row(1, '70.00'), { ...tx, order: 1 })));
+      script.push(message(ROUTED, partitionOf(2), change('u', row(2, '110.00'), { ...tx, order: 2 })));
+      script.push(message(ROUTED, partitionOf(4), change('u', row(4, '120.00'), { ...tx, order: 3 })));
+      script.push(message(ROUTED, partitionOf(3), change('u', row(3, '99.00'))));
+      const broker = new ScriptedBroker(script);
+      await pipeline(targetUrl, broker, [ROUTED, TX_TOPIC]);
+      expect(await rows(target)).toEqual(['1=70.00', '2=110.00', '3=99.00', '4=120.00']);
+      // One batch holds BEGIN, END and the three events of the transaction.
+      const txAcks = broker.acks.filter((a) => a.has(`${TX_TOPIC}/0`));
+      expect(txAcks).toEqual([
+        new Map([
+          [`${TX_TOPIC}/0`, 1n],
+          [`${ROUTED}/1`, 2n],
+          [`${ROUTED}/0`, 3n],
+        ]),
+      ]);
     } finally {
       await target.end();
     }

@@ -258,6 +258,8 @@ describe('upgrade in place from the previous release (Debezium over NATS JetStre
     await expectTargetAsModel();
     expect(againCopies).toBeGreaterThan(0);
     expect(await mergedSequence()).toBe(BigInt(published.length));
-    expect(await changesMergedSince(logged), 'changes merged after the upgrade').toBe(2 + 1);
+    // This time the copy of the last merged event is recognised too: the current release's
+    // watermark remembers the operation read at its position (issue 11; source-watermarks.ts).
+    expect(await changesMergedSince(logged), 'changes merged after the upgrade').toBe(2);
   });
 });

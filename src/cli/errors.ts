@@ -23,6 +23,9 @@ const BAD_INPUT = new Set([
   'SINK_UNSUPPORTED',
   'SLOT_NAME_TAKEN',
   'REPLICA_IDENTITY_NOTHING',
+  'BROKER_RETENTION_GAP',
+  'BROKER_TARGET_AHEAD',
+  'KAFKA_GROUP_AHEAD',
 ]);
 
 /** The exit code for an error. */

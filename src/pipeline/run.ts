@@ -147,6 +147,7 @@ async function startPipeline(options: RunOptions): Promise<Started> {
   const started = await source.start({
     checkpoint,
     snapshots: await sink.snapshotStates(),
+    ...(sink.tables ? { targetTables: await sink.tables() } : {}),
     snapshotTarget: sink,
     untilCaughtUp: options.untilCaughtUp ?? false,
     log,

@@ -92,6 +92,11 @@ export interface ChangeSink extends SnapshotTarget {
   prepare(tables: readonly TableSchema[]): Promise<void>;
   /** The checkpoint stored with the merged data (empty before any batch committed). */
   checkpoint(): Promise<Checkpoint>;
+  /**
+   * The target tables as the sink last stored their definitions (after {@link prepare}), for
+   * sources whose tables arrive with the events. Optional: a sink without it gives none.
+   */
+  tables?(): Promise<readonly TableSchema[]>;
   /** Snapshot state per table (tables never snapshotted are absent). */
   snapshotStates(): Promise<TableSnapshotState[]>;
   /** Forgets the stored checkpoint and snapshot states, for a full re-copy (`--resync`). */

@@ -16,6 +16,11 @@ import type { SnapshotTarget, TableSnapshotState } from '../sinks/change-sink.js
 export interface SourceStartOptions {
   /** What the sink has merged: the stream resumes after it. */
   readonly checkpoint: Checkpoint;
+  /**
+   * The target's tables as the sink stored them (`ChangeSink.tables`): a source whose tables
+   * arrive with its events starts from these shapes.
+   */
+  readonly targetTables?: readonly TableSchema[];
   /** The sink's snapshot state per table (a source that snapshots copies what is not done). */
   readonly snapshots: readonly TableSnapshotState[];
   /** Where snapshot rows go. */

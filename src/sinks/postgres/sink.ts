@@ -99,6 +99,11 @@ export class PostgresSink implements ChangeSink {
     return this.options.tableOptions ?? {};
   }
 
+  /** The stored definitions of the pipeline's target tables (read by {@link prepare}). */
+  tables(): Promise<readonly TableSchema[]> {
+    return Promise.resolve([...this.definitions.values()]);
+  }
+
   async prepare(tables: readonly TableSchema[]): Promise<void> {
     for (const t of tables) {
       try {

@@ -53,6 +53,7 @@ export function brokerConnector(broker: DebeziumBroker, name: string, settings: 
         url: broker.url,
         stream: broker.stream,
         durable: name,
+        pipeline: name,
         ...(broker.subjects ? { subjects: broker.subjects } : {}),
         ...(after === undefined ? {} : { after }),
       });
@@ -63,10 +64,12 @@ export function brokerConnector(broker: DebeziumBroker, name: string, settings: 
       };
     };
   }
-  return async () => {
+  return async (checkpoint) => {
     const kafka = await KafkaTransport.open({
       brokers: broker.brokers,
       groupId: broker.groupId ?? name,
+      pipeline: name,
+      after: mergedOffsets(checkpoint),
       ...(broker.topics ? { topics: broker.topics } : {}),
       ...(broker.topicPattern !== undefined ? { topicPattern: broker.topicPattern } : {}),
       ...(broker.tls ? { tls: true } : {}),
@@ -88,4 +91,9 @@ export function brokerConnector(broker: DebeziumBroker, name: string, settings: 
       close: () => kafka.close(),
     };
   };
+}
+
+/** The target's merged offset per source partition (`topic/partition` on Kafka), from its checkpoint. */
+export function mergedOffsets(checkpoint: Checkpoint): Map<string, bigint> {
+  return new Map([...checkpoint.positions].map(([partition, p]) => [partition, p.position]));
 }

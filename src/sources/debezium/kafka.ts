@@ -17,6 +17,7 @@ import { CdcError } from '../../errors.js';
 import type { TransactionFraming } from './transaction-tracker.js';
 import type { MessageTransport, SourceMessage } from './transport.js';
 import { ArrivalSignal } from './arrival.js';
+import { checkKafkaStart, type KafkaPartitionFacts } from './kafka-start.js';
 
 /** SASL credentials (`security.protocol=SASL_*`). */
 export interface KafkaSasl {
@@ -45,6 +46,14 @@ export interface KafkaTransportOptions {
   readonly sessionTimeoutMs?: number;
   /** Client id sent to the brokers (default `cdc-merge <groupId>`). */
   readonly clientId?: string;
+  /**
+   * The target's merged offset per source partition (`topic/partition`): checked at start
+   * against the brokers' log start and end offsets and the group's committed offsets
+   * ({@link checkKafkaStart}). Omitted: no check.
+   */
+  readonly after?: ReadonlyMap<string, bigint>;
+  /** Pipeline name, for the remedies of start-up errors (default: `groupId`). */
+  readonly pipeline?: string;
 }
 
 /** Messages buffered from the consumer stream before it is paused. */
@@ -129,10 +138,12 @@ export class KafkaTransport implements MessageTransport {
   }
 
   /**
-   * Connects, resolves the topics, joins the group and starts fetching from the group's committed
-   * offsets (earliest where there are none).
+   * Connects, resolves the topics, checks the partitions against the target's offsets
+   * (`options.after`), joins the group and starts fetching from the group's committed offsets
+   * (earliest where there are none).
    * @throws {CdcError} CONNECTION_FAILED (retryable) when no broker answers; TOPIC_NOT_FOUND and
-   *   CONFIG_INVALID as {@link selectTopics}.
+   *   CONFIG_INVALID as {@link selectTopics}; BROKER_RETENTION_GAP, BROKER_TARGET_AHEAD and
+   *   KAFKA_GROUP_AHEAD as {@link checkKafkaStart}.
    */
   static async open(options: KafkaTransportOptions): Promise<KafkaTransport> {
     const base = {
@@ -156,6 +167,15 @@ export class KafkaTransport implements MessageTransport {
       topics = selectTopics(options, available);
     } catch (error) {
       throw error instanceof CdcError ? error : connectionFailed(where, error);
+    }
+    if (options.after !== undefined) {
+      let facts: KafkaPartitionFacts[];
+      try {
+        facts = await readStartFacts(base, options.groupId, topics, options.after);
+      } catch (error) {
+        throw connectionFailed(where, error);
+      }
+      checkKafkaStart(facts, { groupId: options.groupId, brokers: options.brokers, pipeline: options.pipeline ?? options.groupId });
     }
     const consumer = new Consumer({ ...base, groupId: options.groupId });
     try {
@@ -216,6 +236,51 @@ export class KafkaTransport implements MessageTransport {
   }
 }
 
+/**
+ * Reads, for every partition of `topics`, its log start and end offsets and the group's
+ * committed offset, with the target's merged offset from `after`.
+ */
+async function readStartFacts(base: ConstructorParameters<typeof Admin>[0], groupId: string, topics: readonly string[], after: ReadonlyMap<string, bigint>): Promise<KafkaPartitionFacts[]> {
+  const admin = new Admin(base);
+  try {
+    // Partition counts; a topic that does not exist (yet) has nothing to check here.
+    const counts = new Map<string, number>();
+    for (const name of topics) {
+      try {
+        counts.set(name, (await admin.metadata({ topics: [name] })).topics.get(name)?.partitionsCount ?? 0);
+      } catch (error) {
+        if (!/unknown topic/i.test((error as Error).message)) throw error;
+      }
+    }
+    const present = [...counts.keys()];
+    if (present.length === 0) return [];
+    const requests = (timestamp: bigint) => present.map((name) => ({ name, partitions: Array.from({ length: counts.get(name)! }, (_, partitionIndex) => ({ partitionIndex, timestamp })) }));
+    const offsetsAt = async (timestamp: bigint) => {
+      const byName = new Map<string, bigint>();
+      for (const t of await admin.listOffsets({ topics: requests(timestamp) })) for (const p of t.partitions) byName.set(kafkaPartition(t.name, p.partitionIndex), p.offset);
+      return byName;
+    };
+    const earliest = await offsetsAt(EARLIEST);
+    const latest = await offsetsAt(LATEST);
+    const committed = new Map<string, bigint>();
+    for (const g of await admin.listConsumerGroupOffsets({ groups: [groupId] })) {
+      for (const t of g.topics) for (const p of t.partitions) if (p.committedOffset >= 0n) committed.set(kafkaPartition(t.name, p.partitionIndex), p.committedOffset);
+    }
+    return [...earliest].map(([name, logStart]) => {
+      const { topic, partition } = parseKafkaPartition(name);
+      const merged = after.get(name);
+      const group = committed.get(name);
+      return { topic, partition, logStart, logEnd: latest.get(name) ?? logStart, ...(merged === undefined ? {} : { merged }), ...(group === undefined ? {} : { committed: group }) };
+    });
+  } finally {
+    await admin.close().catch(() => undefined);
+  }
+}
+
+/** ListOffsets timestamps: the log start offset, and the log end offset. */
+const EARLIEST = -2n;
+const LATEST = -1n;
+
 /** Closes a consumer (leaving its group), ignoring errors. */
 function closeConsumer(consumer: Consumer): Promise<void> {
   return new Promise((resolve) => consumer.close(true, () => resolve()));
@@ -243,20 +308,18 @@ function connectionFailed(where: string, cause: unknown): CdcError {
 
 /**
  * Transaction boundaries on Kafka: when the topics include Debezium's transaction topic
- * (`<topic.prefix>.transaction`), a transaction is complete once its END event and its change
- * events on the consumed topics (`<topic.prefix>.<data_collection>`) arrived; without it, no
- * boundary can be kept and none is waited for.
+ * (`<topic.prefix>.transaction`), a transaction is complete once its END event and, for each
+ * consumed table it names, that many change events of the table (by the table in their source
+ * block) arrived; without it, no boundary can be kept and none is waited for. A table is consumed
+ * when its topic `<topic.prefix>.<data_collection>` is among the topics, or once one of its
+ * events was read (topics renamed by a router, such as Debezium's topic routing SMT).
+ * @see https://debezium.io/documentation/reference/stable/connectors/postgresql.html#postgresql-transaction-metadata
+ * @see https://debezium.io/documentation/reference/stable/transformations/topic-routing.html
  */
 export function kafkaTransactionBoundaries(topics: readonly string[]): TransactionFraming | undefined {
   const transactionTopic = topics.find((t) => t.endsWith('.transaction'));
   if (transactionTopic === undefined) return undefined;
   const prefix = transactionTopic.slice(0, -'.transaction'.length);
   const consumed = new Set(topics);
-  return {
-    mode: 'event-count',
-    expectedEvents: (end) =>
-      end.dataCollections === undefined
-        ? end.eventCount
-        : end.dataCollections.reduce((sum, c) => sum + (consumed.has(`${prefix}.${c.dataCollection}`) ? c.eventCount : 0), 0),
-  };
+  return { mode: 'event-count', consumes: (collection) => consumed.has(`${prefix}.${collection}`) };
 }

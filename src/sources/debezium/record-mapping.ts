@@ -138,7 +138,11 @@ function keyChanged(before: DecodedRow, after: DecodedRow, table: TableSchema): 
  * `where` names the message in errors (`subject seq 42`); a function is called only for an
  * error, so a caller can skip building the text for every message.
  * @throws {CdcError} DEBEZIUM_EVENT_INVALID for a delete that carries neither the old row nor a
- *   key, or an insert or update without its new row.
+ *   key, or an insert or update without its new row; MISSING_OLD_ROW for an update of a table
+ *   without a primary key whose `before` is absent or lacks columns (the source table's REPLICA
+ *   IDENTITY is not FULL): the sink could not tell which row it changes. The Debezium source
+ *   dead-letters both (or stops, with `on_invalid: stop`).
+ * @see https://debezium.io/documentation/reference/stable/connectors/postgresql.html#postgresql-replica-identity
  */
 export function changeFromRecord(record: DebeziumChangeRecord, table: TableSchema, origin: RowOrigin, where: string | (() => string)): RowChangeMessage | TruncateMessage {
   switch (record.op) {
@@ -148,6 +152,11 @@ export function changeFromRecord(record: DebeziumChangeRecord, table: TableSchem
     case 'update': {
       const after = record.after ?? invalid(where, 'an update without "after"');
       const before = record.before;
+      if (table.primaryKey.length === 0) {
+        // A keyless table's row is identified by all its columns: the update replaces the old row.
+        if (!before || !table.columns.every((c) => Object.hasOwn(before, c.name))) missingOldRow(where, table, before !== null);
+        return { kind: 'update', table: table.id, origin, ordinal: 0, row: values(after, table), oldRow: values(before, table) };
+      }
       return before && keyChanged(before, after, table)
         ? { kind: 'update', table: table.id, origin, ordinal: 0, row: values(after, table), oldRow: values(before, table) }
         : { kind: 'update', table: table.id, origin, ordinal: 0, row: values(after, table) };
@@ -157,6 +166,24 @@ export function changeFromRecord(record: DebeziumChangeRecord, table: TableSchem
     case 'truncate':
       return { kind: 'truncate', tables: [table.id] };
   }
+}
+
+/**
+ * The delete a keyed Kafka tombstone stands for (compacted topics; the unwrap transform's
+ * default `delete.tombstone.handling.mode=tombstone`, which sends a delete as a tombstone only):
+ * the row with the record key's values, at `origin`. Columns not in the key are NULL.
+ */
+export function deleteFromKey(key: DecodedRow, table: TableSchema, origin: RowOrigin): RowChangeMessage {
+  return { kind: 'delete', table: table.id, origin, ordinal: 0, oldRow: values(key, table) };
+}
+
+function missingOldRow(where: string | (() => string), table: TableSchema, partial: boolean): never {
+  const name = `${table.id.schema}.${table.id.name}`;
+  throw new CdcError(
+    'MISSING_OLD_ROW',
+    `${typeof where === 'string' ? where : where()}: an update of ${name}, which has no primary key, ${partial ? 'with an incomplete "before"' : 'without "before"'}: the row it changes cannot be told (set REPLICA IDENTITY FULL on the source table, or declare its key)`,
+    { remedy: `set REPLICA IDENTITY FULL on the source table (ALTER TABLE ${name} REPLICA IDENTITY FULL), or declare its key under debezium.keys` },
+  );
 }
 
 function invalid(where: string | (() => string), what: string): never {

@@ -18,12 +18,13 @@ import type { Logger } from 'pino';
 import { CdcError } from '../../errors.js';
 import type { ChangeMessage, RowOrigin } from '../../events/change.js';
 import type { Checkpoint, PartitionPosition } from '../../events/checkpoint.js';
-import type { DebeziumRecord } from '../../events/debezium/index.js';
+import { compareSourcePositions, type DebeziumRecord, type DebeziumTombstoneRecord, type SourcePosition } from '../../events/debezium/index.js';
 import { PositionBase } from '../../events/position.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { sameShape, tableKey, type TableId, type TableSchema } from '../../schema/table.js';
 import type { ChangeSource, ChangeStream, SourceStartOptions, SourceStarted } from '../change-source.js';
-import { changeFromRecord, tableFromRecord } from './record-mapping.js';
+import { isWideningTypeChange } from '../../schema/type-widening.js';
+import { changeFromRecord, deleteFromKey, tableFromRecord } from './record-mapping.js';
 import { SourceWatermarks } from './source-watermarks.js';
 import { TransactionTracker, type TransactionFraming } from './transaction-tracker.js';
 import { describePosition, type MessageTransport, type SourceMessage } from './transport.js';
@@ -118,6 +119,12 @@ class DebeziumStream implements ChangeStream {
   private readonly watermarks: SourceWatermarks;
   private readonly tracker: TransactionTracker;
   private readonly known = new Map<string, TableSchema>();
+  /** Per target table: the source position of the event whose shape is {@link known}. */
+  private readonly shapePositions = new Map<string, SourcePosition>();
+  /** Per subject (topic): the target table its last change event went to. */
+  private readonly subjectTables = new Map<string, string>();
+  /** Per partition: the source position of the last change event read from it in this run. */
+  private readonly partitionPositions = new Map<string, SourcePosition>();
   private readonly queue: ChangeMessage[] = [];
   private fetched: SourceMessage[] = [];
   private fetchedAt = 0;
@@ -147,7 +154,15 @@ class DebeziumStream implements ChangeStream {
       this.acknowledged.set(p.partition, p.position);
     }
     this.watermarks = new SourceWatermarks(start.checkpoint.watermarks.values());
-    this.tracker = new TransactionTracker(connection.transactions?.mode ?? 'stream-order', connection.transactions?.expectedEvents);
+    // The target's tables as stored: a table's first event in this run is compared with them,
+    // and a tombstone read before any event of its table finds its key there. Each stored shape
+    // came from an event at or below the highest stored watermark.
+    const highest = this.watermarks.highest();
+    for (const t of start.targetTables ?? []) {
+      this.known.set(tableKey(t.id), t);
+      if (highest) this.shapePositions.set(tableKey(t.id), highest);
+    }
+    this.tracker = new TransactionTracker(connection.transactions?.mode ?? 'stream-order', connection.transactions?.consumes);
   }
 
   poll(): ChangeMessage | undefined {
@@ -208,8 +223,7 @@ class DebeziumStream implements ChangeStream {
       record = this.decode(m);
     } catch (error) {
       if (this.options.onInvalid === 'stop' || !(error instanceof CdcError)) throw error;
-      this.queue.push({ kind: 'dead-letter', entry: { topic: m.subject, brokerPosition: describePosition(m), key: m.key ?? null, value: m.data, error: error.message } });
-      this.log.warn({ subject: m.subject, position: describePosition(m), error: error.message }, 'message set aside in the dead-letter table');
+      this.deadLetter(m, error);
     }
     if (record?.kind === 'transaction') {
       if (record.status === 'BEGIN') this.tracker.begin(record.id, Date.now());
@@ -218,7 +232,9 @@ class DebeziumStream implements ChangeStream {
         this.transactionsSinceBoundary++;
       }
     } else if (record?.kind === 'change') {
-      if (record.transaction) this.tracker.change(record.transaction.id, Date.now());
+      const sourceTable = `${record.table.schema}.${record.table.name}`;
+      if (record.transaction) this.tracker.change(record.transaction.id, Date.now(), sourceTable);
+      else this.tracker.read(sourceTable);
       if (this.watermarks.isReplay(partition, record)) {
         this.metrics?.replayedTotal.inc();
         this.log.debug({ subject: m.subject, position: describePosition(m), source: record.position.text }, 'skipped a change the connector sent again');
@@ -227,12 +243,21 @@ class DebeziumStream implements ChangeStream {
     }
     if (record?.kind === 'change') {
       const id = this.options.route ? this.options.route(record.table, m) : record.table;
-      const table = tableFromRecord(record, id, this.options.keyOf?.(record.table));
+      const derived = tableFromRecord(record, id, this.options.keyOf?.(record.table));
       const key = tableKey(id);
       const before = this.known.get(key);
-      if (!before || !sameShape(before, table)) {
-        this.queue.push({ kind: 'relation', table });
-        this.known.set(key, table);
+      let table = derived;
+      if (!before || !sameShape(before, derived)) {
+        if (before && olderShape(before, derived, record.position, this.shapePositions.get(key))) {
+          // An event from before a schema change (a lagging partition): it is read in the
+          // newer shape, its missing columns as NULL; the target keeps its columns and types.
+          table = before;
+          this.log.debug({ table: key, source: record.position.text }, 'an event in an older shape of its table: read in the newer shape');
+        } else {
+          this.queue.push({ kind: 'relation', table: derived });
+          this.known.set(key, derived);
+          this.shapePositions.set(key, record.position);
+        }
       }
       const ms = record.timestampMs ?? m.timestampMs;
       if (ms !== this.eventMs) {
@@ -244,13 +269,79 @@ class DebeziumStream implements ChangeStream {
       const p = record.position;
       const parts = p.connector === 'broker' ? p.sortKey : [...p.sortKey, m.sequence];
       const origin: RowOrigin = { position: new PositionBase(parts), commitTime: this.eventTime };
-      this.queue.push(changeFromRecord(record, table, origin, () => `${m.subject} ${describePosition(m)}`));
+      let change: ChangeMessage | undefined;
+      try {
+        change = changeFromRecord(record, table, origin, () => `${m.subject} ${describePosition(m)}`);
+      } catch (error) {
+        if (this.options.onInvalid === 'stop' || !(error instanceof CdcError)) throw error;
+        this.deadLetter(m, error);
+      }
+      if (change) this.queue.push(change);
+      this.subjectTables.set(m.subject, key);
+      this.partitionPositions.set(partition, record.position);
+    } else if (record?.kind === 'tombstone') {
+      this.tombstone(m, record);
     }
     this.last.set(partition, m.sequence);
     this.touched.set(partition, m.sequence);
     this.messagesSinceBoundary++;
     if (!this.tracker.settled) this.abandonStale();
     if (this.tracker.settled) this.boundary();
+  }
+
+  /**
+   * A keyed tombstone deletes its key's row (DESIGN.md §3.4; compacted topics, and the unwrap
+   * transform's default `delete.tombstone.handling.mode=tombstone` sends deletes only so). Its
+   * table is the one the subject's last change event went to, else `<…>.<schema>.<table>` of the
+   * topic name, routed. It is ordered right after the last event read from its partition (its
+   * source position, else the partition's stored watermark, with the tombstone's offset as
+   * tie-break); without either, by its own partition and offset, as events without a source
+   * position are. A tombstone without a key, or of a table not known (nothing of it in the
+   * target), or without a primary key, only advances the position.
+   */
+  private tombstone(m: SourceMessage, record: DebeziumTombstoneRecord): void {
+    const key = record.key;
+    if (key === null || record.keyColumns.length === 0) return;
+    const tableName = this.subjectTables.get(m.subject) ?? this.tableOfSubject(m);
+    const table = tableName === undefined ? undefined : this.known.get(tableName);
+    if (!table || table.primaryKey.length === 0) {
+      this.log.debug({ subject: m.subject, position: describePosition(m) }, 'a tombstone of a table without a key, or not in the target: nothing to delete');
+      return;
+    }
+    if (!table.primaryKey.every((k) => Object.hasOwn(key, k) && key[k] !== null)) {
+      const error = new CdcError(
+        'DEBEZIUM_EVENT_INVALID',
+        `${m.subject} ${describePosition(m)}: a tombstone whose key (${record.keyColumns.map((c) => c.name).join(', ')}) lacks primary-key columns of ${tableName} (${table.primaryKey.join(', ')})`,
+        { remedy: 'check the connector key configuration (message.key.columns) and debezium.keys' },
+      );
+      if (this.options.onInvalid === 'stop') throw error;
+      this.deadLetter(m, error);
+      return;
+    }
+    const partition = m.partition ?? '';
+    const last = this.partitionPositions.get(partition) ?? this.watermarks.latest(partition);
+    let parts: bigint[];
+    if (last !== undefined && last.connector !== 'broker') parts = [...last.sortKey, m.sequence];
+    else {
+      const slash = partition.lastIndexOf('/');
+      parts = [slash < 0 ? 0n : BigInt(partition.slice(slash + 1)), m.sequence];
+    }
+    const origin: RowOrigin = { position: new PositionBase(parts), commitTime: new Date(m.timestampMs) };
+    this.queue.push(deleteFromKey(key, table, origin));
+  }
+
+  /** The target table of a topic named `<…>.<schema>.<table>` (Debezium's naming), routed. */
+  private tableOfSubject(m: SourceMessage): string | undefined {
+    const parts = m.subject.split('.');
+    if (parts.length < 2) return undefined;
+    const id = { schema: parts[parts.length - 2]!, name: parts[parts.length - 1]! };
+    return tableKey(this.options.route ? this.options.route(id, m) : id);
+  }
+
+  /** Sets message `m` aside in the dead-letter table, with the error that stopped it. */
+  private deadLetter(m: SourceMessage, error: CdcError): void {
+    this.queue.push({ kind: 'dead-letter', entry: { topic: m.subject, brokerPosition: describePosition(m), key: m.key ?? null, value: m.data, error: error.message } });
+    this.log.warn({ subject: m.subject, position: describePosition(m), code: error.code, error: error.message }, 'message set aside in the dead-letter table');
   }
 
   /** Queues a `commit` boundary with what moved since the previous one. */
@@ -287,5 +378,41 @@ class DebeziumStream implements ChangeStream {
       this.log.warn({ transaction: t.id, seen: t.seen, expected: t.expected }, 'caught up inside an incomplete source transaction: merging what arrived of it');
       this.tracker.abandon(t.id);
     }
+  }
+}
+
+/**
+ * True when `shape` (an event's table shape) is an older shape of `known`, to be read in `known`
+ * rather than applied to the target (issue 11: an older-shaped event from a lagging partition
+ * never narrows or drops a column). It is when `shape` only narrows `known`: the same key, every
+ * column of `shape` in `known` with the same type or one that widens to `known`'s and no looser
+ * nullability, and fewer columns or some narrower type; and when its event is older than the
+ * event that brought `known` (by the connector's position), or the two positions cannot be
+ * compared. An event after `known`'s position brings a real schema change (a column dropped or
+ * narrowed on the source) and is applied, under the sink's schema-change policy.
+ * `knownPosition` may be an upper bound of that event's position (after a restart: the highest
+ * stored watermark); undefined when not even that is known.
+ */
+export function olderShape(known: TableSchema, shape: TableSchema, position: SourcePosition, knownPosition: SourcePosition | undefined): boolean {
+  if (shape.primaryKey.length !== known.primaryKey.length || shape.primaryKey.some((k, i) => k !== known.primaryKey[i])) return false;
+  const byName = new Map(known.columns.map((c) => [c.name, c]));
+  let narrower = shape.columns.length < known.columns.length;
+  for (const c of shape.columns) {
+    const k = byName.get(c.name);
+    if (!k) return false;
+    if (c.type !== k.type) {
+      if (!isWideningTypeChange(c.type, k.type)) return false;
+      narrower = true;
+    }
+    if (c.nullable && !k.nullable) return false;
+    if (!c.nullable && k.nullable) narrower = true;
+  }
+  if (!narrower) return false;
+  // Broker positions (events without a source block) are offsets of different partitions.
+  if (knownPosition === undefined || position.connector === 'broker' || knownPosition.connector === 'broker') return true;
+  try {
+    return compareSourcePositions(position, knownPosition) < 0;
+  } catch {
+    return true;
   }
 }

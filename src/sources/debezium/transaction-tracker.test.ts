@@ -46,13 +46,33 @@ describe('TransactionTracker', () => {
   });
 
   it('event-count: counts only what the pipeline reads, and abandon stops waiting', () => {
-    const t = new TransactionTracker('event-count', () => 1);
-    t.change('c', 0);
-    t.end(end('c', 4), 0);
+    const t = new TransactionTracker('event-count', (c) => c === 'public.a');
+    t.change('c', 0, 'public.a');
+    t.end({ ...end('c', 4), dataCollections: [{ dataCollection: 'public.a', eventCount: 1 }, { dataCollection: 'public.b', eventCount: 3 }] }, 0);
     expect(t.settled).toBe(true);
     t.change('d', 0);
     expect(t.settled).toBe(false);
     t.abandon('d');
     expect(t.settled).toBe(true);
+  });
+
+  it('event-count: counts each table of END by the table of its events, not by topic', () => {
+    // No topic names a table (a router renamed them): nothing is known consumed by name.
+    const t = new TransactionTracker('event-count', () => false);
+    t.change('x', 0, 'public.a'); // an earlier event of public.a: the table is read
+    t.change('x', 0, 'public.a');
+    t.end({ ...end('x', 2), dataCollections: [{ dataCollection: 'public.a', eventCount: 2 }] }, 0);
+    expect(t.settled).toBe(true);
+    t.end({ ...end('e', 5), dataCollections: [{ dataCollection: 'public.a', eventCount: 2 }, { dataCollection: 'public.zzz', eventCount: 3 }] }, 1);
+    expect(t.oldest()).toEqual({ id: 'e', seen: 0, expected: 2, sinceMs: 1 });
+    t.change('e', 2, 'public.a');
+    expect(t.settled).toBe(false);
+    t.change('e', 3, 'public.a');
+    expect(t.settled).toBe(true); // public.zzz was never read: not waited for
+    // SQL Server names collections db.schema.table; the events' source block gives schema.table.
+    const s = new TransactionTracker('event-count');
+    s.end({ ...end('f', 1), dataCollections: [{ dataCollection: 'testDB.dbo.orders', eventCount: 1 }] }, 0);
+    s.change('f', 0, 'dbo.orders');
+    expect(s.settled).toBe(true);
   });
 });
