@@ -193,8 +193,9 @@ export class TypeResolver {
 }
 
 /**
- * Describes tables: columns in order with mapped types, NOT NULL, TOAST-ability, and the
- * primary key (empty for a keyless table).
+ * Describes tables: columns in order with mapped types, NOT NULL, TOAST-ability, and the key
+ * rows are identified by in the change stream: the replica identity index's columns under
+ * REPLICA IDENTITY USING INDEX, else the primary key (empty for a keyless table).
  */
 export async function describeTables(client: pg.ClientBase, tables: readonly SourceTable[]): Promise<TableSchema[]> {
   if (tables.length === 0) return [];
@@ -208,9 +209,11 @@ export async function describeTables(client: pg.ClientBase, tables: readonly Sou
     pk_position: number | null;
   }>(
     `SELECT a.attrelid::int AS attrelid, a.attname, a.atttypid::int AS atttypid, a.atttypmod, a.attnotnull, a.attnum,
-            (SELECT array_position(k.conkey, a.attnum) FROM pg_constraint k
-              WHERE k.conrelid = a.attrelid AND k.contype = 'p') AS pk_position
-       FROM pg_attribute a
+            CASE WHEN c.relreplident = 'i'
+                 THEN (SELECT array_position(i.indkey::int2[], a.attnum) FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisreplident)
+                 ELSE (SELECT array_position(k.conkey, a.attnum) FROM pg_constraint k WHERE k.conrelid = a.attrelid AND k.contype = 'p')
+            END AS pk_position
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
       WHERE a.attrelid = ANY ($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
       ORDER BY a.attrelid, a.attnum`,
     [tables.map((t) => t.oid)],

@@ -424,9 +424,15 @@ export class PgoutputChangeStream implements ChangeStream {
     const beforeColumns = new Map((before?.columns ?? []).map((c) => [c.name, c]));
     const resolved = await this.resolver.resolve(m.columns.map((c) => ({ oid: c.typeOid, typmod: c.typeMod })));
     const catalog = await this.columnFacts(m.relationId);
-    const keyFromFlags = m.replicaIdentity === 'f' ? [] : m.columns.filter((c) => c.isKey).map((c) => c.name);
     const names = new Set(m.columns.map((c) => c.name));
-    const primaryKey = before && before.primaryKey.every((k) => names.has(k)) ? before.primaryKey : keyFromFlags;
+    const kept = before && before.primaryKey.every((k) => names.has(k)) ? before.primaryKey : [];
+    // Rows are identified by what the replica identity sends in old tuples: the key columns
+    // flagged under DEFAULT (the primary key) or USING INDEX, so a new primary key or identity
+    // index re-keys the target (deletes then still find their rows). Under FULL every column is
+    // flagged and the old row is whole: the known key stays. Same columns: the known order stays.
+    const flagged = m.replicaIdentity === 'd' || m.replicaIdentity === 'i' ? m.columns.filter((c) => c.isKey).map((c) => c.name) : [];
+    const sameKey = flagged.length === kept.length && flagged.every((k) => kept.includes(k));
+    const primaryKey = flagged.length === 0 || sameKey ? kept : flagged;
     const columns: ColumnSchema[] = m.columns.map((c, i) => {
       const old = beforeColumns.get(c.name);
       const r = resolved[i]!;

@@ -291,9 +291,10 @@ export class PostgresSource implements ChangeSource {
   async prepareReplicaIdentity(): Promise<string[]> {
     const partitions = await listPartitions(this.client, this.tables);
     refuseReplicaIdentityNothing([...this.tables, ...partitions]);
-    const keylessRoots = new Set(this.tables.filter((t) => !t.hasPrimaryKey).map((t) => tableKey(t.id)));
+    // A table identified by a unique index (REPLICA IDENTITY USING INDEX) is keyed by it.
+    const keylessRoots = new Set(this.tables.filter((t) => !t.hasPrimaryKey && t.replicaIdentity !== 'i').map((t) => tableKey(t.id)));
     const keyless = [
-      ...this.tables.filter((t) => !t.hasPrimaryKey && t.replicaIdentity !== 'f').map((t) => t.id),
+      ...this.tables.filter((t) => !t.hasPrimaryKey && t.replicaIdentity === 'd').map((t) => t.id),
       ...partitions.filter((p) => keylessRoots.has(tableKey(p.root)) && p.replicaIdentity !== 'f').map((p) => p.id),
     ];
     const changed = await ensureReplicaIdentityFull(this.client, keyless);
