@@ -3,7 +3,8 @@
  * not say. An inheritance parent is copied and streamed with its own rows only (ONLY), never its
  * children's twice; a TRUNCATE of a single partition (not published under
  * publish_via_partition_root) copies the root again, while a TRUNCATE of the root stays an
- * ordinary truncate; a partition detached while no pipeline ran copies the root again at start;
+ * ordinary truncate; a partition detached, or one with rows attached, copies the root again at
+ * the next start;
  * on a soft-delete target, TRUNCATE flags every row deleted. The real `cdc` binary each time.
  */
 import pg from 'pg';
@@ -139,6 +140,35 @@ it('a partition detached while no pipeline ran copies the root again at start', 
   // m2 is an ordinary table now: selected (no --tables) and copied on its own.
   expect(await count(d.targetUrl, 'm2')).toBe(1000);
   await expectSameData(d);
+});
+
+it('a partition with rows attached while streaming copies the root again at the next start; a partition created empty does not', async () => {
+  const d = await databases();
+  await sql(d.sourceUrl, PARTITIONED);
+  await catchUp(d);
+  const run = startCli(runArgs(d));
+  runs.push(run);
+  await run.waitFor('streaming');
+  // A table loaded first (its own transaction), then attached: the usual bulk-load pattern.
+  await sql(d.sourceUrl, "CREATE TABLE m3 (id int PRIMARY KEY, v text); INSERT INTO m3 SELECT g, 'attached' FROM generate_series(2000, 2099) g");
+  await sql(
+    d.sourceUrl,
+    `ALTER TABLE m ATTACH PARTITION m3 FOR VALUES FROM (2000) TO (3000);
+     CREATE TABLE m4 PARTITION OF m FOR VALUES FROM (3000) TO (4000);
+     INSERT INTO m VALUES (3001, 'through the root');
+     UPDATE other SET v = 'marker'`,
+  );
+  await until('the marker is merged', async () => (await sql<{ v: string }>(d.targetUrl, 'SELECT v FROM other WHERE id = 1'))[0]!.v === 'marker');
+  run.child.kill('SIGTERM');
+  expect(await run.exited).toBe(0);
+  // The attached rows never came through the stream.
+  expect(await count(d.targetUrl, "m WHERE v = 'attached'")).toBe(0);
+  const stderr = await catchUp(d);
+  expect(stderr).toContain('a partition with rows was attached since the last start');
+  expect(stderr).not.toContain('"partition":"public.m4"');
+  await expectSameData(d);
+  // Nothing new: the next start copies nothing again.
+  expect(await catchUp(d)).not.toContain('copying the table again');
 });
 
 it('on a soft-delete target, TRUNCATE flags every row deleted instead of emptying the table', async () => {

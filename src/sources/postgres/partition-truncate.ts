@@ -7,7 +7,9 @@
  * 14+, where pgoutput can send messages); the stream turns it into a fresh copy of the root
  * unless the same transaction truncated the root itself. A partition detached since the last
  * start still carries the trigger, now pointing at a root it no longer belongs to: the root is
- * copied again at start. ATTACH PARTITION is not detected (see docs/faults.md).
+ * copied again at start. A partition with rows attached since the last start (its row type is
+ * older than its `pg_inherits` row: it was a table before it became a partition) also copies the
+ * root again. Both are noticed at the next start, not while streaming (see docs/faults.md).
  * @see https://www.postgresql.org/docs/current/sql-createpublication.html (publish_via_partition_root)
  * @see https://www.postgresql.org/docs/current/functions-admin.html#FUNCTIONS-REPLICATION (pg_logical_emit_message)
  */
@@ -32,8 +34,11 @@ export function truncateMessagePrefix(pipeline: string): string {
 
 /** What {@link preparePartitionTriggers} found and did. */
 export interface PartitionTriggers {
-  /** Selected roots a partition was detached from since the last start: their copies are stale. */
-  readonly detachedFrom: readonly TableId[];
+  /**
+   * Selected roots a partition was detached from, or a partition with rows attached to, since the
+   * last start: their copies are stale.
+   */
+  readonly changed: readonly TableId[];
   /** Partitions that got the trigger now. */
   readonly installed: number;
   /** Why detection is off, when it is (server before 14, or not allowed to create the trigger). */
@@ -42,7 +47,8 @@ export interface PartitionTriggers {
 
 /**
  * Puts the pipeline's TRUNCATE trigger on every partition (any depth) of the selected
- * partitioned tables, and finds (and un-triggers) partitions detached since the last start.
+ * partitioned tables, and finds partitions detached (and un-triggers them) or attached with
+ * rows since the last start.
  * Failing to create a trigger (permissions) is reported in `unavailable`, not thrown: the
  * pipeline still runs, and says loudly that single-partition TRUNCATE goes unnoticed.
  */
@@ -54,8 +60,8 @@ export async function preparePartitionTriggers(
   log: Logger,
 ): Promise<PartitionTriggers> {
   const roots = tables.filter((t) => t.relkind === 'p');
-  if (roots.length === 0) return { detachedFrom: [], installed: 0 };
-  if (serverVersion < 140000) return { detachedFrom: [], installed: 0, unavailable: 'PostgreSQL 13 cannot send logical decoding messages to pgoutput' };
+  if (roots.length === 0) return { changed: [], installed: 0 };
+  if (serverVersion < 140000) return { changed: [], installed: 0, unavailable: 'PostgreSQL 13 cannot send logical decoding messages to pgoutput' };
   const trigger = truncateTriggerName(pipeline);
   const byOid = new Map(roots.map((t) => [String(t.oid), t]));
   const existing = await client.query<{ relid: string; schema: string; name: string; root_oid: string; current_root: string | null }>(
@@ -66,7 +72,7 @@ export async function preparePartitionTriggers(
       WHERE t.tgname = $1`,
     [trigger],
   );
-  const detachedFrom = new Map<string, TableId>();
+  const changedRoots = new Map<string, TableId>();
   const triggered = new Set<string>();
   for (const r of existing.rows) {
     if (r.current_root === r.root_oid) {
@@ -75,20 +81,37 @@ export async function preparePartitionTriggers(
     }
     const root = byOid.get(r.root_oid);
     if (root) {
-      detachedFrom.set(r.root_oid, root.id);
+      changedRoots.set(r.root_oid, root.id);
       log.warn({ partition: formatTableId({ schema: r.schema, name: r.name }), root: formatTableId(root.id) }, 'a partition was detached since the last start');
     }
     await client.query(`DROP TRIGGER IF EXISTS ${quoteIdent(trigger)} ON ${quoteTable({ schema: r.schema, name: r.name })}`);
   }
-  const partitions = await client.query<{ relid: string; schema: string; name: string; root_oid: string }>(
-    `SELECT c.oid::text AS relid, n.nspname AS schema, c.relname AS name, root.oid::text AS root_oid
+  // `attached`: the partition's row type is older than its pg_inherits row, i.e. it existed as
+  // a table before it became a partition (CREATE TABLE … PARTITION OF writes both in one
+  // transaction). Rows an ATTACH brings are never published.
+  const partitions = await client.query<{ relid: string; schema: string; name: string; root_oid: string; attached: boolean }>(
+    `SELECT c.oid::text AS relid, n.nspname AS schema, c.relname AS name, root.oid::text AS root_oid,
+            ty.xmin::text <> i.xmin::text AS attached
        FROM unnest($1::oid[]) AS root(oid)
        CROSS JOIN LATERAL pg_partition_tree(root.oid::regclass) t
        JOIN pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_inherits i ON i.inhrelid = c.oid
+       JOIN pg_type ty ON ty.oid = c.reltype
       WHERE t.relid <> root.oid AND c.relkind IN ('r', 'p')`,
     [roots.map((t) => t.oid)],
   );
   const missing = partitions.rows.filter((p) => !triggered.has(p.relid));
+  // Roots the pipeline has triggered before: a partition of theirs without the trigger is new
+  // since the last start. Attached with rows: those rows never came through the stream.
+  const knownRoots = new Set(partitions.rows.filter((p) => triggered.has(p.relid)).map((p) => p.root_oid));
+  for (const p of missing) {
+    if (!p.attached || !knownRoots.has(p.root_oid)) continue;
+    const hasRows = await client.query(`SELECT 1 FROM ${quoteTable({ schema: p.schema, name: p.name })} LIMIT 1`);
+    if (hasRows.rowCount === 0) continue;
+    const root = byOid.get(p.root_oid)!;
+    changedRoots.set(p.root_oid, root.id);
+    log.warn({ partition: formatTableId({ schema: p.schema, name: p.name }), root: formatTableId(root.id) }, 'a partition with rows was attached since the last start');
+  }
   let installed = 0;
   try {
     const schemas = new Set<string>();
@@ -117,7 +140,7 @@ export async function preparePartitionTriggers(
     }
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    return { detachedFrom: [...detachedFrom.values()], installed, unavailable: `cannot create the TRUNCATE trigger on partitions: ${reason}` };
+    return { changed: [...changedRoots.values()], installed, unavailable: `cannot create the TRUNCATE trigger on partitions: ${reason}` };
   }
-  return { detachedFrom: [...detachedFrom.values()], installed };
+  return { changed: [...changedRoots.values()], installed };
 }

@@ -121,7 +121,7 @@ export class PostgresSource implements ChangeSource {
         'TRUNCATE of a single partition and DETACH PARTITION are NOT detected for these partitioned tables: the target keeps such rows until a --resync',
       );
     } else if (triggers.installed > 0) log.info({ partitions: triggers.installed }, 'TRUNCATE trigger put on partitions');
-    const detached = new Set(triggers.detachedFrom.map(tableKey));
+    const detached = new Set(triggers.changed.map(tableKey));
     const published = await publishedTables(this.client, this.name);
     const oids = new Map(this.tables.map((t) => [tableKey(t.id), String(t.oid)]));
     const done = new Map(options.snapshots.filter((s) => s.state === 'done' && s.snapshotPosition !== null).map((s) => [tableKey(s.table), s]));
@@ -131,7 +131,7 @@ export class PostgresSource implements ChangeSource {
       const state = done.get(key);
       if (!state) continue;
       const reason = detached.has(key)
-        ? 'a partition was detached from it (its rows are no longer the table\'s)'
+        ? 'a partition was detached from it, or one with rows attached (rows no change carried)'
         : published !== 'all' && !published.has(key)
           ? 'the table was not captured since its copy (it left the selection, or was dropped and re-created)'
           : state.sourceIdentity !== null && state.sourceIdentity !== oids.get(key)
