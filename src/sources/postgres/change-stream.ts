@@ -382,7 +382,7 @@ export class PgoutputChangeStream implements ChangeStream {
       const snapshot = this.options.snapshotLsns.get(tableKey(selectedAs));
       if (snapshot !== undefined && this.commitLsn < snapshot) return undefined;
     }
-    if (tableKey(selectedAs) !== tableKey(rel.id)) {
+    if (selectedAs.schema !== rel.id.schema || selectedAs.name !== rel.id.name) {
       const from = formatTableId(selectedAs);
       const to = formatTableId(rel.id);
       throw new CdcError('TABLE_RENAMED', `source table ${from} was renamed to ${to} (transaction committed at LSN ${formatLsn(this.commitLsn)})`, {
