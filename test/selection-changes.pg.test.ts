@@ -131,6 +131,9 @@ it('a table renamed while streaming stops the stream with TABLE_RENAMED; the ret
   runs.push(run);
   await run.waitFor('streaming');
   await sql(d.sourceUrl, "UPDATE b SET v = 'before rename' WHERE id <= 3");
+  // Merged before the rename: a batch holding both would be retried whole after TABLE_RENAMED,
+  // and the replayed update then belongs to c (matched by OID), not to b.
+  await until('the update is merged', async () => (await sql<{ n: number }>(d.targetUrl, "SELECT count(*)::int AS n FROM public.b WHERE v = 'before rename'"))[0]!.n === 3);
   await sql(d.sourceUrl, "ALTER TABLE b RENAME TO c; UPDATE c SET v = 'after rename' WHERE id <= 5; INSERT INTO c VALUES (900, 'new')");
   await run.waitFor('TABLE_RENAMED');
   await until('c is copied', async () => (await sql<{ n: number }>(d.targetUrl, "SELECT count(*)::int AS n FROM public.c WHERE v = 'after rename'"))[0]!.n === 5);
