@@ -9,6 +9,8 @@ import { defineConfig } from 'vitest/config';
 //   nats  *.nats.test.ts and any test that starts a throwaway nats-server (found by its import of
 //         src/testing/throwaway-nats, e.g. test/debezium-jetstream.pg.test.ts, which needs both);
 //         `npm run test:nats`.
+//   lake  *.lake.test.ts: lake-sink tests read back by delta-rs (the oracles' Python environment
+//         that .ci/run installs, src/testing/python-oracles.ts); `npm run test:lake`.
 // `npm test` runs all three. Integration tests start real servers; a 2-core machine runs them best
 // a few files at a time with generous timeouts.
 
@@ -31,6 +33,7 @@ const natsByImport = TEST_ROOTS.flatMap(testFiles)
   .filter((file) => STARTS_NATS.test(readFileSync(file, 'utf8')));
 
 const PG = ['{src,test}/**/*.pg.test.ts', '{src,test}/**/*.mssql.test.ts'];
+const LAKE = ['{src,test}/**/*.lake.test.ts'];
 const NATS = ['{src,test}/**/*.nats.test.ts', ...natsByImport];
 
 export default defineConfig({
@@ -43,7 +46,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['{src,test}/**/*.test.ts'], exclude: [...PG, ...NATS] },
+        test: { name: 'unit', include: ['{src,test}/**/*.test.ts'], exclude: [...PG, ...NATS, ...LAKE] },
       },
       {
         extends: true,
@@ -53,6 +56,10 @@ export default defineConfig({
       {
         extends: true,
         test: { name: 'nats', include: NATS, globalSetup: ['test/global-setup.ts'] },
+      },
+      {
+        extends: true,
+        test: { name: 'lake', include: LAKE, exclude: [...PG, ...NATS], globalSetup: ['test/global-setup.ts'] },
       },
     ],
   },
