@@ -33,9 +33,13 @@ function importsOf(file: string): string[] {
     .map((path) => relative(ROOT, path));
 }
 
+/** Folders under src/sinks that are shared by kinds, not a kind (the lake formats' Parquet and storage). */
+const SHARED_SINK_FOLDERS = new Set(['src/sinks/lake']);
+
 /** The kind folder (`src/sources/postgres`, `src/sinks/postgres`) a file lies in, if any. */
 function kindFolder(file: string): string | undefined {
-  return /^(src\/(?:sources|sinks)\/[^/]+)\//.exec(file)?.[1];
+  const folder = /^(src\/(?:sources|sinks)\/[^/]+)\//.exec(file)?.[1];
+  return folder !== undefined && SHARED_SINK_FOLDERS.has(folder) ? undefined : folder;
 }
 
 const all = files(SRC);

@@ -30,6 +30,8 @@ const BAD_INPUT = new Set([
   'BROKER_RETENTION_GAP',
   'BROKER_TARGET_AHEAD',
   'KAFKA_GROUP_AHEAD',
+  'TARGET_NOT_DELTA',
+  'DELTA_SCHEMA_CONFLICT',
 ]);
 
 /** The exit code for an error. */

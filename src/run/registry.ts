@@ -3,8 +3,10 @@
  * Composition). The only module that names every kind; adding a kind is one folder plus one
  * line here.
  */
+import type { z } from 'zod';
 import { CdcError, redactUrl } from '../errors.js';
 import type { ChangeSink } from '../sinks/change-sink.js';
+import { deltaDialect, resolveDeltaTarget, type deltaTargetSchema } from '../sinks/delta/dialect.js';
 import { postgresqlDialect } from '../sinks/postgres/dialect.js';
 import type { SinkContext, SinkDialect } from '../sinks/sink-dialect.js';
 import type { ChangeSource } from '../sources/change-source.js';
@@ -25,6 +27,7 @@ export const SOURCE_KINDS = {
 /** Sink dialects by `type`: a new sink kind is its folder and one line here. */
 export const SINK_DIALECTS = {
   postgresql: postgresqlDialect,
+  delta: deltaDialect,
 } as const;
 
 type Dialects = typeof SINK_DIALECTS;
@@ -49,9 +52,21 @@ export function dialectOf(config: TargetConfig): SinkDialect<TargetConfig> {
 export function dialectForUrl(url: string): SinkDialect<TargetConfig> {
   const found = (Object.values(SINK_DIALECTS) as SinkDialect<TargetConfig>[]).find((d) => d.acceptsUrl(url));
   if (!found) {
-    throw new CdcError('CONFIG_INVALID', `no target kind takes ${redactUrl(url)}`, { remedy: 'give a postgres://user:password@host:port/database URL' });
+    throw new CdcError('CONFIG_INVALID', `no target kind takes ${redactUrl(url)}`, { remedy: 'give a postgres://user:password@host:port/database URL, or an absolute directory for a Delta Lake target' });
   }
   return found;
+}
+
+/**
+ * The settings of a target that is not PostgreSQL (whose settings `cdc run` resolves itself):
+ * from `--target <location>` when given, else from the cdc.yaml `target:` section (validated).
+ * Undefined for a PostgreSQL target.
+ * @throws {CdcError} CONFIG_INVALID for a location the kind cannot use.
+ */
+export function resolveLakeTarget(flag: string | undefined, section: { readonly type: string } | undefined): TargetConfig | undefined {
+  if (flag !== undefined) return deltaDialect.acceptsUrl(flag) ? resolveDeltaTarget({ location: flag }) : undefined;
+  if (section?.type === 'delta') return resolveDeltaTarget(section as z.infer<typeof deltaTargetSchema>);
+  return undefined;
 }
 
 /** Builds the source `config` names (it connects on `open()`); it skips the schemas of the target's dialect. */

@@ -9,7 +9,7 @@ import { DEFAULT_BATCH_POLICY, type BatchPolicy } from '../pipeline/batch-policy
 import type { TableMapping } from '../pipeline/mapped-sink.js';
 import { validatePostgresUrl } from '../sql/connect.js';
 import { loadRunConfig } from './config.js';
-import { SOURCE_KINDS, type SourceConfig, type TargetConfig } from './registry.js';
+import { resolveLakeTarget, SOURCE_KINDS, type SourceConfig, type TargetConfig } from './registry.js';
 import { runProject, type RunProject } from './run-project.js';
 
 /** Flags of `cdc run` as commander parses them. */
@@ -74,12 +74,13 @@ export function resolveRunSettings(flags: RunFlags): RunSettings {
     source = { ...resolved, ...(project ? { keyOf: project.keyOf, columnTypes: project.columnTypes } : {}) };
   }
 
-  const targetUrl = flags.target ?? fileTarget?.url;
-  if (!targetUrl) throw new CdcError('CONFIG_INVALID', 'no target given', { remedy: 'pass --target postgres://… or set target.url in the config file' });
-  validatePostgresUrl(targetUrl, 'target');
-  const target: TargetConfig = {
+  const lake = resolveLakeTarget(flags.target, fileTarget);
+  const targetUrl = flags.target ?? (fileTarget?.type === 'postgresql' ? fileTarget.url : undefined);
+  if (!lake && !targetUrl) throw new CdcError('CONFIG_INVALID', 'no target given', { remedy: 'pass --target postgres://… or set target.url in the config file' });
+  if (!lake) validatePostgresUrl(targetUrl!, 'target');
+  const target: TargetConfig = lake ?? {
     type: 'postgresql',
-    url: targetUrl,
+    url: targetUrl!,
     snapshotConnections: parallelism,
     tableOptions: { softDelete: flags.softDelete || (file.soft_delete ?? project?.softDelete ?? false) },
     schemaPolicy: { drop: file.schema_changes?.drop ?? 'ignore', typeChange: file.schema_changes?.type_change ?? 'apply', rename: file.schema_changes?.rename ?? 'apply' },

@@ -31,7 +31,10 @@ export function decimalPhysical(precision: number): Pick<SchemaElement, 'type' |
 function leaf(type: LakeType): Omit<SchemaElement, 'name' | 'repetition_type'> {
   switch (type.kind) {
     case 'int16':
-      return { type: 'INT32', converted_type: 'INT_16', logical_type: { type: 'INTEGER', bitWidth: 16, isSigned: true } };
+      // Only the legacy converted type: hyparquet-writer 0.17.0 encodes IntType.bitWidth (a
+      // thrift i8) as a zigzag i32, so readers took INTEGER(16) for INTEGER(32) and arrow-rs
+      // refused the file ("Integer(32) is incompatible with converted type INT_16").
+      return { type: 'INT32', converted_type: 'INT_16' };
     case 'int32':
       return { type: 'INT32' };
     case 'int64':

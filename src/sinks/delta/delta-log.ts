@@ -1,0 +1,214 @@
+/**
+ * The Delta transaction log (`_delta_log/`): its actions, reading a table's snapshot by replaying
+ * the log, and committing a new version with put-if-absent so that no version is ever
+ * overwritten. Only what the sink writes is read back: JSON commits (classic checkpoints are
+ * not read yet; the sink does not write them).
+ * @see https://github.com/delta-io/delta/blob/master/PROTOCOL.md (Delta Log Entries, Actions,
+ *   Action Reconciliation, Creation of New Log Entries)
+ */
+import { CdcError } from '../../errors.js';
+import type { LakeStorage } from '../lake/storage.js';
+
+/** `add`: a data file joins the table (PROTOCOL.md "Add File and Remove File"). */
+export interface AddAction {
+  /** Relative to the table root, URI-encoded (our names need no encoding). */
+  readonly path: string;
+  readonly partitionValues: Readonly<Record<string, string | null>>;
+  /** Bytes. */
+  readonly size: number;
+  /** ms since 1970-01-01 UTC. */
+  readonly modificationTime: number;
+  /** False for rewrites that change no data (compaction). */
+  readonly dataChange: boolean;
+  /** JSON text: numRecords, minValues, maxValues, nullCount ("Per-file Statistics"). */
+  readonly stats?: string;
+}
+
+/** `remove`: a data file leaves the table (kept as a tombstone for vacuum). */
+export interface RemoveAction {
+  readonly path: string;
+  /** ms since 1970-01-01 UTC. */
+  readonly deletionTimestamp: number;
+  readonly dataChange: boolean;
+  readonly extendedFileMetadata: boolean;
+  readonly partitionValues: Readonly<Record<string, string | null>>;
+  /** Bytes. */
+  readonly size: number;
+}
+
+/** `cdc`: a change data file under `_change_data/` ("Add CDC File"); never a data change. */
+export interface CdcAction {
+  readonly path: string;
+  readonly partitionValues: Readonly<Record<string, string | null>>;
+  /** Bytes. */
+  readonly size: number;
+  readonly dataChange: false;
+}
+
+/** `metaData` ("Change Metadata"): the table's schema, partitioning and properties. */
+export interface MetaDataAction {
+  /** A GUID identifying the table. */
+  readonly id: string;
+  readonly format: { readonly provider: 'parquet'; readonly options: Readonly<Record<string, string>> };
+  /** The schema as JSON text ("Schema Serialization Format"). */
+  readonly schemaString: string;
+  readonly partitionColumns: readonly string[];
+  readonly configuration: Readonly<Record<string, string>>;
+  /** ms since 1970-01-01 UTC. */
+  readonly createdTime?: number;
+}
+
+/** `protocol` ("Protocol Evolution"). */
+export interface ProtocolAction {
+  readonly minReaderVersion: number;
+  readonly minWriterVersion: number;
+  readonly readerFeatures?: readonly string[];
+  readonly writerFeatures?: readonly string[];
+}
+
+/** `txn` ("Transaction Identifiers"): the last version an application committed. */
+export interface TxnAction {
+  readonly appId: string;
+  readonly version: number;
+  /** ms since 1970-01-01 UTC. */
+  readonly lastUpdated?: number;
+}
+
+/** One action of a commit (one line of `NNN.json`). */
+export type DeltaAction =
+  | { readonly add: AddAction }
+  | { readonly remove: RemoveAction }
+  | { readonly cdc: CdcAction }
+  | { readonly metaData: MetaDataAction }
+  | { readonly protocol: ProtocolAction }
+  | { readonly txn: TxnAction }
+  | { readonly commitInfo: Readonly<Record<string, unknown>> };
+
+/** A table's state at one version: the reconciliation of its log up to that version. */
+export interface DeltaSnapshot {
+  /** The version (-1 when the table has no log yet). */
+  readonly version: number;
+  readonly protocol: ProtocolAction | undefined;
+  readonly metaData: MetaDataAction | undefined;
+  /** Live data files by path. */
+  readonly files: ReadonlyMap<string, AddAction>;
+  /** The latest `txn.version` by appId. */
+  readonly txns: ReadonlyMap<string, number>;
+  /** The `commitInfo` of each version read, newest last (only what {@link readSnapshot} kept). */
+  readonly lastCommitInfo: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** The log file of a version: 20-digit zero-padded (PROTOCOL.md "Delta Log Entries"). */
+export function commitPath(tablePath: string, version: number): string {
+  return `${tablePath}/_delta_log/${String(version).padStart(20, '0')}.json`;
+}
+
+/** An empty snapshot (no version yet). */
+export const NO_TABLE: DeltaSnapshot = { version: -1, protocol: undefined, metaData: undefined, files: new Map(), txns: new Map(), lastCommitInfo: undefined };
+
+/** A snapshot being reconciled (see {@link applyActions}). */
+interface MutableSnapshot {
+  version: number;
+  protocol: ProtocolAction | undefined;
+  metaData: MetaDataAction | undefined;
+  files: Map<string, AddAction>;
+  txns: Map<string, number>;
+  lastCommitInfo: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** `base` with the actions of `version` applied (Action Reconciliation). */
+export function applyActions(base: DeltaSnapshot, version: number, actions: readonly DeltaAction[]): DeltaSnapshot {
+  const next: MutableSnapshot = { ...base, files: new Map(base.files), txns: new Map(base.txns), version };
+  for (const action of actions) {
+    if ('add' in action) next.files.set(action.add.path, action.add);
+    else if ('remove' in action) next.files.delete(action.remove.path);
+    else if ('metaData' in action) next.metaData = action.metaData;
+    else if ('protocol' in action) next.protocol = action.protocol;
+    else if ('txn' in action) next.txns.set(action.txn.appId, action.txn.version);
+    else if ('commitInfo' in action) next.lastCommitInfo = action.commitInfo;
+  }
+  return next;
+}
+
+/**
+ * The actions of one commit file.
+ * @throws {CdcError} DELTA_LOG_INVALID naming the file and line for text that is not a log entry.
+ */
+export function parseCommit(text: string, file: string): DeltaAction[] {
+  const actions: DeltaAction[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '') continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch (error) {
+      throw new CdcError('DELTA_LOG_INVALID', `${file} line ${i + 1} is not JSON: ${(error as Error).message}`, {
+        remedy: 'the table log is damaged: restore the file from a backup, or remove the table and copy it again with --resync',
+      });
+    }
+    if (parsed && typeof parsed === 'object') actions.push(parsed as DeltaAction);
+  }
+  return actions;
+}
+
+/** Log versions present under `tablePath/_delta_log/`, ascending. */
+export async function listVersions(storage: LakeStorage, tablePath: string): Promise<number[]> {
+  const objects = await storage.list(`${tablePath}/_delta_log/`);
+  const versions: number[] = [];
+  for (const o of objects) {
+    const m = /\/_delta_log\/(\d{20})\.json$/.exec(o.path);
+    if (m) versions.push(Number(m[1]));
+  }
+  return versions.sort((a, b) => a - b);
+}
+
+/**
+ * Reads the table at `tablePath` up to its latest version, starting from `from` (a snapshot
+ * already read, to read only what followed).
+ * @throws {CdcError} DELTA_LOG_INVALID for a gap in the versions or a damaged entry;
+ *   TARGET_NOT_DELTA when the directory holds files but no Delta log.
+ */
+export async function readSnapshot(storage: LakeStorage, tablePath: string, from: DeltaSnapshot = NO_TABLE): Promise<DeltaSnapshot> {
+  let snapshot = from;
+  for (let version = from.version + 1; ; version++) {
+    const bytes = await storage.read(commitPath(tablePath, version));
+    if (!bytes) break;
+    snapshot = applyActions(snapshot, version, parseCommit(new TextDecoder().decode(bytes), commitPath(tablePath, version)));
+  }
+  if (snapshot.version === -1) {
+    const versions = await listVersions(storage, tablePath);
+    if (versions.length > 0) {
+      throw new CdcError('DELTA_LOG_INVALID', `${storage.description}/${tablePath}: the Delta log starts at version ${versions[0]} and holds no version 0 (its older entries were removed, and reading from checkpoints is not supported yet)`, {
+        remedy: 'point the sink at another location, or remove the table and copy it again with --resync',
+      });
+    }
+    const others = (await storage.list(`${tablePath}/`)).filter((o) => !o.path.includes('/_delta_log/'));
+    if (others.length > 0) {
+      throw new CdcError('TARGET_NOT_DELTA', `${storage.description}/${tablePath} holds files (${others[0]!.path}) but no Delta table`, {
+        remedy: 'point the target location at an empty directory or at Delta tables; cdc-merge never writes into other data',
+      });
+    }
+  } else if (snapshot.protocol === undefined || snapshot.metaData === undefined) {
+    throw new CdcError('DELTA_LOG_INVALID', `${storage.description}/${tablePath}: the Delta log has no protocol or metaData action`, {
+      remedy: 'the table log is damaged: remove the table and copy it again with --resync',
+    });
+  }
+  return snapshot;
+}
+
+/** What {@link commitVersion} did. */
+export type CommitOutcome = { readonly committed: true; readonly version: number } | { readonly committed: false; readonly winner: number };
+
+/**
+ * Writes `actions` as version `version` of the table, only if no writer has created that
+ * version: the entry appears whole or not at all, and never replaces another.
+ * @returns `committed: false` with the version that exists when another writer was first.
+ * @throws {CdcError} TARGET_UNWRITABLE from the storage.
+ */
+export async function commitVersion(storage: LakeStorage, tablePath: string, version: number, actions: readonly DeltaAction[]): Promise<CommitOutcome> {
+  const text = `${actions.map((a) => JSON.stringify(a)).join('\n')}\n`;
+  const created = await storage.putIfAbsent(commitPath(tablePath, version), new TextEncoder().encode(text));
+  return created ? { committed: true, version } : { committed: false, winner: version };
+}

@@ -1,0 +1,585 @@
+/**
+ * One Delta table as the sink writes it: created with the protocol and properties it needs,
+ * read back from its log, and merged into copy-on-write: a batch's changes (the last change
+ * per key) rewrite only the data files that hold their keys, found through a primary-key →
+ * file index; new keys go to new files; every commit that rewrites or removes rows also writes
+ * `_change_data/` files with `_change_type` insert, update_preimage, update_postimage and delete,
+ * so the Change Data Feed reads exactly the batch's net changes.
+ * @see https://github.com/delta-io/delta/blob/master/PROTOCOL.md (Change Data Files, Add CDC
+ *   File, Writer Requirements for AddCDCFile, Per-file Statistics)
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { CdcError } from '../../errors.js';
+import { UNCHANGED } from '../../events/change.js';
+import { formatTableId, type TableSchema } from '../../schema/table.js';
+import { readParquet, writeParquet, type LakeColumn, type LakeValue } from '../lake/parquet.js';
+import type { LakeStorage } from '../lake/storage.js';
+import { deltaColumns, deltaSchemaString, usesTimestampNtz, type DeltaColumn, type DeltaType } from './delta-types.js';
+import { applyActions, commitVersion, readSnapshot, type AddAction, type DeltaAction, type DeltaSnapshot, type MetaDataAction, type ProtocolAction } from './delta-log.js';
+import { deltaStatsJson } from './file-stats.js';
+
+/** A row value in a batch: a stored value, or {@link UNCHANGED} (keep the target's). */
+export type PendingValue = LakeValue | typeof UNCHANGED;
+
+/** The last change of one key in a batch (keyed tables). */
+export type KeyedChange =
+  | { readonly kind: 'upsert'; readonly row: PendingValue[]; readonly fillFrom?: string }
+  | { readonly kind: 'delete' };
+
+/** The net count of one whole row in a batch (tables without a primary key). */
+export interface RowCount {
+  count: number;
+  readonly row: LakeValue[];
+}
+
+/** What a batch does to one table, after coalescing (DESIGN.md §3.4). */
+export interface TableChanges {
+  /** TRUNCATE came in the batch: every row before it is gone; `keyed`/`rows` hold what followed. */
+  truncated: boolean;
+  /** Keyed tables: the last change per key. */
+  readonly keyed: Map<string, KeyedChange>;
+  /** Keyless tables: net row counts per whole row. */
+  readonly rows: Map<string, RowCount>;
+}
+
+/** Counts of a planned commit, for commitInfo and batch statistics (rows). */
+export interface MergeCounts {
+  inserted: number;
+  updated: number;
+  deleted: number;
+  copied: number;
+  filesAdded: number;
+  filesRemoved: number;
+}
+
+/** A commit prepared for one table: its data and change files are written, its log entry not yet. */
+export interface PlannedCommit {
+  /** Table path (relative to the storage root). */
+  readonly table: string;
+  /** The version the plan was made against. */
+  readonly readVersion: number;
+  /** Actions of the log entry (without txn and commitInfo). */
+  readonly actions: DeltaAction[];
+  readonly counts: MergeCounts;
+  readonly operation: string;
+  /** Keys of each data file written, for the key index once committed (not kept in intents). */
+  readonly keys?: ReadonlyMap<string, readonly string[]>;
+}
+
+/** Table options (cdc.yaml `target.tables` / defaults). */
+export interface DeltaTableOptions {
+  /** Write `_change_data/` files and set `delta.enableChangeDataFeed` (default true). */
+  readonly changeDataFeed: boolean;
+  /** Rows per data file at most (a target file size in rows). */
+  readonly maxRowsPerFile: number;
+}
+
+const CHANGE_TYPE: LakeColumn = { name: '_change_type', type: { kind: 'string' }, nullable: false };
+
+/** A stable text for a key's values (64-bit integers, decimals and bytes included). */
+export function keyText(values: readonly (LakeValue | undefined)[]): string {
+  return JSON.stringify(values, (_k, v: unknown) => {
+    if (typeof v === 'bigint') return `n${v.toString()}`;
+    if (v instanceof Uint8Array) return `b${Buffer.from(v).toString('hex')}`;
+    if (v && typeof v === 'object' && 'unscaled' in v) {
+      const d = v as unknown as { unscaled: bigint; scale: number };
+      return `d${d.unscaled.toString()}e${d.scale}`;
+    }
+    return v;
+  });
+}
+
+function isTimestampNtzNeeded(columns: readonly { deltaType: DeltaType }[]): boolean {
+  return columns.some((c) => usesTimestampNtz(c.deltaType));
+}
+
+/** The protocol a table of `columns` needs: (1,4) with CDF, or (3,7) with features for timestamp_ntz. */
+export function protocolFor(columns: readonly { deltaType: DeltaType }[], changeDataFeed: boolean): ProtocolAction {
+  if (!isTimestampNtzNeeded(columns)) return { minReaderVersion: 1, minWriterVersion: changeDataFeed ? 4 : 2 };
+  return {
+    minReaderVersion: 3,
+    minWriterVersion: 7,
+    readerFeatures: ['timestampNtz'],
+    writerFeatures: changeDataFeed ? ['timestampNtz', 'changeDataFeed'] : ['timestampNtz'],
+  };
+}
+
+/** A Delta table the sink writes. */
+export class DeltaTable {
+  /** Columns in the Delta table's order (source columns, plus any the source dropped). */
+  columns: DeltaColumn[];
+  private index: Map<string, string[]> | undefined;
+
+  private constructor(
+    private readonly storage: LakeStorage,
+    /** Table path relative to the storage root: `<schema>/<table>`. */
+    readonly path: string,
+    /** The source table as last seen. */
+    public source: TableSchema,
+    public snapshot: DeltaSnapshot,
+    private readonly options: DeltaTableOptions,
+    private readonly log: Logger,
+  ) {
+    this.columns = deltaColumns(source, log);
+  }
+
+  /** The Delta table's description for messages: `<location>/<schema>/<table>`. */
+  get description(): string {
+    return `${this.storage.description}/${this.path}`;
+  }
+
+  /**
+   * Opens the table at `path`, creating it (version 0: protocol, metaData, commitInfo) when it
+   * has no log yet.
+   * @throws {CdcError} TARGET_NOT_DELTA, DELTA_LOG_INVALID (see readSnapshot);
+   *   DELTA_SCHEMA_CONFLICT when an existing table lacks a source column's compatible type.
+   */
+  static async open(storage: LakeStorage, path: string, source: TableSchema, options: DeltaTableOptions, log: Logger): Promise<DeltaTable> {
+    let snapshot = await readSnapshot(storage, path);
+    const table = new DeltaTable(storage, path, source, snapshot, options, log);
+    if (snapshot.version === -1) {
+      const metaData: MetaDataAction = {
+        id: randomUUID(),
+        format: { provider: 'parquet', options: {} },
+        schemaString: deltaSchemaString(table.columns),
+        partitionColumns: [],
+        configuration: options.changeDataFeed ? { 'delta.enableChangeDataFeed': 'true' } : {},
+        createdTime: Date.now(),
+      };
+      const actions: DeltaAction[] = [
+        { commitInfo: { timestamp: Date.now(), operation: 'CREATE TABLE', engineInfo: 'cdc-merge', isBlindAppend: true } },
+        { protocol: protocolFor(table.columns, options.changeDataFeed) },
+        { metaData },
+      ];
+      const outcome = await commitVersion(storage, path, 0, actions);
+      snapshot = outcome.committed ? applyActions(snapshot, 0, actions) : await readSnapshot(storage, path);
+      table.snapshot = snapshot;
+      table.index = new Map();
+    }
+    table.adoptStoredSchema();
+    return table;
+  }
+
+  /** Aligns {@link columns} with the stored schema: its order, plus the source's new columns at the end. */
+  private adoptStoredSchema(): void {
+    const stored = JSON.parse(this.snapshot.metaData!.schemaString) as { fields: { name: string; type: DeltaType }[] };
+    const bySource = new Map(this.columns.map((c) => [c.name, c]));
+    const ordered: DeltaColumn[] = [];
+    for (const field of stored.fields) {
+      const mine = bySource.get(field.name);
+      if (mine) {
+        if (JSON.stringify(mine.deltaType) !== JSON.stringify(field.type)) {
+          throw new CdcError('DELTA_SCHEMA_CONFLICT', `${this.description}: column ${field.name} is ${JSON.stringify(field.type)} in the Delta table, but the source's ${formatTableId(this.source.id)}.${field.name} maps to ${JSON.stringify(mine.deltaType)}`, {
+            remedy: 'copy the table again with cdc run --resync (after removing the Delta table), or change the source column back',
+          });
+        }
+        ordered.push(mine);
+        bySource.delete(field.name);
+      } else {
+        // A column the source no longer has (dropped while cdc-merge was stopped): kept, null in new rows.
+        ordered.push({ name: field.name, deltaType: field.type, lake: { name: field.name, type: lakeTypeOfDelta(field.type), nullable: true }, logical: { kind: 'text' }, convert: (t) => t });
+      }
+    }
+    this.columns = [...ordered, ...bySource.values()];
+  }
+
+  /**
+   * The source's shape from here on: new columns join the table (at the end) in the next commit.
+   * @throws {CdcError} DELTA_SCHEMA_CONFLICT when a column's type changed to another Delta type.
+   */
+  relation(source: TableSchema): { added: string[] } {
+    const next = deltaColumns(source, this.log);
+    const known = new Map(this.columns.map((c, i) => [c.name, i]));
+    const added: string[] = [];
+    for (const column of next) {
+      const at = known.get(column.name);
+      if (at === undefined) {
+        this.columns.push(column);
+        added.push(column.name);
+      } else if (JSON.stringify(this.columns[at]!.deltaType) !== JSON.stringify(column.deltaType)) {
+        throw new CdcError('DELTA_SCHEMA_CONFLICT', `${this.description}: the source changed ${formatTableId(source.id)}.${column.name} to a type stored as ${JSON.stringify(column.deltaType)}, where the Delta table has ${JSON.stringify(this.columns[at]!.deltaType)}`, {
+          remedy: 'copy the table again: remove its Delta directory and run cdc run --resync',
+        });
+      } else {
+        this.columns[at] = column;
+      }
+    }
+    this.source = source;
+    return { added };
+  }
+
+  /** Positions of the source's columns among {@link columns}. */
+  sourcePositions(source: TableSchema): number[] {
+    const at = new Map(this.columns.map((c, i) => [c.name, i]));
+    return source.columns.map((c) => at.get(c.name)!);
+  }
+
+  /** Positions of the key among {@link columns}: the primary key, or every column of a keyless table. */
+  keyPositions(): number[] {
+    if (this.source.primaryKey.length === 0) return this.columns.map((_c, i) => i);
+    const at = new Map(this.columns.map((c, i) => [c.name, i]));
+    return this.source.primaryKey.map((k) => at.get(k)!);
+  }
+
+  get keyless(): boolean {
+    return this.source.primaryKey.length === 0;
+  }
+
+  /** The stored value a column holds for rows that existed before it was added (the source's fast default). */
+  private missingValue(column: DeltaColumn): LakeValue {
+    const sourceColumn = this.source.columns.find((c) => c.name === column.name);
+    const missing = sourceColumn?.missingValue;
+    return missing === undefined || missing === null ? null : column.convert(missing);
+  }
+
+  /** The metaData action a commit needs when the columns grew, else undefined. */
+  private schemaUpdate(): DeltaAction[] {
+    const stored = JSON.parse(this.snapshot.metaData!.schemaString) as { fields: unknown[] };
+    if (stored.fields.length === this.columns.length) return [];
+    const actions: DeltaAction[] = [{ metaData: { ...this.snapshot.metaData!, schemaString: deltaSchemaString(this.columns) } }];
+    const protocol = protocolFor(this.columns, this.options.changeDataFeed);
+    const current = this.snapshot.protocol!;
+    if (protocol.minReaderVersion > current.minReaderVersion || protocol.minWriterVersion > current.minWriterVersion) actions.push({ protocol });
+    return actions;
+  }
+
+  private lakeColumns(): LakeColumn[] {
+    return this.columns.map((c) => c.lake);
+  }
+
+  /** Rows of a data file, in {@link columns} order (columns the file lacks read as null). */
+  private async readRows(path: string, columns: readonly LakeColumn[] = this.lakeColumns()): Promise<LakeValue[][]> {
+    const bytes = await this.storage.read(`${this.path}/${path}`);
+    if (!bytes) {
+      throw new CdcError('DELTA_LOG_INVALID', `${this.description}: data file ${path} is in the log but missing`, {
+        remedy: 'restore the file, or remove the table and copy it again with --resync',
+      });
+    }
+    return readParquet(bytes, columns);
+  }
+
+  /** Builds the key → files index from the table's files (the rebuild when none is kept). */
+  private async ensureIndex(): Promise<Map<string, string[]>> {
+    if (this.index) return this.index;
+    const keys = this.keyPositions();
+    const keyColumns = keys.map((i) => this.columns[i]!.lake);
+    const index = new Map<string, string[]>();
+    for (const path of this.snapshot.files.keys()) {
+      for (const row of await this.readRows(path, keyColumns)) {
+        const key = keyText(row);
+        const files = index.get(key);
+        if (files) files.push(path);
+        else index.set(key, [path]);
+      }
+    }
+    this.index = index;
+    this.log.debug({ table: this.description, keys: index.size }, 'delta: key index built from the table');
+    return index;
+  }
+
+  /** Writes rows as data files of at most `maxRowsPerFile` rows; returns their add actions and keys. */
+  private async writeDataFiles(rows: LakeValue[][], dataChange: boolean): Promise<{ adds: AddAction[]; keys: Map<string, string[]> }> {
+    const adds: AddAction[] = [];
+    const keys = new Map<string, string[]>();
+    const keyAt = this.keyPositions();
+    const columns = this.lakeColumns();
+    for (let start = 0; start < rows.length; start += this.options.maxRowsPerFile) {
+      const part = rows.slice(start, start + this.options.maxRowsPerFile);
+      const file = writeParquet(columns, part);
+      const name = `part-00000-${randomUUID()}-c000.snappy.parquet`;
+      await this.storage.write(`${this.path}/${name}`, file.bytes);
+      adds.push({
+        path: name,
+        partitionValues: {},
+        size: file.bytes.length,
+        modificationTime: Date.now(),
+        dataChange,
+        stats: deltaStatsJson(columns, file.numRecords, file.stats),
+      });
+      keys.set(
+        name,
+        part.map((r) => keyText(keyAt.map((i) => r[i]))),
+      );
+    }
+    return { adds, keys };
+  }
+
+  /** Writes a `_change_data/` file; returns its cdc action. */
+  private async writeChangeFile(rows: LakeValue[][]): Promise<DeltaAction> {
+    const file = writeParquet([...this.lakeColumns(), CHANGE_TYPE], rows);
+    const name = `_change_data/cdc-00000-${randomUUID()}.c000.snappy.parquet`;
+    await this.storage.write(`${this.path}/${name}`, file.bytes);
+    return { cdc: { path: name, partitionValues: {}, size: file.bytes.length, dataChange: false } };
+  }
+
+  /** A pending row with every value stored: UNCHANGED from `old` (or null without one), short rows padded. */
+  private complete(row: readonly PendingValue[], old: readonly LakeValue[] | undefined): LakeValue[] {
+    const out: LakeValue[] = new Array<LakeValue>(this.columns.length);
+    for (let i = 0; i < this.columns.length; i++) {
+      const v = i < row.length ? row[i] : old ? old[i] : this.missingValue(this.columns[i]!);
+      out[i] = v === UNCHANGED ? (old ? (old[i] ?? null) : null) : (v ?? null);
+    }
+    return out;
+  }
+
+  /**
+   * Writes the data and change files of a batch's changes and returns the log entry to commit.
+   * Only files holding changed keys are read and rewritten.
+   * @throws {CdcError} from storage and Parquet (a file in the log but missing: DELTA_LOG_INVALID).
+   */
+  async planMerge(changes: TableChanges): Promise<PlannedCommit> {
+    const counts: MergeCounts = { inserted: 0, updated: 0, deleted: 0, copied: 0, filesAdded: 0, filesRemoved: 0 };
+    const actions: DeltaAction[] = [...this.schemaUpdate()];
+    const removes: DeltaAction[] = [];
+    const now = Date.now();
+    const removeFile = (add: AddAction, dataChange: boolean) => {
+      removes.push({ remove: { path: add.path, deletionTimestamp: now, dataChange, extendedFileMetadata: true, partitionValues: add.partitionValues, size: add.size } });
+      counts.filesRemoved++;
+    };
+    const keyAt = this.keyPositions();
+    const keyOf = (row: readonly LakeValue[]) => keyText(keyAt.map((i) => row[i]));
+    const changeRows: LakeValue[][] = [];
+    const out: LakeValue[][] = [];
+    const inserts: LakeValue[][] = [];
+    let rewrote = false;
+
+    if (changes.truncated) {
+      for (const add of this.snapshot.files.values()) {
+        removeFile(add, true);
+        rewrote = true;
+      }
+    }
+    const lookups = changes.keyed.size > 0 || [...changes.rows.values()].some((rc) => rc.count < 0);
+    const index = changes.truncated || !lookups ? new Map<string, string[]>() : await this.ensureIndex();
+    // Files to rewrite, with the keys (and for keyless tables, how many rows) they lose or change.
+    const touched = new Map<string, Map<string, number>>();
+    const touch = (key: string, n: number) => {
+      const files = index.get(key);
+      if (!files) return 0;
+      let left = n;
+      for (const f of files) {
+        if (left <= 0) break;
+        const m = touched.get(f) ?? new Map<string, number>();
+        touched.set(f, m);
+        const already = m.get(key) ?? 0;
+        const here = files.filter((x) => x === f).length - already;
+        if (here <= 0) continue;
+        const take = Math.min(here, left);
+        m.set(key, already + take);
+        left -= take;
+      }
+      return n - left;
+    };
+    if (!this.keyless) {
+      for (const [key, change] of changes.keyed) {
+        touch(key, 1);
+        if (change.kind === 'upsert' && change.fillFrom !== undefined) touch(change.fillFrom, 1);
+      }
+    } else {
+      for (const [key, rc] of changes.rows) if (rc.count < 0) touch(key, -rc.count);
+    }
+
+    const oldRows = new Map<string, LakeValue[]>();
+    const applied = new Set<string>();
+    for (const [path, keys] of touched) {
+      const add = this.snapshot.files.get(path);
+      if (!add) continue;
+      const rows = await this.readRows(path);
+      const kept: LakeValue[][] = [];
+      const left = new Map(keys);
+      for (const row of rows) {
+        const key = keyOf(row);
+        const n = left.get(key) ?? 0;
+        if (n <= 0) {
+          kept.push(row);
+          continue;
+        }
+        left.set(key, n - 1);
+        if (this.keyless) {
+          changeRows.push([...row, 'delete']);
+          counts.deleted++;
+          continue;
+        }
+        oldRows.set(key, row);
+        const change = changes.keyed.get(key);
+        if (!change || change.kind === 'delete') {
+          if (change) {
+            changeRows.push([...row, 'delete']);
+            counts.deleted++;
+          } else {
+            kept.push(row); // touched only as the source of a moved key's unchanged values
+          }
+          continue;
+        }
+        const next = this.complete(change.row, row);
+        changeRows.push([...row, 'update_preimage'], [...next, 'update_postimage']);
+        kept.push(next);
+        applied.add(key);
+        counts.updated++;
+      }
+      removeFile(add, true);
+      rewrote = true;
+      counts.copied += kept.length;
+      out.push(...kept);
+    }
+    counts.copied -= counts.updated;
+    if (!this.keyless) {
+      for (const [key, change] of changes.keyed) {
+        if (change.kind !== 'upsert' || applied.has(key)) continue;
+        const old = change.fillFrom !== undefined ? oldRows.get(change.fillFrom) : undefined;
+        if (change.row.includes(UNCHANGED) && !old) {
+          this.log.warn({ table: this.description, key }, 'delta: an unchanged (TOASTed) value has no stored row to come from; stored as null');
+        }
+        inserts.push(this.complete(change.row, old));
+      }
+    } else {
+      for (const rc of changes.rows.values()) for (let i = 0; i < rc.count; i++) inserts.push(rc.row);
+    }
+    counts.inserted = inserts.length;
+
+    const written = await this.writeDataFiles([...out, ...inserts], true);
+    counts.filesAdded = written.adds.length;
+    actions.push(...removes, ...written.adds.map((add) => ({ add })));
+    const needsChangeFiles = this.options.changeDataFeed && rewrote && !changes.truncated;
+    if (needsChangeFiles) {
+      for (const row of inserts) changeRows.push([...row, 'insert']);
+      if (changeRows.length > 0) actions.push(await this.writeChangeFile(changeRows));
+    }
+    const operation = changes.truncated ? 'TRUNCATE' : rewrote ? 'MERGE' : 'WRITE';
+    return { table: this.path, readVersion: this.snapshot.version, actions, counts, operation, keys: written.keys };
+  }
+
+  /**
+   * Commits a planned entry at the next version, with `extra` actions (txn, commitInfo). When
+   * another writer took that version, the entry goes to the following one if that writer
+   * removed none of the files the plan removes and changed no schema; otherwise the batch fails
+   * with DELTA_CONCURRENT_WRITE (retryable: the pipeline plans it again).
+   * @returns the version committed.
+   */
+  async commit(plan: PlannedCommit, extra: readonly DeltaAction[]): Promise<number> {
+    const actions = [...extra, ...plan.actions];
+    for (;;) {
+      const version = this.snapshot.version + 1;
+      const outcome = await commitVersion(this.storage, this.path, version, actions);
+      if (outcome.committed) {
+        this.adopt(version, actions, plan.keys);
+        return version;
+      }
+      const before = this.snapshot;
+      const after = await readSnapshot(this.storage, this.path, before);
+      const lost = plan.actions.some((a) => 'remove' in a && !after.files.has(a.remove.path));
+      const schemaChanged = after.metaData !== before.metaData || after.protocol !== before.protocol;
+      this.snapshot = after;
+      this.index = undefined;
+      if (lost || schemaChanged) {
+        throw new CdcError('DELTA_CONCURRENT_WRITE', `${this.description}: another writer committed version ${version} and ${lost ? 'removed files this batch rewrites' : 'changed the schema'}`, {
+          remedy: 'the batch is planned again against the new version; if this repeats, stop the other writer',
+          retryable: true,
+        });
+      }
+      this.log.info({ table: this.description, version }, 'delta: another writer committed this version first; committing at the next');
+    }
+  }
+
+  /** Applies a committed entry to the snapshot and the key index. */
+  private adopt(version: number, actions: readonly DeltaAction[], keys?: ReadonlyMap<string, readonly string[]>): void {
+    this.snapshot = applyActions(this.snapshot, version, actions);
+    if (!this.index) return;
+    const removed = new Set<string>();
+    for (const a of actions) if ('remove' in a) removed.add(a.remove.path);
+    if (removed.size > 0) {
+      if (actions.some((a) => 'remove' in a) && this.snapshot.files.size === 0) {
+        this.index.clear();
+      } else {
+        for (const [key, files] of this.index) {
+          const left = files.filter((f) => !removed.has(f));
+          if (left.length === 0) this.index.delete(key);
+          else if (left.length !== files.length) this.index.set(key, left);
+        }
+      }
+    }
+    for (const [file, fileKeys] of keys ?? []) {
+      if (!this.snapshot.files.has(file)) continue;
+      for (const key of fileKeys) {
+        const files = this.index.get(key);
+        if (files) files.push(file);
+        else this.index.set(key, [file]);
+      }
+    }
+  }
+
+  /**
+   * Appends rows (a snapshot chunk): data files only, committed as a blind append (retried at
+   * the next version whenever another writer was first).
+   * @returns the version committed.
+   */
+  async append(rows: LakeValue[][], extra: readonly DeltaAction[]): Promise<number> {
+    const written = await this.writeDataFiles(rows, true);
+    const actions: DeltaAction[] = [...extra, ...written.adds.map((add) => ({ add }))];
+    for (;;) {
+      const version = this.snapshot.version + 1;
+      const outcome = await commitVersion(this.storage, this.path, version, actions);
+      if (outcome.committed) {
+        this.adopt(version, actions, written.keys);
+        return version;
+      }
+      this.snapshot = await readSnapshot(this.storage, this.path, this.snapshot);
+      this.index = undefined;
+    }
+  }
+
+  /** Removes every data file (a fresh copy starts): one commit, or none when the table is empty. */
+  async removeAll(extra: readonly DeltaAction[]): Promise<void> {
+    for (;;) {
+      if (this.snapshot.files.size === 0) return;
+      const now = Date.now();
+      const actions: DeltaAction[] = [...extra];
+      for (const add of this.snapshot.files.values()) {
+        actions.push({ remove: { path: add.path, deletionTimestamp: now, dataChange: true, extendedFileMetadata: true, partitionValues: add.partitionValues, size: add.size } });
+      }
+      const version = this.snapshot.version + 1;
+      const outcome = await commitVersion(this.storage, this.path, version, actions);
+      if (outcome.committed) {
+        this.adopt(version, actions);
+        return;
+      }
+      this.snapshot = await readSnapshot(this.storage, this.path, this.snapshot);
+      this.index = undefined;
+    }
+  }
+
+  /** Reads versions other writers committed since this table's snapshot. */
+  async refresh(): Promise<void> {
+    const before = this.snapshot.version;
+    this.snapshot = await readSnapshot(this.storage, this.path, this.snapshot);
+    if (this.snapshot.version !== before) this.index = undefined;
+  }
+
+  /** Commits an entry planned by an earlier process (the roll-forward of an unfinished batch). */
+  async commitPlanned(plan: PlannedCommit, extra: readonly DeltaAction[]): Promise<number> {
+    this.index = undefined;
+    return this.commit(plan, extra);
+  }
+}
+
+/** The lake type of a Delta type read from a stored schema. */
+function lakeTypeOfDelta(type: DeltaType): LakeColumn['type'] {
+  if (typeof type !== 'string') return { kind: 'list', element: lakeTypeOfDelta(type.elementType) };
+  const decimal = /^decimal\((\d+),\s*(\d+)\)$/.exec(type);
+  if (decimal) return { kind: 'decimal', precision: Number(decimal[1]), scale: Number(decimal[2]) };
+  const simple: Record<string, LakeColumn['type']> = {
+    short: { kind: 'int16' },
+    integer: { kind: 'int32' },
+    long: { kind: 'int64' },
+    float: { kind: 'float32' },
+    double: { kind: 'float64' },
+    boolean: { kind: 'bool' },
+    string: { kind: 'string' },
+    binary: { kind: 'binary' },
+    date: { kind: 'date' },
+    timestamp: { kind: 'timestamp-utc' },
+    timestamp_ntz: { kind: 'timestamp-ntz' },
+  };
+  return simple[type] ?? { kind: 'string' };
+}

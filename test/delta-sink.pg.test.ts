@@ -1,0 +1,187 @@
+/**
+ * The Delta Lake sink end to end (issue 12): a throwaway PostgreSQL source replicated by the
+ * built `cdc run` into Delta tables on a local directory, read back by delta-rs (the oracle in
+ * `oracles/delta_read.py`): every table equal to the source row for row and column for column,
+ * and the change data feed replaying exactly into each version. A crash at each named step of
+ * a batch commit (kill -9 through the test hook) is finished on restart, with no batch twice.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readDeltaTable } from '../src/testing/python-oracles.js';
+import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/throwaway-cluster.js';
+import { runCli, startCli, type CliRun } from './support/cli.js';
+import { deltaRows, replayChangeFeed, sourceRows } from './support/delta-compare.js';
+
+let cluster: ThrowawayCluster;
+const runs: CliRun[] = [];
+const dirs: string[] = [];
+beforeAll(async () => {
+  cluster = await startThrowawayCluster({ label: 'delta' });
+});
+afterAll(async () => {
+  for (const r of runs) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
+  await cluster?.stop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function sql(url: string, text: string): Promise<void> {
+  const client = new pg.Client(url);
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+let counter = 0;
+async function setup(schema: string): Promise<{ sourceUrl: string; lake: string; name: string }> {
+  const name = `delta${++counter}`;
+  const sourceUrl = await cluster.createDatabase(`src_${name}`);
+  await sql(sourceUrl, schema);
+  const lake = mkdtempSync(join(tmpdir(), 'cdc-delta-'));
+  dirs.push(lake);
+  return { sourceUrl, lake, name };
+}
+
+async function catchUp(d: { sourceUrl: string; lake: string; name: string }, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string; signal: NodeJS.Signals | null }> {
+  const run = startCli(['run', '--source', d.sourceUrl, '--target', d.lake, '--name', d.name, '--until-caught-up'], env);
+  runs.push(run);
+  const code = await run.exited;
+  return { code, stderr: run.stderr(), signal: run.child.signalCode };
+}
+
+/** Asserts delta-rs reads `table` equal to the source and its change feed replays into it. */
+async function expectEqual(d: { sourceUrl: string; lake: string }, table: string): Promise<void> {
+  const reading = await readDeltaTable(join(d.lake, 'public', table), { cdfFrom: 0 });
+  expect(deltaRows(reading)).toEqual(await sourceRows(d.sourceUrl, 'public', table));
+  expect(replayChangeFeed([], reading.cdf!, -1)).toEqual(deltaRows(reading));
+}
+
+const ZOO = `
+  CREATE TABLE zoo (
+    id bigint PRIMARY KEY, i2 smallint, i4 integer, n numeric(12,2), big numeric(38,10), free numeric,
+    f8 double precision, b boolean, t text, bin bytea, d date, ts timestamp, tstz timestamptz,
+    u uuid, j jsonb, ints integer[], texts text[], iv interval, tm time
+  );
+  INSERT INTO zoo VALUES
+    (1, 1, 10, 12.34, 1234567890123456789012345678.0123456789, 3.14159265358979323846264338327950288, 1.5, true, 'one', '\\x00ff10', '2024-02-29', '2024-01-01 12:34:56.123456', '2024-01-01 12:34:56.654321+02', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{"a": [1, 2]}', '{1,NULL,3}', '{"x","y z",NULL}', '1 year 2 days 03:04:05', '23:59:59.999999'),
+    (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+    (9223372036854775807, -32768, -2147483648, -9999999999.99, -9999999999999999999999999999.9999999999, 0, -0.5, false, '', '\\x', '1900-01-01', '1970-01-01 00:00:00', '1969-12-31 23:59:59.999999+00', '00000000-0000-0000-0000-000000000000', '[]', '{}', '{}', '-1 mons', '00:00:00');
+  CREATE TABLE kv (k text PRIMARY KEY, v text, big text);
+  ALTER TABLE kv ALTER COLUMN big SET STORAGE EXTERNAL;
+  INSERT INTO kv SELECT 'k' || g, 'v' || g, NULL FROM generate_series(1, 50) g;
+  CREATE TABLE bag (a int, b text);
+  INSERT INTO bag VALUES (1, 'x'), (1, 'x'), (2, 'y');
+  ALTER TABLE bag REPLICA IDENTITY FULL;
+`;
+
+describe('Delta Lake sink', () => {
+  it('copies and streams every type, key moves, unchanged TOAST values, keyless rows, TRUNCATE and ADD COLUMN; delta-rs reads the source', async () => {
+    const d = await setup(ZOO);
+    let r = await catchUp(d);
+    expect(r.code, r.stderr).toBe(0);
+    for (const t of ['zoo', 'kv', 'bag']) await expectEqual(d, t);
+
+    await sql(d.sourceUrl, `
+      UPDATE zoo SET t = 'changed', n = n + 1 WHERE id = 1;
+      INSERT INTO zoo (id, t) VALUES (3, 'three');
+      DELETE FROM zoo WHERE id = 2;
+      UPDATE zoo SET id = 4 WHERE id = 3;
+      UPDATE kv SET big = repeat('toast me ', 20000) WHERE k = 'k1';
+      UPDATE kv SET v = 'touched' WHERE k = 'k1';
+      UPDATE kv SET k = 'k1-moved' WHERE k = 'k1';
+      DELETE FROM kv WHERE k IN ('k2', 'k3');
+      INSERT INTO kv VALUES ('k2', 'back', NULL);
+      DELETE FROM bag WHERE a = 1 AND ctid = (SELECT min(ctid) FROM bag WHERE a = 1);
+      INSERT INTO bag VALUES (3, 'z');
+    `);
+    r = await catchUp(d);
+    expect(r.code, r.stderr).toBe(0);
+    for (const t of ['zoo', 'kv', 'bag']) await expectEqual(d, t);
+
+    await sql(d.sourceUrl, `
+      ALTER TABLE kv ADD COLUMN extra integer;
+      UPDATE kv SET extra = 7 WHERE k = 'k4';
+      INSERT INTO kv VALUES ('k100', 'new', NULL, 100);
+      TRUNCATE bag;
+      INSERT INTO bag VALUES (5, 'after truncate');
+      UPDATE kv SET v = 'again' WHERE k = 'k1-moved';
+    `);
+    r = await catchUp(d);
+    expect(r.code, r.stderr).toBe(0);
+    for (const t of ['zoo', 'kv', 'bag']) await expectEqual(d, t);
+    // The unchanged TOAST value of a key that moves comes from the stored row of its old key.
+    await sql(d.sourceUrl, `UPDATE kv SET k = 'k1-moved-again' WHERE k = 'k1-moved'`);
+    r = await catchUp(d);
+    expect(r.code, r.stderr).toBe(0);
+    for (const t of ['zoo', 'kv', 'bag']) await expectEqual(d, t);
+    const kv = await readDeltaTable(join(d.lake, 'public', 'kv'));
+    expect(kv.configuration['delta.enableChangeDataFeed']).toBe('true');
+    const zoo = await readDeltaTable(join(d.lake, 'public', 'zoo'));
+    expect(zoo.protocol).toMatchObject({ minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['timestampNtz'] });
+    expect(Object.fromEntries(zoo.schema.map((c) => [c.name, c.type]))).toMatchObject({
+      id: 'int64', i2: 'int16', i4: 'int32', n: 'decimal128(12, 2)', big: 'decimal128(38, 10)', free: 'string_view', f8: 'double', b: 'bool',
+      bin: 'binary_view', d: 'date32[day]', ts: 'timestamp[us]', tstz: 'timestamp[us, tz=UTC]', ints: 'list<element: int32>',
+    });
+  });
+
+  it('an update rewrites only the data file that holds its key, and the change feed has exactly its pre- and post-image (cdc.yaml target)', async () => {
+    const d = await setup(`CREATE TABLE kv (k int PRIMARY KEY, v text); INSERT INTO kv SELECT g, 'v' || g FROM generate_series(1, 1000) g;`);
+    const config = join(d.lake, 'cdc.yaml');
+    writeFileSync(config, `name: ${d.name}\nsource: { url: "${d.sourceUrl}" }\ntarget: { type: delta, location: "${join(d.lake, 'tables')}", file_rows: 100 }\n`);
+    const run = async () => {
+      const r = await runCli(['run', '--config', config, '--until-caught-up']);
+      expect(r.code, r.stderr).toBe(0);
+    };
+    await run();
+    const table = join(d.lake, 'tables', 'public', 'kv');
+    const before = await readDeltaTable(table);
+    expect(before.files).toBe(10);
+    await sql(d.sourceUrl, `UPDATE kv SET v = 'new' WHERE k = 500`);
+    await run();
+    const after = await readDeltaTable(table, { cdfFrom: before.version + 1 });
+    expect(after.files).toBe(10);
+    const entry = readFileSync(join(table, '_delta_log', `${String(after.version).padStart(20, '0')}.json`), 'utf8');
+    expect(entry.split('\n').filter((l) => l.startsWith('{"remove"')).length).toBe(1);
+    expect(entry.split('\n').filter((l) => l.startsWith('{"add"')).length).toBe(1);
+    expect(entry).toContain('"txn":{"appId":"cdc-merge:' + d.name + '"');
+    expect(after.cdf!.map((r) => [r.k, r.v, r._change_type])).toEqual([
+      [500, 'new', 'update_postimage'],
+      [500, 'v500', 'update_preimage'],
+    ]);
+    expect(deltaRows(after)).toEqual(await sourceRows(d.sourceUrl, 'public', 'kv'));
+  });
+
+  for (const step of ['delta:after-data-files', 'delta:after-intent', 'delta:between-tables', 'delta:before-intent-removed']) {
+    it(`a crash at ${step} is finished on restart: tables equal, no batch twice`, async () => {
+      const d = await setup(`CREATE TABLE a (id int PRIMARY KEY, v text); CREATE TABLE b (id int PRIMARY KEY, v text);
+        INSERT INTO a SELECT g, 'a' FROM generate_series(1, 20) g; INSERT INTO b SELECT g, 'b' FROM generate_series(1, 20) g;`);
+      expect((await catchUp(d)).code).toBe(0);
+      await sql(d.sourceUrl, `BEGIN; UPDATE a SET v = 'a2' WHERE id <= 5; UPDATE b SET v = 'b2' WHERE id > 15; DELETE FROM a WHERE id = 20; COMMIT;`);
+      const crashed = await catchUp(d, { CDC_TEST_CRASH_AT: step });
+      expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
+      const again = await catchUp(d);
+      expect(again.code, again.stderr).toBe(0);
+      for (const t of ['a', 'b']) await expectEqual(d, t);
+      const log = await readDeltaTable(join(d.lake, '_cdc', 'batches'));
+      const batches = log.rows.filter((row) => row.pipeline === d.name).map((row) => row.batch);
+      expect(new Set(batches).size).toBe(batches.length);
+    });
+  }
+
+  it('refuses a location that holds other files, naming the path', async () => {
+    const d = await setup('CREATE TABLE a (id int PRIMARY KEY)');
+    const stray = join(d.lake, 'public', 'a');
+    rmSync(stray, { recursive: true, force: true });
+    await import('node:fs/promises').then((fs) => fs.mkdir(stray, { recursive: true }));
+    writeFileSync(join(stray, 'notes.txt'), 'not a Delta table');
+    const r = await runCli(['run', '--source', d.sourceUrl, '--target', d.lake, '--name', d.name, '--until-caught-up']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('TARGET_NOT_DELTA');
+    expect(r.stderr).toContain(stray);
+  });
+});
