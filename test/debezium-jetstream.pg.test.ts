@@ -5,7 +5,7 @@
  * the source; `kill -9` mid-stream and a restart lose nothing and duplicate nothing; a malformed
  * event is dead-lettered with a message naming subject, position and field.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -19,6 +19,8 @@ import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/thr
 import { startThrowawayNats, type ThrowawayNats } from '../src/testing/throwaway-nats.js';
 import { compareTables } from '../src/verify/compare.js';
 import { runCli, startCli } from './support/cli.js';
+import { deltaRows, replayChangeFeed, sourceRows } from './support/delta-compare.js';
+import { readDeltaTable } from '../src/testing/python-oracles.js';
 import { debeziumEvent, debeziumTransactionEvent, type TextRow } from '../src/testing/debezium-events.js';
 
 const TABLES = ['genre', 'media_type', 'artist', 'album', 'track', 'invoice', 'invoice_line'];
@@ -130,6 +132,28 @@ describe('Debezium over NATS JetStream', () => {
     expect(BigInt(end)).toBe(BigInt(published));
     const targetTables = tables.map((t) => ({ ...t, id: { schema: 'public', name: t.id.name } }));
     for (const c of await compareTables(source, target, targetTables)) expect(c, `${c.table}`).toMatchObject({ equal: true });
+  });
+
+  it('the same stream lands in Delta Lake equal to the source, read by delta-rs; kill -9 mid-stream loses and duplicates nothing (issue 12)', async () => {
+    const lake = join(root, 'lake');
+    const keys = tables.map((t) => `    public.${t.id.name}: [${t.primaryKey.join(', ')}]`).join('\n');
+    const deltaConfig = join(root, 'delta.yaml');
+    writeFileSync(deltaConfig, `name: chinook_delta\ntarget: { type: delta, location: "${lake}" }\nbatch: { max_changes: 500 }\ndebezium:\n  nats: { url: "${nats.url}", stream: chinook }\n  keys:\n${keys}\n`);
+    const first = startCli(['run', '--config', deltaConfig]);
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(join(lake, '_cdc', 'batches', '_delta_log', '00000000000000000002.json'))) {
+      if (Date.now() > deadline) throw new Error(`no progress; stderr:\n${first.stderr()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const second = await runCli(['run', '--config', deltaConfig, '--until-caught-up']);
+    expect(second.code, second.stderr).toBe(0);
+    for (const t of tables) {
+      const reading = await readDeltaTable(join(lake, 'public', t.id.name), { cdfFrom: 0 });
+      expect(deltaRows(reading), t.id.name).toEqual(await sourceRows(cluster.url('chinook'), 'public', t.id.name));
+      expect(replayChangeFeed([], reading.cdf!, -1), t.id.name).toEqual(deltaRows(reading));
+    }
   });
 
   it('a malformed event is dead-lettered with subject, position and field; the stream goes on', async () => {

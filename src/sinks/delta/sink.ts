@@ -159,6 +159,7 @@ export class DeltaSink implements ChangeSink {
       }
       await this.storage.delete(this.statePath('intent.json'));
     }
+    this.definitions = new Map((await this.tables()).map((t) => [tableKey(t.id), t]));
     const idleBytes = await this.storage.read(this.statePath('positions.json'));
     if (idleBytes) {
       const idle = JSON.parse(new TextDecoder().decode(idleBytes)) as IdlePositions;
@@ -205,6 +206,14 @@ export class DeltaSink implements ChangeSink {
     return this.writers.get(tableKey(id));
   }
 
+  /** A table's shape as stored by an earlier run (`tables.json`), or undefined. */
+  storedDefinition(id: TableId): TableSchema | undefined {
+    return this.definitions.get(tableKey(id));
+  }
+
+  /** Stored shapes, read at open. */
+  private definitions = new Map<string, TableSchema>();
+
   /** The table's writer, opened (and created) on first use. */
   async table(schema: TableSchema): Promise<DeltaTable> {
     const key = tableKey(schema.id);
@@ -234,10 +243,25 @@ export class DeltaSink implements ChangeSink {
       await this.table(t);
     }
     await this.table(BATCHES);
+    await this.storeDefinitions();
   }
 
   checkpoint(): Promise<Checkpoint> {
     return Promise.resolve(this.merged);
+  }
+
+  /** The source tables' shapes as last stored (`tables.json`), for sources whose tables arrive with the events. */
+  async tables(): Promise<readonly TableSchema[]> {
+    const bytes = await this.storage.read(this.statePath('tables.json'));
+    return bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as TableSchema[]) : [];
+  }
+
+  /** Stores the shapes of the tables written so far (after a batch that changed one). */
+  private async storeDefinitions(): Promise<void> {
+    const definitions = [...this.writers.values()].map((w) => w.source).filter((t) => t.id.schema !== BOOKKEEPING);
+    const stored = new Map((await this.tables()).map((t) => [tableKey(t.id), t]));
+    for (const t of definitions) stored.set(tableKey(t.id), t);
+    await this.storage.replace(this.statePath('tables.json'), new TextEncoder().encode(JSON.stringify([...stored.values()])));
   }
 
   private async readSnapshotStates(): Promise<SnapshotStateJson[]> {
@@ -396,6 +420,7 @@ export class DeltaSink implements ChangeSink {
     await this.storage.delete(this.statePath('intent.json'));
     this.lastBatch = number;
     this.merged = checkpoint;
+    if (batch.shapesChanged) await this.storeDefinitions();
     return stats();
   }
 }
@@ -415,6 +440,8 @@ class DeltaBatch implements SinkBatch {
   readonly perTable = new Map<string, BatchTable>();
   readonly deadLetters: DeadLetter[] = [];
   changes = 0;
+  /** A relation message came: the stored shapes are written after the commit. */
+  shapesChanged = false;
   private readonly started = Date.now();
   constructor(private readonly sink: DeltaSink) {}
 
@@ -423,6 +450,7 @@ class DeltaBatch implements SinkBatch {
   }
 
   async relation(table: TableSchema): Promise<void> {
+    this.shapesChanged = true;
     const writer = await this.tableOf(table);
     const { added } = writer.relation(table);
     const entry = this.entry(tableKey(table.id), writer);
@@ -471,6 +499,8 @@ class DeltaBatch implements SinkBatch {
     if (writer) return writer.writer.source;
     const open = this.sink.openWriter(id);
     if (open) return open.source;
+    const stored = this.sink.storedDefinition(id);
+    if (stored) return stored;
     throw new CdcError('INTERNAL', `a row change of ${formatTableId(id)} came before its table's shape`, { remedy: 'report this as a bug' });
   }
 
