@@ -19,7 +19,7 @@ import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/thr
 import { startThrowawayNats, type ThrowawayNats } from '../src/testing/throwaway-nats.js';
 import { compareTables } from '../src/verify/compare.js';
 import { runCli, startCli } from './support/cli.js';
-import { deltaRows, replayChangeFeed, sourceRows } from './support/delta-compare.js';
+import { deltaRows, replayChangeFeed, sourceRows } from '../src/testing/delta-compare.js';
 import { readDeltaTable } from '../src/testing/python-oracles.js';
 import { debeziumEvent, debeziumTransactionEvent, type TextRow } from '../src/testing/debezium-events.js';
 

@@ -13,7 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDeltaTable } from '../src/testing/python-oracles.js';
 import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/throwaway-cluster.js';
 import { runCli, startCli, type CliRun } from './support/cli.js';
-import { deltaRows, replayChangeFeed, sourceRows } from './support/delta-compare.js';
+import { compareWithDelta, deltaRows, replayChangeFeed, sourceRows } from '../src/testing/delta-compare.js';
+import { loadChinook } from '../src/demo/chinook.js';
+import { runChinookWorkload } from '../src/demo/workload.js';
 
 let cluster: ThrowawayCluster;
 const runs: CliRun[] = [];
@@ -127,6 +129,30 @@ describe('Delta Lake sink', () => {
       id: 'int64', i2: 'int16', i4: 'int32', n: 'decimal128(12, 2)', big: 'decimal128(38, 10)', free: 'string_view', f8: 'double', b: 'bool',
       bin: 'binary_view', d: 'date32[day]', ts: 'timestamp[us]', tstz: 'timestamp[us, tz=UTC]', ints: 'list<element: int32>',
     });
+  });
+
+  it('Chinook under the demo shop workload (ADD COLUMNs, the large update), cdc run --config into Delta: every table equal, every change feed replays', async () => {
+    const d = await setup('SELECT 1');
+    await loadChinook(cluster, d.sourceUrl.split('/').pop()!);
+    const config = join(d.lake, 'cdc.yaml');
+    const location = join(d.lake, 'tables');
+    writeFileSync(config, `name: ${d.name}\nsource: { url: "${d.sourceUrl}" }\ntarget: { type: delta, location: "${location}" }\n`);
+    const running = startCli(['run', '--config', config]);
+    runs.push(running);
+    await running.waitFor('streaming');
+    const stats = await runChinookWorkload({ url: d.sourceUrl, seconds: 6, ratePerSecond: 40 });
+    running.child.kill('SIGTERM');
+    expect(await running.exited, running.stderr()).toBe(0);
+    const r = await runCli(['run', '--config', config, '--until-caught-up']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(stats.schemaChanges).toBeGreaterThan(0);
+    const results = await compareWithDelta(d.sourceUrl, location);
+    expect(results).toHaveLength(11);
+    expect(results.filter((c) => !c.equal)).toEqual([]);
+    for (const table of ['invoice', 'invoice_line', 'customer', 'track']) {
+      const reading = await readDeltaTable(join(location, 'public', table), { cdfFrom: 0 });
+      expect(replayChangeFeed([], reading.cdf!, -1), table).toEqual(deltaRows(reading));
+    }
   });
 
   it('an update rewrites only the data file that holds its key, and the change feed has exactly its pre- and post-image (cdc.yaml target)', async () => {

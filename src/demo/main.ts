@@ -11,6 +11,10 @@
  * 5. stop the pipeline, run one until-caught-up pass;
  * 6. print `cdc status` and a source-versus-target comparison.
  *
+ * With `DEMO_TARGET=delta` the target is a Delta Lake directory (removed at the end) instead of
+ * chinook_target, and the comparison reads every Delta table back with delta-rs (the oracles'
+ * Python environment `.ci/run` creates; see README "Development").
+ *
  * Exits 0 when every table is equal on both sides, 1 when one differs, 130 on Ctrl-C. The
  * cluster is always removed. Only PostgreSQL's installed binaries are needed.
  */
@@ -27,6 +31,11 @@ import { renderComparison } from './compare-report.js';
 import { compareDatabases } from '../verify/compare-databases.js';
 import { compactLogger } from './console-log.js';
 import { replicate } from '../run/replicate.js';
+import { resolveLakeTarget, type TargetConfig } from '../run/registry.js';
+import { compareWithDelta } from '../testing/delta-compare.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { formatCount } from '../observability/text-table.js';
 import { runChinookWorkload } from './workload.js';
 
@@ -96,12 +105,19 @@ async function demo(log: Logger, interrupt: AbortSignal): Promise<number> {
   const cluster = await startThrowawayCluster({ label: 'demo' });
   // The continuous pipeline, while it runs: it must finish before the cluster stops.
   let pipeline: Promise<unknown> | undefined;
+  let lake: string | undefined;
   const stopPipeline = new AbortController();
   try {
     say(`      127.0.0.1:${cluster.port}, data in ${cluster.dir} (removed at the end)`);
     const sourceUrl = await cluster.createDatabase('chinook_source');
-    const targetUrl = await cluster.createDatabase('chinook_target');
-    say(`      source ${sourceUrl}\n      target ${targetUrl}`);
+    const delta = process.env.DEMO_TARGET === 'delta';
+    if (!delta && process.env.DEMO_TARGET !== undefined && process.env.DEMO_TARGET !== 'postgresql') {
+      throw new Error(`DEMO_TARGET=${process.env.DEMO_TARGET}: give postgresql (the default) or delta`);
+    }
+    lake = delta ? mkdtempSync(join(tmpdir(), 'cdc-demo-delta-')) : undefined;
+    const targetUrl = lake ?? (await cluster.createDatabase('chinook_target'));
+    const target: TargetConfig = lake ? resolveLakeTarget(lake, undefined)! : { type: 'postgresql', url: targetUrl };
+    say(`      source ${sourceUrl}\n      target ${lake ? `Delta Lake tables under ${lake}` : targetUrl}`);
     check();
 
     step(2, 'Loading the Chinook sample database into chinook_source');
@@ -122,7 +138,7 @@ async function demo(log: Logger, interrupt: AbortSignal): Promise<number> {
     const started = Date.now();
     let markStreaming = () => {};
     const streaming = new Promise<void>((resolve) => (markStreaming = resolve));
-    const running = replicate({ name: PIPELINE, source: { type: 'postgres', url: sourceUrl, heartbeatIntervalMs: 1000 }, target: { type: 'postgresql', url: targetUrl }, log, metrics, progress, signal: stopPipeline.signal, onStreaming: markStreaming });
+    const running = replicate({ name: PIPELINE, source: { type: 'postgres', url: sourceUrl, heartbeatIntervalMs: 1000 }, target, log, metrics, progress, signal: stopPipeline.signal, onStreaming: markStreaming });
     pipeline = running;
     let pipelineFailed = false;
     running.catch(() => {
@@ -158,7 +174,7 @@ async function demo(log: Logger, interrupt: AbortSignal): Promise<number> {
     const continuous = await running;
     say(`      continuous run: merged ${formatCount(continuous.changes)} row changes from ${formatCount(continuous.transactions)} transactions`);
     const caughtUpAt = Date.now();
-    const final = await replicate({ name: PIPELINE, source: { type: 'postgres', url: sourceUrl }, target: { type: 'postgresql', url: targetUrl }, log, untilCaughtUp: true, signal: interrupt });
+    const final = await replicate({ name: PIPELINE, source: { type: 'postgres', url: sourceUrl }, target, log, untilCaughtUp: true, signal: interrupt });
     say(`      until-caught-up pass: merged ${formatCount(final.changes)} more row changes from ${formatCount(final.transactions)} transactions in ${seconds(Date.now() - caughtUpAt)}`);
     check();
 
@@ -171,7 +187,8 @@ async function demo(log: Logger, interrupt: AbortSignal): Promise<number> {
         .join('\n'),
     );
     say();
-    const results = await compareDatabases(sourceUrl, targetUrl);
+    if (lake) say('      (reading every Delta table back with delta-rs)');
+    const results = lake ? await compareWithDelta(sourceUrl, lake) : await compareDatabases(sourceUrl, targetUrl);
     say(
       renderComparison(results)
         .split('\n')
@@ -190,7 +207,8 @@ async function demo(log: Logger, interrupt: AbortSignal): Promise<number> {
     stopPipeline.abort();
     await pipeline?.catch(() => undefined);
     await cluster.stop();
-    say('\nThrowaway cluster stopped and removed.');
+    if (lake) rmSync(lake, { recursive: true, force: true });
+    say(`\nThrowaway cluster${lake ? ' and Delta directory' : ''} stopped and removed.`);
   }
 }
 
