@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDeltaTable } from '../src/testing/python-oracles.js';
 import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/throwaway-cluster.js';
 import { runCli, startCli, type CliRun } from './support/cli.js';
-import { compareWithDelta, deltaRows, replayChangeFeed, sourceRows } from '../src/testing/delta-compare.js';
+import { compareWithDelta, deltaRows, replayChangeFeed, sortRows, sourceRows, withoutColumns } from '../src/testing/delta-compare.js';
 import { loadChinook } from '../src/demo/chinook.js';
 import { runChinookWorkload } from '../src/demo/workload.js';
 
@@ -60,7 +60,9 @@ async function catchUp(d: { sourceUrl: string; lake: string; name: string }, env
 async function expectEqual(d: { sourceUrl: string; lake: string }, table: string): Promise<void> {
   const reading = await readDeltaTable(join(d.lake, 'public', table), { cdfFrom: 0 });
   expect(deltaRows(reading)).toEqual(await sourceRows(d.sourceUrl, 'public', table));
-  expect(replayChangeFeed([], reading.cdf!, -1)).toEqual(deltaRows(reading));
+  // Columns added with a default for existing rows: filled by a rewrite without a data change.
+  const ignore = ['extra', 'note'];
+  expect(replayChangeFeed([], reading.cdf!, -1, ignore)).toEqual(sortRows(deltaRows(reading).map((r) => withoutColumns(r, ignore))));
 }
 
 const ZOO = `
@@ -106,7 +108,7 @@ describe('Delta Lake sink', () => {
     for (const t of ['zoo', 'kv', 'bag']) await expectEqual(d, t);
 
     await sql(d.sourceUrl, `
-      ALTER TABLE kv ADD COLUMN extra integer;
+      ALTER TABLE kv ADD COLUMN extra integer DEFAULT 5;
       UPDATE kv SET extra = 7 WHERE k = 'k4';
       INSERT INTO kv VALUES ('k100', 'new', NULL, 100);
       TRUNCATE bag;
@@ -116,8 +118,9 @@ describe('Delta Lake sink', () => {
     r = await catchUp(d);
     expect(r.code, r.stderr).toBe(0);
     for (const t of ['zoo', 'kv', 'bag']) await expectEqual(d, t);
-    // The unchanged TOAST value of a key that moves comes from the stored row of its old key.
-    await sql(d.sourceUrl, `UPDATE kv SET k = 'k1-moved-again' WHERE k = 'k1-moved'`);
+    // The unchanged TOAST value of a key that moves comes from the stored row of its old key;
+    // a column added with a default while no pipeline ran holds it in every existing row.
+    await sql(d.sourceUrl, `UPDATE kv SET k = 'k1-moved-again' WHERE k = 'k1-moved'; ALTER TABLE zoo ADD COLUMN note text DEFAULT 'n/a'`);
     r = await catchUp(d);
     expect(r.code, r.stderr).toBe(0);
     for (const t of ['zoo', 'kv', 'bag']) await expectEqual(d, t);

@@ -64,6 +64,11 @@ export async function sourceRows(url: string, schema: string, table: string): Pr
   }
 }
 
+/** A row without `columns`. */
+export function withoutColumns(row: Record<string, OracleValue>, columns: readonly string[]): Record<string, OracleValue> {
+  return Object.fromEntries(Object.entries(row).filter(([k]) => !columns.includes(k)));
+}
+
 /** The snapshot's rows, sorted canonically (without the oracle's own ordering). */
 export function deltaRows(reading: DeltaReading): Record<string, OracleValue>[] {
   return sortRows(reading.rows);
@@ -73,10 +78,19 @@ export function deltaRows(reading: DeltaReading): Record<string, OracleValue>[] 
  * Replays the change data feed of versions after `from` onto the rows of version `from` and
  * returns the result (sorted), checking each version's changes against the rows as they stand:
  * a delete or update_preimage must remove an existing row; an update_postimage must follow its
- * preimage.
+ * preimage. Columns in `ignore` are left out of both: columns added with a value for existing
+ * rows (ADD COLUMN … DEFAULT), which Delta fills by rewriting files without a data change, so
+ * the feed's earlier rows lack it.
  * @throws {Error} naming the version and row when a change does not apply.
  */
-export function replayChangeFeed(before: readonly Record<string, OracleValue>[], cdf: readonly Record<string, OracleValue>[], from: number): Record<string, OracleValue>[] {
+export function replayChangeFeed(before: readonly Record<string, OracleValue>[], cdf: readonly Record<string, OracleValue>[], from: number, ignore: readonly string[] = []): Record<string, OracleValue>[] {
+  if (ignore.length > 0) {
+    return replayChangeFeed(
+      before.map((r) => withoutColumns(r, ignore)),
+      cdf.map((r) => withoutColumns(r, ignore)),
+      from,
+    );
+  }
   const rows = new Map<string, number>();
   for (const r of before) rows.set(canonical(r), (rows.get(canonical(r)) ?? 0) + 1);
   const versions = [...new Set(cdf.map((r) => r._commit_version as number))].filter((v) => v > from).sort((a, b) => a - b);

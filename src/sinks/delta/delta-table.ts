@@ -330,7 +330,19 @@ export class DeltaTable {
    */
   async planMerge(changes: TableChanges): Promise<PlannedCommit> {
     const counts: MergeCounts = { inserted: 0, updated: 0, deleted: 0, copied: 0, filesAdded: 0, filesRemoved: 0 };
+    const storedFields = (JSON.parse(this.snapshot.metaData!.schemaString) as { fields: unknown[] }).fields.length;
     const actions: DeltaAction[] = [...this.schemaUpdate()];
+    // Columns this commit adds with a value for existing rows (ADD COLUMN … DEFAULT on the
+    // source): every stored row gets it, so every file is rewritten (without a data change).
+    const defaults: [number, LakeValue][] = [];
+    for (let i = storedFields; i < this.columns.length; i++) {
+      const value = this.missingValue(this.columns[i]!);
+      if (value !== null) defaults.push([i, value]);
+    }
+    const withDefaults = (rows: LakeValue[][]): LakeValue[][] => {
+      for (const row of rows) for (const [i, v] of defaults) if (row[i] === null || row[i] === undefined) row[i] = v;
+      return rows;
+    };
     const removes: DeltaAction[] = [];
     const now = Date.now();
     const removeFile = (add: AddAction, dataChange: boolean) => {
@@ -385,7 +397,7 @@ export class DeltaTable {
     for (const [path, keys] of touched) {
       const add = this.snapshot.files.get(path);
       if (!add) continue;
-      const rows = await this.readRows(path);
+      const rows = withDefaults(await this.readRows(path));
       const kept: LakeValue[][] = [];
       const left = new Map(keys);
       for (const row of rows) {
@@ -424,6 +436,16 @@ export class DeltaTable {
       out.push(...kept);
     }
     counts.copied -= counts.updated;
+    const rewrittenKeys = new Map<string, string[]>();
+    if (defaults.length > 0 && !changes.truncated) {
+      for (const add of [...this.snapshot.files.values()]) {
+        if (touched.has(add.path)) continue;
+        const rewritten = await this.writeDataFiles(withDefaults(await this.readRows(add.path)), false);
+        removeFile(add, false);
+        actions.push(...rewritten.adds.map((a) => ({ add: a })));
+        for (const [file, keys] of rewritten.keys) rewrittenKeys.set(file, keys);
+      }
+    }
     if (!this.keyless) {
       for (const [key, change] of changes.keyed) {
         if (change.kind !== 'upsert' || applied.has(key)) continue;
@@ -447,7 +469,7 @@ export class DeltaTable {
       if (changeRows.length > 0) actions.push(await this.writeChangeFile(changeRows));
     }
     const operation = changes.truncated ? 'TRUNCATE' : rewrote ? 'MERGE' : 'WRITE';
-    return { table: this.path, readVersion: this.snapshot.version, actions, counts, operation, keys: written.keys };
+    return { table: this.path, readVersion: this.snapshot.version, actions, counts, operation, keys: new Map([...written.keys, ...rewrittenKeys]) };
   }
 
   /**
@@ -547,6 +569,19 @@ export class DeltaTable {
       this.snapshot = await readSnapshot(this.storage, this.path, this.snapshot);
       this.index = undefined;
     }
+  }
+
+  /**
+   * Commits the source's new columns when the table lacks some (columns added while no pipeline
+   * ran), with the value existing rows have on the source.
+   * @returns true when a commit was made.
+   */
+  async addMissingColumns(): Promise<boolean> {
+    const stored = (JSON.parse(this.snapshot.metaData!.schemaString) as { fields: unknown[] }).fields.length;
+    if (stored === this.columns.length) return false;
+    const plan = await this.planMerge({ truncated: false, keyed: new Map(), rows: new Map() });
+    await this.commit(plan, [{ commitInfo: { timestamp: Date.now(), operation: 'ADD COLUMNS', engineInfo: 'cdc-merge', operationParameters: { columns: JSON.stringify(this.columns.slice(stored).map((c) => c.name)) } } }]);
+    return true;
   }
 
   /** Reads versions other writers committed since this table's snapshot. */

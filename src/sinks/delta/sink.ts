@@ -240,7 +240,7 @@ export class DeltaSink implements ChangeSink {
           remedy: `leave schema ${BOOKKEEPING} out of the selection (--tables)`,
         });
       }
-      await this.table(t);
+      await (await this.table(t)).addMissingColumns();
     }
     await this.table(BATCHES);
     await this.storeDefinitions();

@@ -207,13 +207,25 @@ export async function describeTables(client: pg.ClientBase, tables: readonly Sou
     attnotnull: boolean;
     attnum: number;
     pk_position: number | null;
+    has_missing: boolean | null;
+    missing: string | null;
   }>(
+    // has_missing/missing: the value rows that existed before an ADD COLUMN hold (the "fast
+    // default", pg_attribute.attmissingval, on the table or, for a partitioned root, its partitions).
     `SELECT a.attrelid::int AS attrelid, a.attname, a.atttypid::int AS atttypid, a.atttypmod, a.attnotnull, a.attnum,
+            m.has_missing, m.missing,
             CASE WHEN c.relreplident = 'i'
                  THEN (SELECT array_position(i.indkey::int2[], a.attnum) FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisreplident)
                  ELSE (SELECT array_position(k.conkey, a.attnum) FROM pg_constraint k WHERE k.conrelid = a.attrelid AND k.contype = 'p')
             END AS pk_position
        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+       LEFT JOIN LATERAL (
+         SELECT bool_or(p.atthasmissing) AS has_missing,
+                (array_agg((p.attmissingval::text::text[])[1]) FILTER (WHERE p.atthasmissing))[1] AS missing
+           FROM pg_attribute p
+          WHERE p.attname = a.attname AND NOT p.attisdropped
+            AND (p.attrelid = a.attrelid OR (c.relkind = 'p' AND p.attrelid IN (SELECT relid FROM pg_partition_tree(a.attrelid::regclass))))
+       ) m ON true
       WHERE a.attrelid = ANY ($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
       ORDER BY a.attrelid, a.attnum`,
     [tables.map((t) => t.oid)],
@@ -224,7 +236,15 @@ export async function describeTables(client: pg.ClientBase, tables: readonly Sou
     let entry = byTable.get(r.attrelid);
     if (!entry) byTable.set(r.attrelid, (entry = { columns: [], pk: [] }));
     const { type, toastable } = resolved[i]!;
-    entry.columns.push({ name: r.attname, type, logicalType: logicalTypeOf(type), nullable: !r.attnotnull, toastable, sourceAttnum: r.attnum });
+    entry.columns.push({
+      name: r.attname,
+      type,
+      logicalType: logicalTypeOf(type),
+      nullable: !r.attnotnull,
+      toastable,
+      sourceAttnum: r.attnum,
+      ...(r.has_missing ? { missingValue: r.missing } : {}),
+    });
     if (r.pk_position !== null) entry.pk.push({ name: r.attname, pos: r.pk_position });
   });
   return tables.map((t) => {
