@@ -203,7 +203,7 @@ export class KafkaTransport implements MessageTransport {
   async fetch(max: number, waitMs: number): Promise<SourceMessage[]> {
     if (this.buffer.length === 0 && !this.ended) await this.arrival.wait(waitMs);
     if (this.buffer.length === 0 && this.ended) {
-      throw new CdcError('CONNECTION_FAILED', `the Kafka consumer of group ${JSON.stringify(this.consumer.groupId)} stopped: ${(this.failure as Error | undefined)?.message ?? 'closed'}`, {
+      throw new CdcError('CONNECTION_FAILED', `the Kafka consumer of group ${JSON.stringify(this.consumer.groupId)} stopped: ${this.failure === undefined ? 'closed' : describeKafkaError(this.failure)}`, {
         cause: this.failure,
         retryable: true,
         remedy: 'check the brokers; the pipeline resumes after the merged offsets',
@@ -297,8 +297,25 @@ function toSourceMessage(m: Message): SourceMessage {
   };
 }
 
+/**
+ * A client error's message with the messages of the errors it carries (@platformatic/kafka's
+ * `ResponseError` says only which API failed; its `errors` name the broker's error codes and
+ * the partitions).
+ */
+function describeKafkaError(cause: unknown): string {
+  if (!(cause instanceof Error)) return String(cause);
+  const inner = ((cause as { errors?: unknown[] }).errors ?? []).map((e) => (e instanceof Error ? `${e.message}${describeProtocolError(e)}` : String(e)));
+  return [cause.message, ...inner].join('; ');
+}
+
+/** ` [<broker error code>] (at <path>)` for a protocol error, e.g. ` [OFFSET_OUT_OF_RANGE] (at /responses/0/partitions/0)`. */
+function describeProtocolError(error: Error): string {
+  const { apiId, path } = error as { apiId?: unknown; path?: unknown };
+  return (typeof apiId === 'string' ? ` [${apiId}]` : '') + (typeof path === 'string' && path !== '' ? ` (at ${path})` : '');
+}
+
 function connectionFailed(where: string, cause: unknown): CdcError {
-  const detail = cause instanceof Error ? [cause.message, ...((cause as { errors?: Error[] }).errors ?? []).map((e) => e.message)].join('; ') : String(cause);
+  const detail = describeKafkaError(cause);
   return new CdcError('CONNECTION_FAILED', `cannot consume from Kafka at ${where}: ${detail}`, {
     cause,
     retryable: true,
