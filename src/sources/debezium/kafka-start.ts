@@ -99,3 +99,24 @@ export function checkKafkaStart(partitions: readonly KafkaPartitionFacts[], cont
     );
   }
 }
+
+/** Where a consumer starts reading one partition. */
+export interface KafkaStartOffset {
+  readonly topic: string;
+  readonly partition: number;
+  /** The first offset to fetch. */
+  readonly offset: bigint;
+}
+
+/**
+ * Where to start each partition once {@link checkKafkaStart} let the start through: right after
+ * the target's merged offset, or at the log start offset where the target merged nothing of the
+ * partition. The group's committed offset is not used: the target is the checkpoint
+ * (DESIGN.md §3.2). A group behind the target (a lost commit, or the offsets reset in the remedy
+ * of BROKER_RETENTION_GAP) may point below the log start, where a fetch fails with
+ * OFFSET_OUT_OF_RANGE on every try; and a group whose offsets expired
+ * (`offsets.retention.minutes`) would re-read the whole partition.
+ */
+export function kafkaStartOffsets(partitions: readonly KafkaPartitionFacts[]): KafkaStartOffset[] {
+  return partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.merged === undefined ? p.logStart : p.merged + 1n }));
+}

@@ -4,10 +4,11 @@
  *
  * Exactly-once comes from the target, not from the group (DESIGN.md §3.2): the offset of the
  * last merged message of every partition is stored with the data, and the pipeline skips what
- * is at or below it. Offsets are committed to the group only after the batch holding the
- * messages committed (auto-commit is off), so the group never runs ahead of the target and a
- * restart re-reads at most the batches whose commit to the group was lost. A partition the group
- * never committed is read from its earliest offset (a Debezium topic starts with the snapshot).
+ * is at or below it. A start reads every partition from right after that offset (from its log
+ * start where the target has none: a Debezium topic starts with the snapshot), whatever the
+ * group committed. Offsets are committed to the group only after the batch holding the messages
+ * committed (auto-commit is off), so the group never runs ahead of the target; they serve the
+ * start check, lag monitoring and Kafka's own tools.
  *
  * One `cdc run` per group: partitions of one table must not be merged by two processes.
  * @see https://kafka.apache.org/documentation/#consumerconfigs
@@ -17,7 +18,7 @@ import { CdcError } from '../../errors.js';
 import type { TransactionFraming } from './transaction-tracker.js';
 import type { MessageTransport, SourceMessage } from './transport.js';
 import { ArrivalSignal } from './arrival.js';
-import { checkKafkaStart, type KafkaPartitionFacts } from './kafka-start.js';
+import { checkKafkaStart, kafkaStartOffsets, type KafkaPartitionFacts, type KafkaStartOffset } from './kafka-start.js';
 
 /** SASL credentials (`security.protocol=SASL_*`). */
 export interface KafkaSasl {
@@ -139,8 +140,9 @@ export class KafkaTransport implements MessageTransport {
 
   /**
    * Connects, resolves the topics, checks the partitions against the target's offsets
-   * (`options.after`), joins the group and starts fetching from the group's committed offsets
-   * (earliest where there are none).
+   * (`options.after`), joins the group and starts fetching each partition right after the
+   * target's offset ({@link kafkaStartOffsets}); without `options.after`, from the group's
+   * committed offsets (earliest where there are none).
    * @throws {CdcError} CONNECTION_FAILED (retryable) when no broker answers; TOPIC_NOT_FOUND and
    *   CONFIG_INVALID as {@link selectTopics}; BROKER_RETENTION_GAP, BROKER_TARGET_AHEAD and
    *   KAFKA_GROUP_AHEAD as {@link checkKafkaStart}.
@@ -168,6 +170,7 @@ export class KafkaTransport implements MessageTransport {
     } catch (error) {
       throw error instanceof CdcError ? error : connectionFailed(where, error);
     }
+    let start: KafkaStartOffset[] = [];
     if (options.after !== undefined) {
       let facts: KafkaPartitionFacts[];
       try {
@@ -176,12 +179,15 @@ export class KafkaTransport implements MessageTransport {
         throw connectionFailed(where, error);
       }
       checkKafkaStart(facts, { groupId: options.groupId, brokers: options.brokers, pipeline: options.pipeline ?? options.groupId });
+      start = kafkaStartOffsets(facts);
     }
     const consumer = new Consumer({ ...base, groupId: options.groupId });
     try {
       const stream = await consumer.consume({
         topics,
-        mode: 'committed',
+        // Each checked partition starts after the target's offset; any other (a topic created
+        // since, a partition added) at its earliest offset.
+        ...(start.length > 0 ? { mode: 'manual' as const, offsets: start.map((o) => ({ ...o })) } : { mode: 'committed' as const }),
         fallbackMode: 'earliest',
         autocommit: false,
         sessionTimeout: options.sessionTimeoutMs ?? 30_000,
@@ -219,8 +225,8 @@ export class KafkaTransport implements MessageTransport {
 
   /**
    * Commits, for every partition, the offset after its last merged message to the group (call
-   * after the batch committed). Best effort: a lost commit only makes the next start re-read
-   * messages the pipeline then skips.
+   * after the batch committed). Best effort: a lost commit changes nothing at the next start,
+   * which reads from the target's offsets.
    */
   async acknowledge(positions: ReadonlyMap<string, bigint>): Promise<void> {
     const offsets = [...positions].map(([name, position]) => ({ ...parseKafkaPartition(name), offset: position + 1n, leaderEpoch: -1 }));
