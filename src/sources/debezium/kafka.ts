@@ -43,7 +43,14 @@ export interface KafkaTransportOptions {
   /** TLS to the brokers (`security.protocol=SSL` or `SASL_SSL`). */
   readonly tls?: boolean;
   readonly sasl?: KafkaSasl;
-  /** Group session timeout, ms (default 30 000). */
+  /**
+   * Group session timeout, ms (default 30 000): how long the broker waits for a silent member
+   * before it gives its partitions to others. A `cdc run` that crashed, or lost a broker for
+   * longer than the client's retries (about 12 s), could not leave the group; the next consumer
+   * is assigned the partitions only once that old member's session ran out, so a smaller value
+   * resumes sooner, at the cost of rebalances on a slow network. The broker accepts
+   * `group.min.session.timeout.ms` to `group.max.session.timeout.ms` (6 000 to 300 000 by default).
+   */
   readonly sessionTimeoutMs?: number;
   /** Client id sent to the brokers (default `cdc-merge <groupId>`). */
   readonly clientId?: string;
