@@ -205,7 +205,8 @@ async function waitReady(bootstrap: string, broker: BrokerProcess, deadline: num
     try {
       const topics = await admin.listTopics({ includeInternals: true });
       const metadata = await admin.metadata({ topics, forceUpdate: true });
-      const leaderless = [...metadata.topics].flatMap(([name, t]) => t.partitions.flatMap((p, i) => (p.leader < 0 ? [`${name}/${i}`] : [])));
+      // A topic being deleted may be listed without metadata: nothing to wait for there.
+      const leaderless = [...metadata.topics].flatMap(([name, t]) => (t?.partitions ?? []).flatMap((p, i) => (p.leader < 0 ? [`${name}/${i}`] : [])));
       if (metadata.brokers.size > 0 && leaderless.length === 0) return;
       last = new Error(`partitions without a leader: ${leaderless.join(', ')}`);
     } catch (error) {
