@@ -15,7 +15,8 @@ fi
 
 version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom")"
 hash="$(sha256sum "$pom" | cut -c1-12)"
-dest="${XDG_CACHE_HOME:-$HOME/.cache}/cdc-merge/kafka-$version-$hash"
+home="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
+dest="${XDG_CACHE_HOME:-$home/.cache}/cdc-merge/kafka-$version-$hash"
 if [ -f "$dest/complete" ]; then
   echo "Kafka $version jars already in $dest"
   exit 0
