@@ -108,7 +108,8 @@ export function kafkaClassPath(): string {
   return join(libs, '*');
 }
 
-let javaChecked: Promise<string> | undefined;
+/** `java -version` checks, by the path asked (one per process and path). */
+const javaChecked = new Map<string, Promise<string>>();
 
 /**
  * The `java` to run the broker with (`$JAVA_HOME/bin/java` when set, else `java` on `PATH`),
@@ -116,9 +117,11 @@ let javaChecked: Promise<string> | undefined;
  * @throws {Error} naming the version found, or saying how to install Java, when it does not fit.
  */
 export function findJava(): Promise<string> {
-  javaChecked ??= (async () => {
-    const home = process.env.JAVA_HOME;
-    const java = home && existsSync(join(home, 'bin', 'java')) ? join(home, 'bin', 'java') : 'java';
+  const home = process.env.JAVA_HOME;
+  const java = home && existsSync(join(home, 'bin', 'java')) ? join(home, 'bin', 'java') : 'java';
+  let checked = javaChecked.get(java);
+  if (checked) return checked;
+  checked = (async () => {
     let banner: string;
     try {
       // `java -version` writes to standard error.
@@ -131,7 +134,8 @@ export function findJava(): Promise<string> {
     if (!(major >= 17)) throw new Error(`${java} is not Java 17 or later (${banner.split('\n')[0] ?? '?'}): Kafka 4 brokers need 17+; set JAVA_HOME to a newer JDK`);
     return java;
   })();
-  return javaChecked;
+  javaChecked.set(java, checked);
+  return checked;
 }
 
 /** Output kept per broker process, bytes (the tail is what explains a failure). */
