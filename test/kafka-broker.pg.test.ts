@@ -285,5 +285,6 @@ describe('a broker restart under cdc run (DESIGN.md §3.12)', () => {
       await publisher;
       await target.end();
     }
-  });
+    // About 50 s alone on 2 CPUs: two broker restarts, one outage until the client gives up.
+  }, 240_000);
 });
