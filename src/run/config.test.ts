@@ -45,8 +45,8 @@ describe('cdc.yaml', () => {
   });
 
   it('reads a debezium section with kafka, and wants exactly one broker', () => {
-    const config = loadRunConfig(file('target: {url: postgres://h/w}\ndebezium:\n  kafka:\n    brokers: [k1:9092, k2:9092]\n    topic_pattern: ^dbz\\.\n    group_id: g\n'));
-    expect(config.debezium?.kafka).toEqual({ brokers: ['k1:9092', 'k2:9092'], topic_pattern: '^dbz\\.', group_id: 'g' });
+    const config = loadRunConfig(file('target: {url: postgres://h/w}\ndebezium:\n  kafka:\n    brokers: [k1:9092, k2:9092]\n    topic_pattern: ^dbz\\.\n    group_id: g\n    session_timeout_ms: 10000\n'));
+    expect(config.debezium?.kafka).toEqual({ brokers: ['k1:9092', 'k2:9092'], topic_pattern: '^dbz\\.', group_id: 'g', session_timeout_ms: 10000 });
     const both = file('debezium:\n  nats: {url: nats://h, stream: s}\n  kafka: {brokers: [k:9092], topics: [t]}\n');
     expect(() => loadRunConfig(both)).toThrow(new RegExp(`${both}:2: debezium: give exactly one of nats and kafka`));
     const noTopics = file('debezium:\n  kafka:\n    brokers: [k:9092]\n');

@@ -149,3 +149,21 @@ export function debeziumTransactionEvent(status: 'BEGIN' | 'END', id: string, ev
     ts_ms: 1_700_000_000_000,
   });
 }
+
+/**
+ * The Kafka record key Debezium writes with a change event (JSON converter with the embedded
+ * schema): the table's primary-key columns of `row`, as `{ schema, payload }`.
+ * @throws {Error} when the table has no primary key (Debezium then writes a null key) or a column
+ *   type the builder does not cover.
+ * @see https://debezium.io/documentation/reference/stable/connectors/postgresql.html#postgresql-change-events-key
+ */
+export function debeziumKey(table: TableSchema, row: TextRow): string {
+  if (table.primaryKey.length === 0) throw new Error(`test event builder: ${table.id.schema}.${table.id.name} has no primary key, so Debezium writes no record key`);
+  const columns = table.primaryKey.map((name) => {
+    const column = table.columns.find((c) => c.name === name);
+    if (!column) throw new Error(`test event builder: key column ${name} is not a column of ${table.id.name}`);
+    return column;
+  });
+  const schema = { type: 'struct', fields: columns.map(fieldSchema), optional: false, name: `chinook.${table.id.schema}.${table.id.name}.Key` };
+  return toJson({ schema, payload: Object.fromEntries(columns.map((c) => [c.name, value(c, row[c.name] ?? null)])) });
+}

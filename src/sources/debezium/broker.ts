@@ -24,6 +24,8 @@ export type DebeziumBroker =
       readonly topicPattern?: string;
       /** Consumer group (default: the pipeline name). */
       readonly groupId?: string;
+      /** Consumer-group session timeout, ms (default 30 000; see `KafkaTransportOptions.sessionTimeoutMs`). */
+      readonly sessionTimeoutMs?: number;
       readonly tls?: boolean;
       readonly sasl?: KafkaSasl;
     };
@@ -72,6 +74,7 @@ export function brokerConnector(broker: DebeziumBroker, name: string, settings: 
       after: mergedOffsets(checkpoint),
       ...(broker.topics ? { topics: broker.topics } : {}),
       ...(broker.topicPattern !== undefined ? { topicPattern: broker.topicPattern } : {}),
+      ...(broker.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: broker.sessionTimeoutMs } : {}),
       ...(broker.tls ? { tls: true } : {}),
       ...(broker.sasl ? { sasl: broker.sasl } : {}),
     });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CdcError } from '../../errors.js';
-import { checkKafkaStart, type KafkaPartitionFacts } from './kafka-start.js';
+import { checkKafkaStart, kafkaStartOffsets, type KafkaPartitionFacts } from './kafka-start.js';
 
 const context = { groupId: 'shop', brokers: ['k1:9092', 'k2:9092'], pipeline: 'shop' };
 const p = (f: Partial<KafkaPartitionFacts>): KafkaPartitionFacts => ({ topic: 'dbz.public.t', partition: 0, logStart: 0n, logEnd: 100n, ...f });
@@ -57,5 +57,26 @@ describe('checkKafkaStart', () => {
   it('names five partitions and counts the rest', () => {
     const e = error(Array.from({ length: 8 }, (_, i) => p({ partition: i, merged: 1n, logStart: 10n })));
     expect(e.message).toContain('… (8 partitions)');
+  });
+});
+
+describe('kafkaStartOffsets', () => {
+  it("starts after the target's merged offset whatever the group committed, and at the log start where the target merged nothing", () => {
+    expect(
+      kafkaStartOffsets([
+        p({ merged: 41n, committed: 42n, logStart: 10n }),
+        // The group is behind the target and below the log start: the gap was accepted with
+        // UPDATE cdc_management.offsets (the BROKER_RETENTION_GAP remedy). Fetching from the group's
+        // offset failed with OFFSET_OUT_OF_RANGE on every retry on a real broker.
+        p({ partition: 1, merged: 3n, committed: 2n, logStart: 4n }),
+        p({ partition: 2, logStart: 7n }),
+        p({ partition: 3, committed: 5n, logStart: 7n }),
+      ]),
+    ).toEqual([
+      { topic: 'dbz.public.t', partition: 0, offset: 42n },
+      { topic: 'dbz.public.t', partition: 1, offset: 4n },
+      { topic: 'dbz.public.t', partition: 2, offset: 7n },
+      { topic: 'dbz.public.t', partition: 3, offset: 7n },
+    ]);
   });
 });

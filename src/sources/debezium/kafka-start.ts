@@ -10,7 +10,10 @@
  *   re-created): BROKER_TARGET_AHEAD;
  * - the group committed past the target's next offset (the target was restored from a backup, or
  *   another pipeline shares the group id): KAFKA_GROUP_AHEAD. The messages are still there, so
- *   resetting the group's offsets to the target's position is enough.
+ *   resetting the group's offsets to the target's position is enough. The consumer reads from
+ *   the target's offsets ({@link kafkaStartOffsets}), so nothing would be skipped by this
+ *   process; the stop is for the other consumer the offsets point to, which would share the
+ *   group's partitions with this one.
  *
  * A partition the target never merged is read from the group's offset, or from the start: there
  * the group must not have committed past the log start offset either.
@@ -87,7 +90,7 @@ export function checkKafkaStart(partitions: readonly KafkaPartitionFacts[], cont
       .join(' ');
     throw new CdcError(
       'KAFKA_GROUP_AHEAD',
-      `consumer group ${JSON.stringify(context.groupId)} has committed past what the target holds, so its messages in between would be skipped (was the target restored from a backup, or does another pipeline use this group?): ${list(described)}`,
+      `consumer group ${JSON.stringify(context.groupId)} has committed past what the target holds (was the target restored from a backup, or does another pipeline use this group? Two consumers of one group split its partitions between them): ${list(described)}`,
       {
         remedy:
           `with cdc run stopped, move the group back to the target's position (the messages are still in Kafka): ` +
@@ -98,4 +101,25 @@ export function checkKafkaStart(partitions: readonly KafkaPartitionFacts[], cont
       },
     );
   }
+}
+
+/** Where a consumer starts reading one partition. */
+export interface KafkaStartOffset {
+  readonly topic: string;
+  readonly partition: number;
+  /** The first offset to fetch. */
+  readonly offset: bigint;
+}
+
+/**
+ * Where to start each partition once {@link checkKafkaStart} let the start through: right after
+ * the target's merged offset, or at the log start offset where the target merged nothing of the
+ * partition. The group's committed offset is not used: the target is the checkpoint
+ * (DESIGN.md §3.2). A group behind the target (a lost commit, or the offsets reset in the remedy
+ * of BROKER_RETENTION_GAP) may point below the log start, where a fetch fails with
+ * OFFSET_OUT_OF_RANGE on every try; and a group whose offsets expired
+ * (`offsets.retention.minutes`) would re-read the whole partition.
+ */
+export function kafkaStartOffsets(partitions: readonly KafkaPartitionFacts[]): KafkaStartOffset[] {
+  return partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.merged === undefined ? p.logStart : p.merged + 1n }));
 }

@@ -4,10 +4,11 @@
  *
  * Exactly-once comes from the target, not from the group (DESIGN.md §3.2): the offset of the
  * last merged message of every partition is stored with the data, and the pipeline skips what
- * is at or below it. Offsets are committed to the group only after the batch holding the
- * messages committed (auto-commit is off), so the group never runs ahead of the target and a
- * restart re-reads at most the batches whose commit to the group was lost. A partition the group
- * never committed is read from its earliest offset (a Debezium topic starts with the snapshot).
+ * is at or below it. A start reads every partition from right after that offset (from its log
+ * start where the target has none: a Debezium topic starts with the snapshot), whatever the
+ * group committed. Offsets are committed to the group only after the batch holding the messages
+ * committed (auto-commit is off), so the group never runs ahead of the target; they serve the
+ * start check, lag monitoring and Kafka's own tools.
  *
  * One `cdc run` per group: partitions of one table must not be merged by two processes.
  * @see https://kafka.apache.org/documentation/#consumerconfigs
@@ -17,7 +18,7 @@ import { CdcError } from '../../errors.js';
 import type { TransactionFraming } from './transaction-tracker.js';
 import type { MessageTransport, SourceMessage } from './transport.js';
 import { ArrivalSignal } from './arrival.js';
-import { checkKafkaStart, type KafkaPartitionFacts } from './kafka-start.js';
+import { checkKafkaStart, kafkaStartOffsets, type KafkaPartitionFacts, type KafkaStartOffset } from './kafka-start.js';
 
 /** SASL credentials (`security.protocol=SASL_*`). */
 export interface KafkaSasl {
@@ -42,7 +43,14 @@ export interface KafkaTransportOptions {
   /** TLS to the brokers (`security.protocol=SSL` or `SASL_SSL`). */
   readonly tls?: boolean;
   readonly sasl?: KafkaSasl;
-  /** Group session timeout, ms (default 30 000). */
+  /**
+   * Group session timeout, ms (default 30 000): how long the broker waits for a silent member
+   * before it gives its partitions to others. A `cdc run` that crashed, or lost a broker for
+   * longer than the client's retries (about 12 s), could not leave the group; the next consumer
+   * is assigned the partitions only once that old member's session ran out, so a smaller value
+   * resumes sooner, at the cost of rebalances on a slow network. The broker accepts
+   * `group.min.session.timeout.ms` to `group.max.session.timeout.ms` (6 000 to 300 000 by default).
+   */
   readonly sessionTimeoutMs?: number;
   /** Client id sent to the brokers (default `cdc-merge <groupId>`). */
   readonly clientId?: string;
@@ -139,8 +147,9 @@ export class KafkaTransport implements MessageTransport {
 
   /**
    * Connects, resolves the topics, checks the partitions against the target's offsets
-   * (`options.after`), joins the group and starts fetching from the group's committed offsets
-   * (earliest where there are none).
+   * (`options.after`), joins the group and starts fetching each partition right after the
+   * target's offset ({@link kafkaStartOffsets}); without `options.after`, from the group's
+   * committed offsets (earliest where there are none).
    * @throws {CdcError} CONNECTION_FAILED (retryable) when no broker answers; TOPIC_NOT_FOUND and
    *   CONFIG_INVALID as {@link selectTopics}; BROKER_RETENTION_GAP, BROKER_TARGET_AHEAD and
    *   KAFKA_GROUP_AHEAD as {@link checkKafkaStart}.
@@ -168,6 +177,7 @@ export class KafkaTransport implements MessageTransport {
     } catch (error) {
       throw error instanceof CdcError ? error : connectionFailed(where, error);
     }
+    let start: KafkaStartOffset[] = [];
     if (options.after !== undefined) {
       let facts: KafkaPartitionFacts[];
       try {
@@ -176,12 +186,15 @@ export class KafkaTransport implements MessageTransport {
         throw connectionFailed(where, error);
       }
       checkKafkaStart(facts, { groupId: options.groupId, brokers: options.brokers, pipeline: options.pipeline ?? options.groupId });
+      start = kafkaStartOffsets(facts);
     }
     const consumer = new Consumer({ ...base, groupId: options.groupId });
     try {
       const stream = await consumer.consume({
         topics,
-        mode: 'committed',
+        // Each checked partition starts after the target's offset; any other (a topic created
+        // since, a partition added) at its earliest offset.
+        ...(start.length > 0 ? { mode: 'manual' as const, offsets: start.map((o) => ({ ...o })) } : { mode: 'committed' as const }),
         fallbackMode: 'earliest',
         autocommit: false,
         sessionTimeout: options.sessionTimeoutMs ?? 30_000,
@@ -203,7 +216,7 @@ export class KafkaTransport implements MessageTransport {
   async fetch(max: number, waitMs: number): Promise<SourceMessage[]> {
     if (this.buffer.length === 0 && !this.ended) await this.arrival.wait(waitMs);
     if (this.buffer.length === 0 && this.ended) {
-      throw new CdcError('CONNECTION_FAILED', `the Kafka consumer of group ${JSON.stringify(this.consumer.groupId)} stopped: ${(this.failure as Error | undefined)?.message ?? 'closed'}`, {
+      throw new CdcError('CONNECTION_FAILED', `the Kafka consumer of group ${JSON.stringify(this.consumer.groupId)} stopped: ${this.failure === undefined ? 'closed' : describeKafkaError(this.failure)}`, {
         cause: this.failure,
         retryable: true,
         remedy: 'check the brokers; the pipeline resumes after the merged offsets',
@@ -219,8 +232,8 @@ export class KafkaTransport implements MessageTransport {
 
   /**
    * Commits, for every partition, the offset after its last merged message to the group (call
-   * after the batch committed). Best effort: a lost commit only makes the next start re-read
-   * messages the pipeline then skips.
+   * after the batch committed). Best effort: a lost commit changes nothing at the next start,
+   * which reads from the target's offsets.
    */
   async acknowledge(positions: ReadonlyMap<string, bigint>): Promise<void> {
     const offsets = [...positions].map(([name, position]) => ({ ...parseKafkaPartition(name), offset: position + 1n, leaderEpoch: -1 }));
@@ -297,8 +310,25 @@ function toSourceMessage(m: Message): SourceMessage {
   };
 }
 
+/**
+ * A client error's message with the messages of the errors it carries (@platformatic/kafka's
+ * `ResponseError` says only which API failed; its `errors` name the broker's error codes and
+ * the partitions).
+ */
+function describeKafkaError(cause: unknown): string {
+  if (!(cause instanceof Error)) return String(cause);
+  const inner = ((cause as { errors?: unknown[] }).errors ?? []).map((e) => (e instanceof Error ? `${e.message}${describeProtocolError(e)}` : String(e)));
+  return [cause.message, ...inner].join('; ');
+}
+
+/** ` [<broker error code>] (at <path>)` for a protocol error, e.g. ` [OFFSET_OUT_OF_RANGE] (at /responses/0/partitions/0)`. */
+function describeProtocolError(error: Error): string {
+  const { apiId, path } = error as { apiId?: unknown; path?: unknown };
+  return (typeof apiId === 'string' ? ` [${apiId}]` : '') + (typeof path === 'string' && path !== '' ? ` (at ${path})` : '');
+}
+
 function connectionFailed(where: string, cause: unknown): CdcError {
-  const detail = cause instanceof Error ? [cause.message, ...((cause as { errors?: Error[] }).errors ?? []).map((e) => e.message)].join('; ') : String(cause);
+  const detail = describeKafkaError(cause);
   return new CdcError('CONNECTION_FAILED', `cannot consume from Kafka at ${where}: ${detail}`, {
     cause,
     retryable: true,

@@ -57,6 +57,11 @@ export const debeziumSettingsSchema = z
           .optional(),
         /** Consumer group (default: the pipeline name). */
         group_id: z.string().min(1).optional(),
+        /**
+         * Consumer-group session timeout, ms (default 30 000; the broker allows
+         * group.min.session.timeout.ms to group.max.session.timeout.ms, 6 000 to 300 000 by default).
+         */
+        session_timeout_ms: z.number().int().min(1000).optional(),
         tls: z.boolean().optional(),
         sasl: z.object({ mechanism: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']), username: z.string(), password: z.string() }).strict().optional(),
       })
@@ -98,6 +103,7 @@ export function debeziumConfigFromYaml(settings: DebeziumSettings): DebeziumSour
       ...(k.topics ? { topics: k.topics } : {}),
       ...(k.topic_pattern !== undefined ? { topicPattern: k.topic_pattern } : {}),
       ...(k.group_id !== undefined ? { groupId: k.group_id } : {}),
+      ...(k.session_timeout_ms !== undefined ? { sessionTimeoutMs: k.session_timeout_ms } : {}),
       ...(k.tls ? { tls: true } : {}),
       ...(k.sasl ? { sasl: k.sasl } : {}),
     };
