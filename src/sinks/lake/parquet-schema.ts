@@ -31,7 +31,10 @@ export function decimalPhysical(precision: number): Pick<SchemaElement, 'type' |
 function leaf(type: LakeType): Omit<SchemaElement, 'name' | 'repetition_type'> {
   switch (type.kind) {
     case 'int16':
-      return { type: 'INT32', converted_type: 'INT_16', logical_type: { type: 'INTEGER', bitWidth: 16, isSigned: true } };
+      // Only the converted type, which readers map to INTEGER(16, signed): hyparquet-writer 0.17.0
+      // writes the INTEGER annotation's bitWidth as a thrift i32 where parquet.thrift says i8, and
+      // pyarrow then rejects the whole footer ("Couldn't deserialize thrift").
+      return { type: 'INT32', converted_type: 'INT_16' };
     case 'int32':
       return { type: 'INT32' };
     case 'int64':
