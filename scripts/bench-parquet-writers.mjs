@@ -344,6 +344,21 @@ async function streamChild(rowsCount, out) {
   console.log(JSON.stringify({ seconds, before, peakRss: procStatusBytes('VmHWM'), bytes: bytes.length, expected: hash.digest('hex') }));
 }
 
+/** cdc-merge's readParquet on a file of the bench: the hash of what it read, and how long it took. */
+async function readChild(file) {
+  const { readParquet } = await import('../dist/sinks/lake/parquet.js');
+  const types = [{ kind: 'int64' }, { kind: 'int32' }, { kind: 'string' }, { kind: 'decimal', precision: 38, scale: SCALE },
+    { kind: 'timestamp-utc' }, { kind: 'bool' }, { kind: 'binary' }, { kind: 'float64' }];
+  const columns = COLUMNS.map(([name, , nullable], c) => ({ name, type: types[c], nullable }));
+  const bytes = new Uint8Array(readFileSync(file));
+  const start = process.hrtime.bigint();
+  const rows = await readParquet(bytes, columns);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const hash = createHash('sha256');
+  for (const row of rows) hash.update(rowLine(row.map((v, c) => (c === 3 && v !== null ? v.unscaled : v))));
+  console.log(JSON.stringify({ seconds, digest: hash.digest('hex') }));
+}
+
 /** A `kB` line of /proc/self/status, in bytes. */
 function procStatusBytes(key) {
   const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith(`${key}:`));
@@ -485,6 +500,11 @@ async function main() {
     result.deltaRsExact = check.deltars === result.expected;
     result.physical = check.physical;
     result.pages = await pageKinds(readFileSync(out));
+    const read = spawnSync(process.execPath, ['--max-old-space-size=8192', fileURLToPath(import.meta.url), '--read', out], { encoding: 'utf8' });
+    const readResult = read.status === 0 ? JSON.parse(read.stdout.trim()) : undefined;
+    result.readBack = readResult
+      ? `${readResult.digest === result.expected ? 'exact' : 'DIFFERENT'}, ${Math.round(rows / readResult.seconds).toLocaleString('en-US')} rows/s`
+      : `failed: ${read.stderr.trim().split('\n')[0]}`;
     result.probe = runProbe(name, dir, python);
     results.push(result);
     console.error(`${name}: ${result.median.toFixed(2)} s`);
@@ -499,9 +519,9 @@ async function main() {
       `${r.pyarrowExact ? 'yes' : 'NO'} | ${r.deltaRsExact ? 'yes' : 'NO'} |`);
   }
   console.log('');
-  console.log('| writer | data pages | int16, date, timestamp without zone, list<int32> with null elements (pyarrow) |');
-  console.log('| --- | --- | --- |');
-  for (const r of results) console.log(`| ${r.version} | ${r.pages} | ${r.probe} |`);
+  console.log('| writer | data pages | int16, date, timestamp without zone, list<int32> with null elements (pyarrow) | its file read by cdc-merge readParquet |');
+  console.log('| --- | --- | --- | --- |');
+  for (const r of results) console.log(`| ${r.version} | ${r.pages} | ${r.probe} | ${r.readBack} |`);
   console.log('');
   for (const r of results) console.log(`${r.name}: ${r.physical}`);
   if (only.includes('codec')) {
@@ -529,6 +549,7 @@ async function main() {
 const childName = arg('child', undefined);
 const probeName = arg('probe', undefined);
 if (probeName) await probe(probeName, arg('out', 'probe.parquet'));
+else if (arg('read', undefined)) await readChild(arg('read', undefined));
 else if (process.argv.includes('--stream')) await streamChild(Number(arg('rows', '1000')), arg('out', 'stream.parquet'));
 else if (childName) await child(childName, Number(arg('rows', '1000')), Number(arg('runs', '1')), arg('out', 'out.parquet'));
 else process.exitCode = await main();
