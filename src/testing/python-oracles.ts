@@ -76,3 +76,61 @@ export function readDeltaTable(uri: string, options: { cdfFrom?: number; storage
     });
   });
 }
+
+/** What pyarrow reads of a Parquet file (`oracles/parquet_file.py read`). */
+export interface ParquetReading {
+  /** Top-level fields: Arrow type as pyarrow prints it (`decimal128(38, 10)`), field id or null. */
+  readonly schema: { name: string; type: string; fieldId: number | null; nullable: boolean }[];
+  /** Leaf columns of the first row group: physical and logical type, codec, exact statistics. */
+  readonly columns: {
+    path: string;
+    physical: string;
+    logical: string;
+    compression: string | null;
+    min: string | boolean | null;
+    max: string | boolean | null;
+    nullCount: number | null;
+  }[];
+  /**
+   * Rows in file order. Integers, dates (days) and timestamps (µs since the epoch) as decimal
+   * strings, decimals as their unscaled integer string, floats as the hex of their 8 bytes
+   * (big-endian), bytes as hex.
+   */
+  readonly rows: OracleValue[][];
+  readonly numRows: number;
+}
+
+function runOracle(args: string[], what: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(oraclesPython(), [join(ORACLES_DIR, 'parquet_file.py'), ...args], { maxBuffer: 1024 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`the oracle could not ${what}: ${stderr.trim() || error.message}`));
+      else resolvePromise(stdout);
+    });
+  });
+}
+
+/**
+ * Reads a Parquet file with pyarrow.
+ * @throws {Error} with pyarrow's message when it cannot read the file.
+ */
+export async function readParquetWithPyarrow(path: string): Promise<ParquetReading> {
+  return JSON.parse(await runOracle(['read', path], `read ${path}`)) as ParquetReading;
+}
+
+/**
+ * Reads a Parquet file with delta-rs, as the one data file of a Delta table made for it
+ * (`oracles/parquet_file.py delta`): Arrow types as delta-rs maps them, rows as in
+ * {@link ParquetReading}.
+ * @throws {Error} with delta-rs' message when it cannot read the file.
+ */
+export async function readParquetWithDeltaRs(path: string): Promise<{ schema: { name: string; type: string }[]; rows: OracleValue[][] }> {
+  return JSON.parse(await runOracle(['delta', path], `read ${path} as a Delta table`)) as { schema: { name: string; type: string }[]; rows: OracleValue[][] };
+}
+
+/**
+ * Writes the sample table of `oracles/parquet_file.py` into `dir` with pyarrow (DataPage V1,
+ * zstd, dictionary pages) and with delta-rs' writer; returns the Parquet files' paths.
+ */
+export async function writeParquetWithPyarrow(dir: string): Promise<{ pyarrow: string; deltars: string[] }> {
+  return JSON.parse(await runOracle(['write', dir], `write into ${dir}`)) as { pyarrow: string; deltars: string[] };
+}

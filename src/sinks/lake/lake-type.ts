@@ -58,7 +58,7 @@ export interface LakeDecimal {
 
 /**
  * A value of a {@link LakeType}, or `null` for SQL NULL:
- * int16/int32/float32/float64: `number`; int64: `bigint`; bool: `boolean`; string: `string`;
+ * int16/int32/float64: `number`; float32: `number` (written rounded to binary32, `Math.fround`); int64: `bigint`; bool: `boolean`; string: `string`;
  * binary: `Uint8Array`; date: `number` (days since 1970-01-01, may be negative);
  * timestamp-utc/timestamp-ntz: `bigint` (microseconds since 1970-01-01T00:00:00, UTC for
  * timestamp-utc); decimal: {@link LakeDecimal}; list: an array of element values (each may be null).

@@ -31,9 +31,9 @@ export function decimalPhysical(precision: number): Pick<SchemaElement, 'type' |
 function leaf(type: LakeType): Omit<SchemaElement, 'name' | 'repetition_type'> {
   switch (type.kind) {
     case 'int16':
-      // Only the legacy converted type: hyparquet-writer 0.17.0 encodes IntType.bitWidth (a
-      // thrift i8) as a zigzag i32, so readers took INTEGER(16) for INTEGER(32) and arrow-rs
-      // refused the file ("Integer(32) is incompatible with converted type INT_16").
+      // Only the converted type, which readers map to INTEGER(16, signed): hyparquet-writer 0.17.0
+      // writes the INTEGER annotation's bitWidth as a thrift i32 where parquet.thrift says i8, and
+      // pyarrow then rejects the whole footer ("Couldn't deserialize thrift").
       return { type: 'INT32', converted_type: 'INT_16' };
     case 'int32':
       return { type: 'INT32' };

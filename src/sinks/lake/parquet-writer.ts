@@ -33,6 +33,34 @@ export interface ParquetWriteOptions {
  */
 export const DEFAULT_ROW_GROUP_ROWS = 100_000;
 
+/**
+ * hyparquet-writer's in-memory writer, emptied into a list of chunks after each row group
+ * (hyparquet-writer calls `flush` then), so its buffer holds one row group's pages instead of
+ * doubling (and copying) up to the whole file's size.
+ */
+class ChunkedByteWriter extends ByteWriter {
+  readonly chunks: Uint8Array[] = [];
+
+  flush(): void {
+    if (this.index === 0) return;
+    this.chunks.push(new Uint8Array(this.buffer.slice(0, this.index)));
+    this.index = 0;
+  }
+
+  /** The whole file, in one array. */
+  bytes(): Uint8Array {
+    this.flush();
+    const out = new Uint8Array(this.chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const chunk of this.chunks) {
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+    this.chunks.length = 0;
+    return out;
+  }
+}
+
 /** A value as hyparquet-writer takes it: decimals as their unscaled bigint, lists element-wise. */
 function toWriterValue(type: LakeType, value: LakeValue): unknown {
   if (value === null) return null;
@@ -47,7 +75,7 @@ function toWriterValue(type: LakeType, value: LakeValue): unknown {
  * Not reusable after `finish`.
  */
 export class ParquetFileWriter {
-  private readonly output = new ByteWriter();
+  private readonly output = new ChunkedByteWriter();
   private readonly writer: ParquetWriter;
   private readonly stats: ColumnStatsBuilder[];
   private buffered: unknown[][];
@@ -140,7 +168,7 @@ export class ParquetFileWriter {
     this.finished = true;
     if (this.writer.finish()) throw new Error('hyparquet-writer: an in-memory finish became asynchronous');
     return {
-      bytes: new Uint8Array(this.output.getBuffer()),
+      bytes: this.output.bytes(),
       numRecords: this.numRecords,
       stats: this.stats.map((s) => s.stats()),
     };

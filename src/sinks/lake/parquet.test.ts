@@ -1,7 +1,7 @@
 import { parquetMetadata } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
 import { CdcError } from '../../errors.js';
-import { readParquet, writeParquet, type LakeColumn, type LakeValue } from './parquet.js';
+import { compareUtf8, readParquet, writeParquet, type LakeColumn, type LakeValue } from './parquet.js';
 import { decimalBytes } from './parquet-schema.js';
 
 const dec = (unscaled: bigint, scale = 10) => ({ unscaled, scale });
@@ -149,5 +149,16 @@ describe('writeParquet / readParquet', () => {
     const file = writeParquet(columns, rows, { rowGroupRows: 1000 });
     expect(parquetMetadata(file.bytes.buffer as ArrayBuffer).row_groups).toHaveLength(3);
     expect(await readParquet(file.bytes, columns)).toEqual(rows);
+  });
+
+  it('compareUtf8 orders strings as their UTF-8 bytes, surrogate pairs above U+E000..U+FFFF', () => {
+    const pool = ['a', 'z', '\0', 'é', '\uD7FF', '\uE000', '\uFFFF', '\u{10000}', '\u{1F600}', '\u{10FFFF}'];
+    let seed = 7;
+    const pick = () => pool[(seed = (seed * 48271) % 2147483647) % pool.length]!;
+    for (let i = 0; i < 2000; i++) {
+      const a = Array.from({ length: 1 + (i % 4) }, pick).join('');
+      const b = Array.from({ length: 1 + ((i >> 2) % 4) }, pick).join('');
+      expect(Math.sign(compareUtf8(a, b)), `${a} vs ${b}`).toBe(Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b))));
+    }
   });
 });
