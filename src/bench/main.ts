@@ -13,7 +13,9 @@
  * (1,000,000) staged changes into a BENCH_MERGE_ROWS (1,000,000)-row table against per-row
  * upserts (BENCH_MERGE_ROWWISE, 200,000 changes). Then the Debezium benchmark (`debezium.ts`):
  * BENCH_DBZ_CHANGES (100,000) changes through the PostgreSQL slot and as Debezium events on NATS
- * JetStream. BENCH_SUITE=replication|merge|debezium runs one part.
+ * JetStream. Then the Delta Lake benchmark (`delta.ts`): BENCH_DELTA_CHANGES (1,000,000) changes
+ * into a BENCH_DELTA_ROWS (1,000,000)-row Delta table in batches of BENCH_DELTA_BATCH (100,000),
+ * by cdc-merge and by delta-rs `merge()`. BENCH_SUITE=replication|merge|debezium|delta runs one part.
  *
  * Results go to standard output, progress to standard error. Exits 1 when a target differs
  * from its source or a step fails.
@@ -27,6 +29,7 @@ import { describeMachine, formatMachine } from './machine.js';
 import { benchNative } from './native.js';
 import { benchMerge, renderMergeResults } from './merge.js';
 import { benchDebezium, renderDebeziumResults } from './debezium.js';
+import { benchDelta, renderDeltaResults } from './delta.js';
 import { renderResults } from './report.js';
 
 /** A positive integer from the environment, or `fallback`. */
@@ -53,7 +56,7 @@ async function main(): Promise<number> {
   note(`pgbench scale ${config.scale}, ${config.transactions} transactions, ${config.clients} clients, ${config.jobs} threads`);
 
   const suite = process.env.BENCH_SUITE ?? 'all';
-  if (!['all', 'replication', 'merge', 'debezium'].includes(suite)) throw new Error(`BENCH_SUITE=${suite}: use replication, merge, debezium or all`);
+  if (!['all', 'replication', 'merge', 'debezium', 'delta'].includes(suite)) throw new Error(`BENCH_SUITE=${suite}: use replication, merge, debezium, delta or all`);
   const log = compactLogger(process.env.CDC_LOG_LEVEL ?? 'warn');
   const replication = suite === 'all' || suite === 'replication';
   const native: PeerResult | undefined = only === 'cdc' || !replication ? undefined : await benchNative(config);
@@ -74,13 +77,19 @@ async function main(): Promise<number> {
       ? undefined
       : await benchDebezium({ changes: envInteger('BENCH_DBZ_CHANGES', 100_000), transactionSize: envInteger('BENCH_DBZ_TXN', 10) }, log);
 
+  const delta =
+    suite !== 'all' && suite !== 'delta'
+      ? undefined
+      : await benchDelta({ tableRows: envInteger('BENCH_DELTA_ROWS', 1_000_000), changes: envInteger('BENCH_DELTA_CHANGES', 1_000_000), batch: envInteger('BENCH_DELTA_BATCH', 100_000) });
+
   const out = (s = '') => process.stdout.write(`${s}\n`);
   out(`cdc-merge benchmark, ${new Date().toISOString()}`);
   out(`machine: ${formatMachine(machine)}`);
   if (replication) out(renderResults(config, native, cdc));
   if (merge) out(`${replication ? '\n' : ''}${renderMergeResults(merge)}`);
   if (debezium) out(`\n${renderDebeziumResults(debezium)}`);
-  let ok = (merge?.equal ?? true) && (debezium?.equal ?? true);
+  if (delta) out(`\n${renderDeltaResults(delta)}`);
+  let ok = (merge?.equal ?? true) && (debezium?.equal ?? true) && (delta?.equal ?? true);
   for (const r of [native, cdc]) {
     if (!r) continue;
     if (r.comparison.every((c) => c.equal)) continue;

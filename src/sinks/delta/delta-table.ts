@@ -18,6 +18,9 @@ import type { LakeStorage } from '../lake/storage.js';
 import { deltaColumns, deltaSchemaString, usesTimestampNtz, type DeltaColumn, type DeltaType } from './delta-types.js';
 import { applyActions, commitVersion, readSnapshot, type AddAction, type DeltaAction, type DeltaSnapshot, type MetaDataAction, type ProtocolAction } from './delta-log.js';
 import { deltaStatsJson } from './file-stats.js';
+import { KeyIndex, keyText } from './key-index.js';
+
+export { keyText } from './key-index.js';
 
 /** A row value in a batch: a stored value, or {@link UNCHANGED} (keep the target's). */
 export type PendingValue = LakeValue | typeof UNCHANGED;
@@ -77,19 +80,6 @@ export interface DeltaTableOptions {
 
 const CHANGE_TYPE: LakeColumn = { name: '_change_type', type: { kind: 'string' }, nullable: false };
 
-/** A stable text for a key's values (64-bit integers, decimals and bytes included). */
-export function keyText(values: readonly (LakeValue | undefined)[]): string {
-  return JSON.stringify(values, (_k, v: unknown) => {
-    if (typeof v === 'bigint') return `n${v.toString()}`;
-    if (v instanceof Uint8Array) return `b${Buffer.from(v).toString('hex')}`;
-    if (v && typeof v === 'object' && 'unscaled' in v) {
-      const d = v as unknown as { unscaled: bigint; scale: number };
-      return `d${d.unscaled.toString()}e${d.scale}`;
-    }
-    return v;
-  });
-}
-
 function isTimestampNtzNeeded(columns: readonly { deltaType: DeltaType }[]): boolean {
   return columns.some((c) => usesTimestampNtz(c.deltaType));
 }
@@ -109,7 +99,7 @@ export function protocolFor(columns: readonly { deltaType: DeltaType }[], change
 export class DeltaTable {
   /** Columns in the Delta table's order (source columns, plus any the source dropped). */
   columns: DeltaColumn[];
-  private index: Map<string, string[]> | undefined;
+  private index: KeyIndex | undefined;
 
   private constructor(
     private readonly storage: LakeStorage,
@@ -155,7 +145,7 @@ export class DeltaTable {
       const outcome = await commitVersion(storage, path, 0, actions);
       snapshot = outcome.committed ? applyActions(snapshot, 0, actions) : await readSnapshot(storage, path);
       table.snapshot = snapshot;
-      table.index = new Map();
+      table.index = new KeyIndex();
     }
     table.adoptStoredSchema();
     return table;
@@ -260,18 +250,16 @@ export class DeltaTable {
   }
 
   /** Builds the key → files index from the table's files (the rebuild when none is kept). */
-  private async ensureIndex(): Promise<Map<string, string[]>> {
+  private async ensureIndex(): Promise<KeyIndex> {
     if (this.index) return this.index;
     const keys = this.keyPositions();
     const keyColumns = keys.map((i) => this.columns[i]!.lake);
-    const index = new Map<string, string[]>();
+    const index = new KeyIndex();
     for (const path of this.snapshot.files.keys()) {
-      for (const row of await this.readRows(path, keyColumns)) {
-        const key = keyText(row);
-        const files = index.get(key);
-        if (files) files.push(path);
-        else index.set(key, [path]);
-      }
+      index.addFile(
+        path,
+        (await this.readRows(path, keyColumns)).map((row) => keyText(row)),
+      );
     }
     this.index = index;
     this.log.debug({ table: this.description, keys: index.size }, 'delta: key index built from the table');
@@ -363,12 +351,12 @@ export class DeltaTable {
       }
     }
     const lookups = changes.keyed.size > 0 || [...changes.rows.values()].some((rc) => rc.count < 0);
-    const index = changes.truncated || !lookups ? new Map<string, string[]>() : await this.ensureIndex();
+    const index = changes.truncated || !lookups ? new KeyIndex() : await this.ensureIndex();
     // Files to rewrite, with the keys (and for keyless tables, how many rows) they lose or change.
     const touched = new Map<string, Map<string, number>>();
     const touch = (key: string, n: number) => {
-      const files = index.get(key);
-      if (!files) return 0;
+      const files = index.files(key);
+      if (files.length === 0) return 0;
       let left = n;
       for (const f of files) {
         if (left <= 0) break;
@@ -508,27 +496,8 @@ export class DeltaTable {
   private adopt(version: number, actions: readonly DeltaAction[], keys?: ReadonlyMap<string, readonly string[]>): void {
     this.snapshot = applyActions(this.snapshot, version, actions);
     if (!this.index) return;
-    const removed = new Set<string>();
-    for (const a of actions) if ('remove' in a) removed.add(a.remove.path);
-    if (removed.size > 0) {
-      if (actions.some((a) => 'remove' in a) && this.snapshot.files.size === 0) {
-        this.index.clear();
-      } else {
-        for (const [key, files] of this.index) {
-          const left = files.filter((f) => !removed.has(f));
-          if (left.length === 0) this.index.delete(key);
-          else if (left.length !== files.length) this.index.set(key, left);
-        }
-      }
-    }
-    for (const [file, fileKeys] of keys ?? []) {
-      if (!this.snapshot.files.has(file)) continue;
-      for (const key of fileKeys) {
-        const files = this.index.get(key);
-        if (files) files.push(file);
-        else this.index.set(key, [file]);
-      }
-    }
+    for (const a of actions) if ('remove' in a) this.index.removeFile(a.remove.path);
+    for (const [file, fileKeys] of keys ?? []) if (this.snapshot.files.has(file)) this.index.addFile(file, fileKeys);
   }
 
   /**
