@@ -340,7 +340,19 @@ export class DeltaTable {
     const keyAt = this.keyPositions();
     const keyOf = (row: readonly LakeValue[]) => keyText(keyAt.map((i) => row[i]));
     const changeRows: LakeValue[][] = [];
-    const out: LakeValue[][] = [];
+    // Rows of rewritten files go out in files of at most maxRowsPerFile rows as they come, so
+    // memory holds one file's rows and the batch, not every row the batch rewrites.
+    let out: LakeValue[][] = [];
+    const written = { adds: [] as AddAction[], keys: new Map<string, string[]>() };
+    const flush = async (all: boolean) => {
+      while (out.length >= this.options.maxRowsPerFile || (all && out.length > 0)) {
+        const part = out.length > this.options.maxRowsPerFile ? out.slice(0, this.options.maxRowsPerFile) : out;
+        out = part === out ? [] : out.slice(this.options.maxRowsPerFile);
+        const w = await this.writeDataFiles(part, true);
+        written.adds.push(...w.adds);
+        for (const [file, keys] of w.keys) written.keys.set(file, keys);
+      }
+    };
     const inserts: LakeValue[][] = [];
     let rewrote = false;
 
@@ -421,7 +433,8 @@ export class DeltaTable {
       removeFile(add, true);
       rewrote = true;
       counts.copied += kept.length;
-      out.push(...kept);
+      for (const row of kept) out.push(row);
+      await flush(false);
     }
     counts.copied -= counts.updated;
     const rewrittenKeys = new Map<string, string[]>();
@@ -448,7 +461,8 @@ export class DeltaTable {
     }
     counts.inserted = inserts.length;
 
-    const written = await this.writeDataFiles([...out, ...inserts], true);
+    for (const row of inserts) out.push(row);
+    await flush(true);
     counts.filesAdded = written.adds.length;
     actions.push(...removes, ...written.adds.map((add) => ({ add })));
     const needsChangeFiles = this.options.changeDataFeed && rewrote && !changes.truncated;
