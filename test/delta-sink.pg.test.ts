@@ -158,6 +158,28 @@ describe('Delta Lake sink', () => {
     }
   });
 
+  it('--soft-delete keeps deleted rows flagged _cdc_deleted; the change feed shows the flag set as an update; a re-insert clears it', async () => {
+    const d = await setup(`CREATE TABLE kv (k int PRIMARY KEY, v text); INSERT INTO kv SELECT g, 'v' || g FROM generate_series(1, 10) g;`);
+    const run = async () => {
+      const r = await runCli(['run', '--source', d.sourceUrl, '--target', d.lake, '--name', d.name, '--until-caught-up', '--soft-delete']);
+      expect(r.code, r.stderr).toBe(0);
+    };
+    await run();
+    await sql(d.sourceUrl, `DELETE FROM kv WHERE k IN (2, 3); UPDATE kv SET v = 'x' WHERE k = 4`);
+    await run();
+    await sql(d.sourceUrl, `INSERT INTO kv VALUES (3, 'back')`);
+    await run();
+    const reading = await readDeltaTable(join(d.lake, 'public', 'kv'), { cdfFrom: 0 });
+    const live = reading.rows.filter((r) => r._cdc_deleted === false).map((r) => withoutColumns(r, ['_cdc_deleted']));
+    expect(sortRows(live)).toEqual(await sourceRows(d.sourceUrl, 'public', 'kv'));
+    expect(reading.rows.filter((r) => r._cdc_deleted === true)).toEqual([{ k: 2, v: 'v2', _cdc_deleted: true }]);
+    expect(reading.cdf!.filter((r) => r.k === 2 && (r._commit_version as number) > 1).map((r) => [r._cdc_deleted, r._change_type])).toEqual([
+      [false, 'update_preimage'],
+      [true, 'update_postimage'],
+    ]);
+    expect(replayChangeFeed([], reading.cdf!, -1)).toEqual(deltaRows(reading));
+  });
+
   it('an update rewrites only the data file that holds its key, and the change feed has exactly its pre- and post-image (cdc.yaml target)', async () => {
     const d = await setup(`CREATE TABLE kv (k int PRIMARY KEY, v text); INSERT INTO kv SELECT g, 'v' || g FROM generate_series(1, 1000) g;`);
     const config = join(d.lake, 'cdc.yaml');

@@ -60,12 +60,14 @@ export function dialectForUrl(url: string): SinkDialect<TargetConfig> {
 /**
  * The settings of a target that is not PostgreSQL (whose settings `cdc run` resolves itself):
  * from `--target <location>` when given, else from the cdc.yaml `target:` section (validated).
- * Undefined for a PostgreSQL target.
+ * `--soft-delete` (or cdc.yaml's top-level `soft_delete`) turns soft delete on. Undefined for a
+ * PostgreSQL target.
  * @throws {CdcError} CONFIG_INVALID for a location the kind cannot use.
  */
-export function resolveLakeTarget(flag: string | undefined, section: { readonly type: string } | undefined): TargetConfig | undefined {
-  if (flag !== undefined) return deltaDialect.acceptsUrl(flag) ? resolveDeltaTarget({ location: flag }) : undefined;
-  if (section?.type === 'delta') return resolveDeltaTarget(section as z.infer<typeof deltaTargetSchema>);
+export function resolveLakeTarget(flag: string | undefined, section: { readonly type: string } | undefined, options: { readonly softDelete?: boolean } = {}): TargetConfig | undefined {
+  const soft = options.softDelete ? { soft_delete: true } : {};
+  if (flag !== undefined) return deltaDialect.acceptsUrl(flag) ? resolveDeltaTarget({ location: flag, ...soft }) : undefined;
+  if (section?.type === 'delta') return resolveDeltaTarget({ ...(section as z.infer<typeof deltaTargetSchema>), ...soft });
   return undefined;
 }
 

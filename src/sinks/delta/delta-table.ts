@@ -76,7 +76,16 @@ export interface DeltaTableOptions {
   readonly changeDataFeed: boolean;
   /** Rows per data file at most (a target file size in rows). */
   readonly maxRowsPerFile: number;
+  /**
+   * Keep deleted rows, flagged `_cdc_deleted = true`, instead of removing them (DESIGN.md §3.4):
+   * the sink's default, overridden by the table definition's `options.softDelete`. Tables without
+   * a primary key always delete.
+   */
+  readonly softDelete?: boolean;
 }
+
+/** The column that flags a deleted row when deleted rows stay (soft delete), as on PostgreSQL targets. */
+export const SOFT_DELETE_COLUMN = '_cdc_deleted';
 
 const CHANGE_TYPE: LakeColumn = { name: '_change_type', type: { kind: 'string' }, nullable: false };
 
@@ -111,7 +120,7 @@ export class DeltaTable {
     private readonly options: DeltaTableOptions,
     private readonly log: Logger,
   ) {
-    this.columns = deltaColumns(source, log);
+    this.columns = this.sourceColumns(source);
   }
 
   /** The Delta table's description for messages: `<location>/<schema>/<table>`. */
@@ -179,7 +188,7 @@ export class DeltaTable {
    * @throws {CdcError} DELTA_SCHEMA_CONFLICT when a column's type changed to another Delta type.
    */
   relation(source: TableSchema): { added: string[] } {
-    const next = deltaColumns(source, this.log);
+    const next = this.sourceColumns(source);
     const known = new Map(this.columns.map((c, i) => [c.name, i]));
     const added: string[] = [];
     for (const column of next) {
@@ -206,6 +215,19 @@ export class DeltaTable {
   }
 
   /** Positions of the key among {@link columns}: the primary key, or every column of a keyless table. */
+  /** Whether deleted rows stay, flagged (see {@link DeltaTableOptions.softDelete}). */
+  get softDelete(): boolean {
+    return (this.source.options?.softDelete ?? this.options.softDelete ?? false) && this.source.primaryKey.length > 0;
+  }
+
+  /** The Delta columns of the source's columns, plus the soft-delete flag when deleted rows stay. */
+  private sourceColumns(source: TableSchema): DeltaColumn[] {
+    const columns = deltaColumns(source, this.log);
+    const soft = (source.options?.softDelete ?? this.options.softDelete ?? false) && source.primaryKey.length > 0;
+    if (soft) columns.push({ name: SOFT_DELETE_COLUMN, deltaType: 'boolean', lake: { name: SOFT_DELETE_COLUMN, type: { kind: 'bool' }, nullable: true }, logical: { kind: 'bool' }, convert: (t) => t === 't' || t === 'true' });
+    return columns;
+  }
+
   keyPositions(): number[] {
     if (this.source.primaryKey.length === 0) return this.columns.map((_c, i) => i);
     const at = new Map(this.columns.map((c, i) => [c.name, i]));
@@ -308,6 +330,7 @@ export class DeltaTable {
       const v = i < row.length ? row[i] : old ? old[i] : this.missingValue(this.columns[i]!);
       out[i] = v === UNCHANGED ? (old ? (old[i] ?? null) : null) : (v ?? null);
     }
+    if (this.softDelete) out[this.columns.findIndex((c) => c.name === SOFT_DELETE_COLUMN)] = false;
     return out;
   }
 
@@ -416,7 +439,18 @@ export class DeltaTable {
         oldRows.set(key, row);
         const change = changes.keyed.get(key);
         if (!change || change.kind === 'delete') {
-          if (change) {
+          if (change && this.softDelete) {
+            const flag = this.columns.findIndex((c) => c.name === SOFT_DELETE_COLUMN);
+            if (row[flag] === true) {
+              kept.push(row);
+            } else {
+              const flagged = [...row];
+              flagged[flag] = true;
+              changeRows.push([...row, 'update_preimage'], [...flagged, 'update_postimage']);
+              kept.push(flagged);
+              counts.deleted++;
+            }
+          } else if (change) {
             changeRows.push([...row, 'delete']);
             counts.deleted++;
           } else {

@@ -24,6 +24,8 @@ export interface DeltaTargetConfig {
   readonly changeDataFeed: boolean;
   /** Rows per data file at most. */
   readonly fileRows: number;
+  /** Keep deleted rows, flagged `_cdc_deleted` (default false; a table definition may override it). */
+  readonly softDelete: boolean;
 }
 
 /** `target: { type: delta, location, change_data_feed, file_rows }` in cdc.yaml. */
@@ -33,6 +35,7 @@ export const deltaTargetSchema = z
     location: z.string().min(1),
     change_data_feed: z.boolean().optional(),
     file_rows: z.number().int().min(1).optional(),
+    soft_delete: z.boolean().optional(),
   })
   .strict();
 
@@ -61,6 +64,7 @@ export function resolveDeltaTarget(section: Partial<z.infer<typeof deltaTargetSc
     location: deltaLocation(section.location),
     changeDataFeed: section.change_data_feed ?? true,
     fileRows: section.file_rows ?? DEFAULT_FILE_ROWS,
+    softDelete: section.soft_delete ?? false,
   };
 }
 
@@ -76,7 +80,7 @@ export const deltaDialect = {
       storage: new LocalStorage(config.location),
       pipeline: context.name,
       log: context.log,
-      tableDefaults: { changeDataFeed: config.changeDataFeed, maxRowsPerFile: config.fileRows },
+      tableDefaults: { changeDataFeed: config.changeDataFeed, maxRowsPerFile: config.fileRows, softDelete: config.softDelete },
     });
   },
   createStatusReader: (url) => openDeltaStatusReader(deltaLocation(url)),

@@ -33,7 +33,7 @@ import type { LakeValue } from '../lake/parquet.js';
 import type { LakeStorage } from '../lake/storage.js';
 import { advance, checkpointFromJson, checkpointToJson, type CheckpointJson } from './checkpoint-json.js';
 import { commitVersion, parseCommit, readSnapshot, commitPath, type DeltaAction } from './delta-log.js';
-import { DeltaTable, keyText, type DeltaTableOptions, type PendingValue, type PlannedCommit, type TableChanges } from './delta-table.js';
+import { DeltaTable, keyText, SOFT_DELETE_COLUMN, type DeltaTableOptions, type PendingValue, type PlannedCommit, type TableChanges } from './delta-table.js';
 
 /** What the Delta sink can do (see {@link SinkCapabilities}). */
 export const DELTA_CAPABILITIES: SinkCapabilities = {
@@ -304,6 +304,7 @@ export class DeltaSink implements ChangeSink {
     const writer = await this.table(table);
     const at = writer.sourcePositions(table);
     const columns = writer.columns;
+    const flag = columns.findIndex((c) => c.name === SOFT_DELETE_COLUMN);
     let part: LakeValue[][] = [];
     let total = 0;
     const flush = async () => {
@@ -318,6 +319,7 @@ export class DeltaSink implements ChangeSink {
         const v = values[i];
         if (typeof v === 'string') row[at[i]!] = columns[at[i]!]!.convert(v);
       }
+      if (flag >= 0) row[flag] = false;
       part.push(row);
       total++;
       if (part.length >= this.options.tableDefaults.maxRowsPerFile) await flush();
