@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { CdcError } from '../../errors.js';
 import { LocalStorage } from '../lake/storage.js';
 import type { SinkContext, SinkDialect } from '../sink-dialect.js';
+import { DEFAULT_CHECKPOINT_INTERVAL } from './checkpoint.js';
 import { BOOKKEEPING, DELTA_CAPABILITIES, DeltaSink } from './sink.js';
 import { openDeltaStatusReader } from './status.js';
 
@@ -24,15 +25,18 @@ export interface DeltaTargetConfig {
   readonly changeDataFeed: boolean;
   /** Rows per data file at most. */
   readonly fileRows: number;
+  /** A Delta log checkpoint every this many versions of a table (a table's `delta.checkpointInterval` wins). */
+  readonly checkpointInterval: number;
 }
 
-/** `target: { type: delta, location, change_data_feed, file_rows }` in cdc.yaml. */
+/** `target: { type: delta, location, change_data_feed, file_rows, checkpoint_interval }` in cdc.yaml. */
 export const deltaTargetSchema = z
   .object({
     type: z.literal('delta'),
     location: z.string().min(1),
     change_data_feed: z.boolean().optional(),
     file_rows: z.number().int().min(1).optional(),
+    checkpoint_interval: z.number().int().min(1).optional(),
   })
   .strict();
 
@@ -61,6 +65,7 @@ export function resolveDeltaTarget(section: Partial<z.infer<typeof deltaTargetSc
     location: deltaLocation(section.location),
     changeDataFeed: section.change_data_feed ?? true,
     fileRows: section.file_rows ?? DEFAULT_FILE_ROWS,
+    checkpointInterval: section.checkpoint_interval ?? DEFAULT_CHECKPOINT_INTERVAL,
   };
 }
 
@@ -76,7 +81,7 @@ export const deltaDialect = {
       storage: new LocalStorage(config.location),
       pipeline: context.name,
       log: context.log,
-      tableDefaults: { changeDataFeed: config.changeDataFeed, maxRowsPerFile: config.fileRows },
+      tableDefaults: { changeDataFeed: config.changeDataFeed, maxRowsPerFile: config.fileRows, checkpointInterval: config.checkpointInterval },
     });
   },
   createStatusReader: (url) => openDeltaStatusReader(deltaLocation(url)),
