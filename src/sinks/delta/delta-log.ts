@@ -1,13 +1,15 @@
 /**
  * The Delta transaction log (`_delta_log/`): its actions, reading a table's snapshot by replaying
  * the log, and committing a new version with put-if-absent so that no version is ever
- * overwritten. Only what the sink writes is read back: JSON commits (classic checkpoints are
- * not read yet; the sink does not write them).
+ * overwritten. Only what the sink writes is read back: JSON commits and classic V1 checkpoints
+ * (`checkpoint.ts`).
  * @see https://github.com/delta-io/delta/blob/master/PROTOCOL.md (Delta Log Entries, Actions,
  *   Action Reconciliation, Creation of New Log Entries)
  */
 import { CdcError } from '../../errors.js';
 import type { LakeStorage } from '../lake/storage.js';
+import { listCheckpointVersions, readCheckpoint, readLastCheckpoint } from './checkpoint.js';
+import { dropExpiredTombstones, tombstoneRetentionMs } from './tombstones.js';
 
 /** `add`: a data file joins the table (PROTOCOL.md "Add File and Remove File"). */
 export interface AddAction {
@@ -27,8 +29,8 @@ export interface AddAction {
 /** `remove`: a data file leaves the table (kept as a tombstone for vacuum). */
 export interface RemoveAction {
   readonly path: string;
-  /** ms since 1970-01-01 UTC. */
-  readonly deletionTimestamp: number;
+  /** ms since 1970-01-01 UTC (optional in the protocol; the sink always writes it). */
+  readonly deletionTimestamp?: number;
   readonly dataChange: boolean;
   readonly extendedFileMetadata: boolean;
   readonly partitionValues: Readonly<Record<string, string | null>>;
@@ -92,6 +94,13 @@ export interface DeltaSnapshot {
   readonly metaData: MetaDataAction | undefined;
   /** Live data files by path. */
   readonly files: ReadonlyMap<string, AddAction>;
+  /**
+   * Tombstones by path: files removed and not re-added, kept for vacuum and for checkpoints
+   * until they expire (`delta.deletedFileRetentionDuration` after their `deletionTimestamp`).
+   * Tombstones older than that before the newest remove read are dropped as commits are
+   * applied, so the set stays bounded by the retention window.
+   */
+  readonly removes: ReadonlyMap<string, RemoveAction>;
   /** The latest `txn.version` by appId. */
   readonly txns: ReadonlyMap<string, number>;
   /** The `commitInfo` of each version read, newest last (only what {@link readSnapshot} kept). */
@@ -104,7 +113,7 @@ export function commitPath(tablePath: string, version: number): string {
 }
 
 /** An empty snapshot (no version yet). */
-export const NO_TABLE: DeltaSnapshot = { version: -1, protocol: undefined, metaData: undefined, files: new Map(), txns: new Map(), lastCommitInfo: undefined };
+export const NO_TABLE: DeltaSnapshot = { version: -1, protocol: undefined, metaData: undefined, files: new Map(), removes: new Map(), txns: new Map(), lastCommitInfo: undefined };
 
 /** A snapshot being reconciled (see {@link applyActions}). */
 interface MutableSnapshot {
@@ -112,21 +121,30 @@ interface MutableSnapshot {
   protocol: ProtocolAction | undefined;
   metaData: MetaDataAction | undefined;
   files: Map<string, AddAction>;
+  removes: Map<string, RemoveAction>;
   txns: Map<string, number>;
   lastCommitInfo: Readonly<Record<string, unknown>> | undefined;
 }
 
 /** `base` with the actions of `version` applied (Action Reconciliation). */
 export function applyActions(base: DeltaSnapshot, version: number, actions: readonly DeltaAction[]): DeltaSnapshot {
-  const next: MutableSnapshot = { ...base, files: new Map(base.files), txns: new Map(base.txns), version };
+  const next: MutableSnapshot = { ...base, files: new Map(base.files), removes: new Map(base.removes), txns: new Map(base.txns), version };
+  let newestRemoveMs: number | undefined;
   for (const action of actions) {
-    if ('add' in action) next.files.set(action.add.path, action.add);
-    else if ('remove' in action) next.files.delete(action.remove.path);
-    else if ('metaData' in action) next.metaData = action.metaData;
+    if ('add' in action) {
+      next.files.set(action.add.path, action.add);
+      next.removes.delete(action.add.path);
+    } else if ('remove' in action) {
+      next.files.delete(action.remove.path);
+      next.removes.set(action.remove.path, action.remove);
+      newestRemoveMs = Math.max(newestRemoveMs ?? 0, action.remove.deletionTimestamp ?? 0);
+    } else if ('metaData' in action) next.metaData = action.metaData;
     else if ('protocol' in action) next.protocol = action.protocol;
     else if ('txn' in action) next.txns.set(action.txn.appId, action.txn.version);
     else if ('commitInfo' in action) next.lastCommitInfo = action.commitInfo;
   }
+  // The newest remove's time is at most the current time, so what expired by it has expired.
+  if (newestRemoveMs !== undefined) dropExpiredTombstones(next.removes, newestRemoveMs - tombstoneRetentionMs(next.metaData?.configuration ?? {}));
   return next;
 }
 
@@ -164,24 +182,50 @@ export async function listVersions(storage: LakeStorage, tablePath: string): Pro
   return versions.sort((a, b) => a - b);
 }
 
-/**
- * Reads the table at `tablePath` up to its latest version, starting from `from` (a snapshot
- * already read, to read only what followed).
- * @throws {CdcError} DELTA_LOG_INVALID for a gap in the versions or a damaged entry;
- *   TARGET_NOT_DELTA when the directory holds files but no Delta log.
- */
-export async function readSnapshot(storage: LakeStorage, tablePath: string, from: DeltaSnapshot = NO_TABLE): Promise<DeltaSnapshot> {
+/** `snapshot` with the JSON commits that follow it applied, up to the first version missing. */
+async function replayCommits(storage: LakeStorage, tablePath: string, from: DeltaSnapshot): Promise<DeltaSnapshot> {
   let snapshot = from;
   for (let version = from.version + 1; ; version++) {
     const bytes = await storage.read(commitPath(tablePath, version));
-    if (!bytes) break;
+    if (!bytes) return snapshot;
     snapshot = applyActions(snapshot, version, parseCommit(new TextDecoder().decode(bytes), commitPath(tablePath, version)));
+  }
+}
+
+/** The snapshot a checkpoint holds, or undefined when its file is missing. */
+async function checkpointSnapshot(storage: LakeStorage, tablePath: string, version: number): Promise<DeltaSnapshot | undefined> {
+  const actions = await readCheckpoint(storage, tablePath, version);
+  if (!actions) return undefined;
+  return { ...applyActions(NO_TABLE, version, actions), lastCommitInfo: undefined };
+}
+
+/**
+ * Reads the table at `tablePath` up to its latest version, starting from `from` (a snapshot
+ * already read, to read only what followed). Without `from`, reading starts at the checkpoint
+ * `_delta_log/_last_checkpoint` names, else at version 0, else (older entries removed, no
+ * `_last_checkpoint`) at the newest checkpoint; then the JSON commits after it are replayed.
+ * @throws {CdcError} DELTA_LOG_INVALID for a damaged entry or checkpoint, or a log whose
+ *   version 0 is gone without a checkpoint; TARGET_NOT_DELTA when the directory holds files but
+ *   no Delta log.
+ */
+export async function readSnapshot(storage: LakeStorage, tablePath: string, from: DeltaSnapshot = NO_TABLE): Promise<DeltaSnapshot> {
+  let start = from;
+  if (from.version === -1) {
+    const hint = await readLastCheckpoint(storage, tablePath);
+    if (hint) start = (await checkpointSnapshot(storage, tablePath, hint.version)) ?? from;
+  }
+  let snapshot = await replayCommits(storage, tablePath, start);
+  if (snapshot.version === -1) {
+    const checkpoints = await listCheckpointVersions(storage, tablePath);
+    const newest = checkpoints.at(-1);
+    const fromCheckpoint = newest === undefined ? undefined : await checkpointSnapshot(storage, tablePath, newest);
+    if (fromCheckpoint) snapshot = await replayCommits(storage, tablePath, fromCheckpoint);
   }
   if (snapshot.version === -1) {
     const versions = await listVersions(storage, tablePath);
     if (versions.length > 0) {
-      throw new CdcError('DELTA_LOG_INVALID', `${storage.description}/${tablePath}: the Delta log starts at version ${versions[0]} and holds no version 0 (its older entries were removed, and reading from checkpoints is not supported yet)`, {
-        remedy: 'point the sink at another location, or remove the table and copy it again with --resync',
+      throw new CdcError('DELTA_LOG_INVALID', `${storage.description}/${tablePath}: the Delta log starts at version ${versions[0]} and holds no version 0 and no checkpoint (its older entries were removed)`, {
+        remedy: 'restore the removed log entries or a checkpoint, or remove the table and copy it again with --resync',
       });
     }
     const others = (await storage.list(`${tablePath}/`)).filter((o) => !o.path.includes('/_delta_log/'));

@@ -16,6 +16,7 @@ import { formatTableId, type TableSchema } from '../../schema/table.js';
 import { readParquet, writeParquet, type LakeColumn, type LakeValue } from '../lake/parquet.js';
 import type { LakeStorage } from '../lake/storage.js';
 import { deltaColumns, deltaSchemaString, usesTimestampNtz, type DeltaColumn, type DeltaType } from './delta-types.js';
+import { checkpointIfDue } from './checkpoint.js';
 import { applyActions, commitVersion, readSnapshot, type AddAction, type DeltaAction, type DeltaSnapshot, type MetaDataAction, type ProtocolAction } from './delta-log.js';
 import { deltaStatsJson } from './file-stats.js';
 import { KeyIndex, keyText } from './key-index.js';
@@ -82,6 +83,8 @@ export interface DeltaTableOptions {
    * a primary key always delete.
    */
   readonly softDelete?: boolean;
+  /** A log checkpoint every this many versions (default 100; the table's `delta.checkpointInterval` wins). */
+  readonly checkpointInterval?: number;
 }
 
 /** The column that flags a deleted row when deleted rows stay (soft delete), as on PostgreSQL targets. */
@@ -522,6 +525,7 @@ export class DeltaTable {
       const outcome = await commitVersion(this.storage, this.path, version, actions);
       if (outcome.committed) {
         this.adopt(version, actions, plan.keys);
+        await checkpointIfDue(this.storage, this.path, this.snapshot, { interval: this.options.checkpointInterval, log: this.log });
         return version;
       }
       const before = this.snapshot;
@@ -561,6 +565,7 @@ export class DeltaTable {
       const outcome = await commitVersion(this.storage, this.path, version, actions);
       if (outcome.committed) {
         this.adopt(version, actions, written.keys);
+        await checkpointIfDue(this.storage, this.path, this.snapshot, { interval: this.options.checkpointInterval, log: this.log });
         return version;
       }
       this.snapshot = await readSnapshot(this.storage, this.path, this.snapshot);
@@ -581,6 +586,7 @@ export class DeltaTable {
       const outcome = await commitVersion(this.storage, this.path, version, actions);
       if (outcome.committed) {
         this.adopt(version, actions);
+        await checkpointIfDue(this.storage, this.path, this.snapshot, { interval: this.options.checkpointInterval, log: this.log });
         return;
       }
       this.snapshot = await readSnapshot(this.storage, this.path, this.snapshot);

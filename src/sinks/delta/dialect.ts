@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { CdcError } from '../../errors.js';
 import { LocalStorage } from '../lake/storage.js';
 import type { SinkContext, SinkDialect } from '../sink-dialect.js';
+import { DEFAULT_CHECKPOINT_INTERVAL } from './checkpoint.js';
 import { BOOKKEEPING, DELTA_CAPABILITIES, DeltaSink } from './sink.js';
 import { openDeltaStatusReader } from './status.js';
 
@@ -26,9 +27,11 @@ export interface DeltaTargetConfig {
   readonly fileRows: number;
   /** Keep deleted rows, flagged `_cdc_deleted` (default false; a table definition may override it). */
   readonly softDelete: boolean;
+  /** A Delta log checkpoint every this many versions of a table (a table's `delta.checkpointInterval` wins). */
+  readonly checkpointInterval: number;
 }
 
-/** `target: { type: delta, location, change_data_feed, file_rows }` in cdc.yaml. */
+/** `target: { type: delta, location, change_data_feed, file_rows, checkpoint_interval }` in cdc.yaml. */
 export const deltaTargetSchema = z
   .object({
     type: z.literal('delta'),
@@ -36,6 +39,7 @@ export const deltaTargetSchema = z
     change_data_feed: z.boolean().optional(),
     file_rows: z.number().int().min(1).optional(),
     soft_delete: z.boolean().optional(),
+    checkpoint_interval: z.number().int().min(1).optional(),
   })
   .strict();
 
@@ -65,6 +69,7 @@ export function resolveDeltaTarget(section: Partial<z.infer<typeof deltaTargetSc
     changeDataFeed: section.change_data_feed ?? true,
     fileRows: section.file_rows ?? DEFAULT_FILE_ROWS,
     softDelete: section.soft_delete ?? false,
+    checkpointInterval: section.checkpoint_interval ?? DEFAULT_CHECKPOINT_INTERVAL,
   };
 }
 
@@ -80,7 +85,7 @@ export const deltaDialect = {
       storage: new LocalStorage(config.location),
       pipeline: context.name,
       log: context.log,
-      tableDefaults: { changeDataFeed: config.changeDataFeed, maxRowsPerFile: config.fileRows, softDelete: config.softDelete },
+      tableDefaults: { changeDataFeed: config.changeDataFeed, maxRowsPerFile: config.fileRows, softDelete: config.softDelete, checkpointInterval: config.checkpointInterval },
     });
   },
   createStatusReader: (url) => openDeltaStatusReader(deltaLocation(url)),
