@@ -5,7 +5,7 @@
  * and the change data feed replaying exactly into each version. A crash at each named step of
  * a batch commit (kill -9 through the test hook) is finished on restart, with no batch twice.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -178,6 +178,46 @@ describe('Delta Lake sink', () => {
       [true, 'update_postimage'],
     ]);
     expect(replayChangeFeed([], reading.cdf!, -1)).toEqual(deltaRows(reading));
+  });
+
+  it('partition_by (cdc.yaml target.tables): files per partition without the partition column, rows moving between partitions, NULL and odd values; delta-rs reads the source', async () => {
+    const d = await setup(`CREATE TABLE orders (id int PRIMARY KEY, region text, day date, amount numeric(10,2));
+      INSERT INTO orders SELECT g, (ARRAY['EU/West', 'üs', NULL])[g % 3 + 1], date '2024-01-01' + g % 2, g FROM generate_series(1, 30) g;
+      CREATE TABLE ev (id int PRIMARY KEY, kind text, v int); INSERT INTO ev SELECT g, (ARRAY['a', 'b'])[g % 2 + 1], g FROM generate_series(1, 20) g;`);
+    const location = join(d.lake, 'tables');
+    const config = join(d.lake, 'cdc.yaml');
+    writeFileSync(config, `name: ${d.name}\nsource: { url: "${d.sourceUrl}" }\ntarget:\n  type: delta\n  location: "${location}"\n  tables:\n    public.orders: { partition_by: [region, day] }\n    public.ev: { partition_by: [kind] }\n`);
+    const run = async () => {
+      const r = await runCli(['run', '--config', config, '--until-caught-up']);
+      expect(r.code, r.stderr).toBe(0);
+    };
+    await run();
+    await sql(d.sourceUrl, `UPDATE orders SET region = 'üs' WHERE id IN (1, 2); UPDATE orders SET amount = 0 WHERE id = 3; DELETE FROM orders WHERE id = 4; INSERT INTO orders VALUES (100, NULL, NULL, 1);
+      UPDATE ev SET kind = 'b' WHERE id IN (2, 4); UPDATE ev SET v = 0 WHERE id = 1; DELETE FROM ev WHERE id = 3; INSERT INTO ev VALUES (100, 'c', 1)`);
+    await run();
+    const table = join(location, 'public', 'orders');
+    // delta-rs 1.6.6's change feed does not URI-decode file paths, so it cannot read tables whose
+    // partition directories are escaped ('EU%2FWest'), its own included: the snapshot is checked
+    // here, the change feed on ev.
+    const reading = await readDeltaTable(table);
+    expect(reading.partitionColumns).toEqual(['region', 'day']);
+    expect(deltaRows(reading)).toEqual(await sourceRows(d.sourceUrl, 'public', 'orders'));
+    const ev = await readDeltaTable(join(location, 'public', 'ev'), { cdfFrom: 0 });
+    expect(deltaRows(ev)).toEqual(await sourceRows(d.sourceUrl, 'public', 'ev'));
+    expect(replayChangeFeed([], ev.cdf!, -1)).toEqual(deltaRows(ev));
+    expect(ev.cdf!.filter((r) => r.id === 2).map((r) => [r.kind, r._change_type]).sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1))).toEqual([
+      ['a', 'insert'],
+      ['b', 'update_postimage'],
+      ['a', 'update_preimage'],
+    ].sort((x, y) => JSON.stringify(x) < JSON.stringify(y) ? -1 : 1));
+    expect(existsSync(join(table, 'region=EU%2FWest', 'day=2024-01-02'))).toBe(true);
+    expect(existsSync(join(table, 'region=__HIVE_DEFAULT_PARTITION__', 'day=__HIVE_DEFAULT_PARTITION__'))).toBe(true);
+
+    writeFileSync(config, `name: ${d.name}x\nsource: { url: "${d.sourceUrl}" }\ntarget:\n  type: delta\n  location: "${join(d.lake, 'other')}"\n  tables:\n    public.orders: { partition_by: [amount] }\n`);
+    const bad = await runCli(['run', '--config', config, '--until-caught-up']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('DELTA_PARTITION_INVALID');
+    expect(bad.stderr).toContain('amount');
   });
 
   it('an update rewrites only the data file that holds its key, and the change feed has exactly its pre- and post-image (cdc.yaml target)', async () => {

@@ -32,6 +32,7 @@ const BAD_INPUT = new Set([
   'KAFKA_GROUP_AHEAD',
   'TARGET_NOT_DELTA',
   'DELTA_SCHEMA_CONFLICT',
+  'DELTA_PARTITION_INVALID',
 ]);
 
 /** The exit code for an error. */

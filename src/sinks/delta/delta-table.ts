@@ -19,6 +19,7 @@ import { deltaColumns, deltaSchemaString, usesTimestampNtz, type DeltaColumn, ty
 import { checkpointIfDue } from './checkpoint.js';
 import { applyActions, commitVersion, readSnapshot, type AddAction, type DeltaAction, type DeltaSnapshot, type MetaDataAction, type ProtocolAction } from './delta-log.js';
 import { deltaStatsJson } from './file-stats.js';
+import { checkPartitionColumn, parsePartitionValue, partitionDirectory, pathToUri, serializePartitionValue, uriToPath } from './partitions.js';
 import { KeyIndex, keyText } from './key-index.js';
 
 export { keyText } from './key-index.js';
@@ -83,6 +84,11 @@ export interface DeltaTableOptions {
    * a primary key always delete.
    */
   readonly softDelete?: boolean;
+  /**
+   * Partition columns of a table this sink creates (`partition_by`); an existing table keeps
+   * its own. Empty or absent: not partitioned.
+   */
+  readonly partitionBy?: readonly string[];
   /** A log checkpoint every this many versions (default 100; the table's `delta.checkpointInterval` wins). */
   readonly checkpointInterval?: number;
 }
@@ -141,11 +147,13 @@ export class DeltaTable {
     let snapshot = await readSnapshot(storage, path);
     const table = new DeltaTable(storage, path, source, snapshot, options, log);
     if (snapshot.version === -1) {
+      const partitionBy = [...(options.partitionBy ?? [])];
+      for (const column of partitionBy) checkPartitionColumn(table.description, column, table.columns.find((c) => c.name === column)?.lake.type);
       const metaData: MetaDataAction = {
         id: randomUUID(),
         format: { provider: 'parquet', options: {} },
         schemaString: deltaSchemaString(table.columns),
-        partitionColumns: [],
+        partitionColumns: partitionBy,
         configuration: options.changeDataFeed ? { 'delta.enableChangeDataFeed': 'true' } : {},
         createdTime: Date.now(),
       };
@@ -158,6 +166,11 @@ export class DeltaTable {
       snapshot = outcome.committed ? applyActions(snapshot, 0, actions) : await readSnapshot(storage, path);
       table.snapshot = snapshot;
       table.index = new KeyIndex();
+    }
+    const wanted = options.partitionBy ?? [];
+    const stored = table.partitionColumns;
+    if (wanted.length > 0 && JSON.stringify(wanted) !== JSON.stringify(stored)) {
+      log.warn({ table: table.description, partition_by: wanted, partitionColumns: stored }, 'delta: the table exists with other partition columns; it keeps them (copy it again into a new location to change them)');
     }
     table.adoptStoredSchema();
     return table;
@@ -265,13 +278,44 @@ export class DeltaTable {
 
   /** Rows of a data file, in {@link columns} order (columns the file lacks read as null). */
   private async readRows(path: string, columns: readonly LakeColumn[] = this.lakeColumns()): Promise<LakeValue[][]> {
-    const bytes = await this.storage.read(`${this.path}/${path}`);
+    const bytes = await this.storage.read(`${this.path}/${uriToPath(path)}`);
     if (!bytes) {
       throw new CdcError('DELTA_LOG_INVALID', `${this.description}: data file ${path} is in the log but missing`, {
         remedy: 'restore the file, or remove the table and copy it again with --resync',
       });
     }
-    return readParquet(bytes, columns);
+    const partitions = this.partitionColumns;
+    if (partitions.length === 0) return readParquet(bytes, columns);
+    // Partition columns are not in the file: their values come from the add action.
+    const values = this.snapshot.files.get(path)?.partitionValues ?? {};
+    const stored = columns.filter((c) => !partitions.includes(c.name));
+    const rows = await readParquet(bytes, stored);
+    const fixed = columns.map((c) => (partitions.includes(c.name) ? parsePartitionValue(c.type, values[c.name]) : undefined));
+    return rows.map((row) => {
+      let j = 0;
+      return columns.map((c, i) => (partitions.includes(c.name) ? fixed[i]! : row[j++]!));
+    });
+  }
+
+  /** The table's partition columns (from its metaData). */
+  get partitionColumns(): readonly string[] {
+    return this.snapshot.metaData?.partitionColumns ?? [];
+  }
+
+  /** Rows grouped by partition: the directory, the partitionValues, and the rows. */
+  private byPartition(rows: readonly LakeValue[][]): { directory: string; values: Record<string, string | null>; rows: LakeValue[][] }[] {
+    const partitions = this.partitionColumns;
+    if (partitions.length === 0) return [{ directory: '', values: {}, rows: rows as LakeValue[][] }];
+    const at = partitions.map((name) => this.columns.findIndex((c) => c.name === name));
+    const groups = new Map<string, { directory: string; values: Record<string, string | null>; rows: LakeValue[][] }>();
+    for (const row of rows) {
+      const entries = partitions.map((name, k) => [name, serializePartitionValue(this.columns[at[k]!]!.lake.type, row[at[k]!] ?? null)] as [string, string | null]);
+      const key = JSON.stringify(entries);
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { directory: partitionDirectory(entries), values: Object.fromEntries(entries), rows: [] }));
+      group.rows.push(row);
+    }
+    return [...groups.values()];
   }
 
   /** Builds the key → files index from the table's files (the rebuild when none is kept). */
@@ -296,34 +340,50 @@ export class DeltaTable {
     const adds: AddAction[] = [];
     const keys = new Map<string, string[]>();
     const keyAt = this.keyPositions();
-    const columns = this.lakeColumns();
-    for (let start = 0; start < rows.length; start += this.options.maxRowsPerFile) {
-      const part = rows.slice(start, start + this.options.maxRowsPerFile);
-      const file = writeParquet(columns, part);
-      const name = `part-00000-${randomUUID()}-c000.snappy.parquet`;
-      await this.storage.write(`${this.path}/${name}`, file.bytes);
-      adds.push({
-        path: name,
-        partitionValues: {},
-        size: file.bytes.length,
-        modificationTime: Date.now(),
-        dataChange,
-        stats: deltaStatsJson(columns, file.numRecords, file.stats),
-      });
-      keys.set(
-        name,
-        part.map((r) => keyText(keyAt.map((i) => r[i]))),
-      );
+    const partitions = this.partitionColumns;
+    const stored = this.columns.map((c, i) => ({ column: c.lake, i })).filter((c) => !partitions.includes(c.column.name));
+    const columns = stored.map((c) => c.column);
+    for (const group of this.byPartition(rows)) {
+      for (let start = 0; start < group.rows.length; start += this.options.maxRowsPerFile) {
+        const part = group.rows.slice(start, start + this.options.maxRowsPerFile);
+        const file = writeParquet(columns, partitions.length === 0 ? part : part.map((r) => stored.map((c) => r[c.i]!)));
+        const name = `${group.directory === '' ? '' : `${group.directory}/`}part-00000-${randomUUID()}-c000.snappy.parquet`;
+        await this.storage.write(`${this.path}/${name}`, file.bytes);
+        const path = pathToUri(name);
+        adds.push({
+          path,
+          partitionValues: group.values,
+          size: file.bytes.length,
+          modificationTime: Date.now(),
+          dataChange,
+          stats: deltaStatsJson(columns, file.numRecords, file.stats),
+        });
+        keys.set(
+          path,
+          part.map((r) => keyText(keyAt.map((i) => r[i]))),
+        );
+      }
     }
     return { adds, keys };
   }
 
-  /** Writes a `_change_data/` file; returns its cdc action. */
-  private async writeChangeFile(rows: LakeValue[][]): Promise<DeltaAction> {
-    const file = writeParquet([...this.lakeColumns(), CHANGE_TYPE], rows);
-    const name = `_change_data/cdc-00000-${randomUUID()}.c000.snappy.parquet`;
-    await this.storage.write(`${this.path}/${name}`, file.bytes);
-    return { cdc: { path: name, partitionValues: {}, size: file.bytes.length, dataChange: false } };
+  /** Writes `_change_data/` files (one per partition); returns their cdc actions. */
+  private async writeChangeFiles(rows: LakeValue[][]): Promise<DeltaAction[]> {
+    const partitions = this.partitionColumns;
+    const stored = [...this.columns.map((c, i) => ({ column: c.lake, i })).filter((c) => !partitions.includes(c.column.name)), { column: CHANGE_TYPE, i: this.columns.length }];
+    const actions: DeltaAction[] = [];
+    for (const group of this.byPartition(rows)) {
+      const file = writeParquet(
+        stored.map((c) => c.column),
+        partitions.length === 0 ? group.rows : group.rows.map((r) => stored.map((c) => r[c.i]!)),
+      );
+      // Flat under _change_data/: the partition values are in the action (a reader takes them from
+      // there), and delta-rs 1.6 does not URI-decode cdc paths, so an escaped directory would break it.
+      const name = `_change_data/cdc-00000-${randomUUID()}.c000.snappy.parquet`;
+      await this.storage.write(`${this.path}/${name}`, file.bytes);
+      actions.push({ cdc: { path: pathToUri(name), partitionValues: group.values, size: file.bytes.length, dataChange: false } });
+    }
+    return actions;
   }
 
   /** A pending row with every value stored: UNCHANGED from `old` (or null without one), short rows padded. */
@@ -505,7 +565,7 @@ export class DeltaTable {
     const needsChangeFiles = this.options.changeDataFeed && rewrote && !changes.truncated;
     if (needsChangeFiles) {
       for (const row of inserts) changeRows.push([...row, 'insert']);
-      if (changeRows.length > 0) actions.push(await this.writeChangeFile(changeRows));
+      if (changeRows.length > 0) actions.push(...(await this.writeChangeFiles(changeRows)));
     }
     const operation = changes.truncated ? 'TRUNCATE' : rewrote ? 'MERGE' : 'WRITE';
     return { table: this.path, readVersion: this.snapshot.version, actions, counts, operation, keys: new Map([...written.keys, ...rewrittenKeys]) };

@@ -27,11 +27,28 @@ export interface DeltaTargetConfig {
   readonly fileRows: number;
   /** Keep deleted rows, flagged `_cdc_deleted` (default false; a table definition may override it). */
   readonly softDelete: boolean;
+  /** Per-table settings by `schema.table` (cdc.yaml `tables:`), over the defaults above. */
+  readonly tables: Readonly<Record<string, DeltaTableSettings>>;
   /** A Delta log checkpoint every this many versions of a table (a table's `delta.checkpointInterval` wins). */
   readonly checkpointInterval: number;
 }
 
-/** `target: { type: delta, location, change_data_feed, file_rows, checkpoint_interval }` in cdc.yaml. */
+/** One table's settings under `target.tables` (cdc.yaml), over the target's defaults. */
+export interface DeltaTableSettings {
+  readonly partitionBy?: readonly string[];
+  readonly changeDataFeed?: boolean;
+  readonly softDelete?: boolean;
+}
+
+const tableSettingsSchema = z
+  .object({
+    partition_by: z.array(z.string().min(1)).min(1).optional(),
+    change_data_feed: z.boolean().optional(),
+    soft_delete: z.boolean().optional(),
+  })
+  .strict();
+
+/** `target: { type: delta, location, change_data_feed, file_rows, soft_delete, tables, checkpoint_interval }` in cdc.yaml. */
 export const deltaTargetSchema = z
   .object({
     type: z.literal('delta'),
@@ -39,6 +56,7 @@ export const deltaTargetSchema = z
     change_data_feed: z.boolean().optional(),
     file_rows: z.number().int().min(1).optional(),
     soft_delete: z.boolean().optional(),
+    tables: z.record(z.string().regex(/^[^.]+\.[^.]+$/, 'name a table as schema.table'), tableSettingsSchema).optional(),
     checkpoint_interval: z.number().int().min(1).optional(),
   })
   .strict();
@@ -69,6 +87,16 @@ export function resolveDeltaTarget(section: Partial<z.infer<typeof deltaTargetSc
     changeDataFeed: section.change_data_feed ?? true,
     fileRows: section.file_rows ?? DEFAULT_FILE_ROWS,
     softDelete: section.soft_delete ?? false,
+    tables: Object.fromEntries(
+      Object.entries(section.tables ?? {}).map(([name, t]) => [
+        name,
+        {
+          ...(t.partition_by ? { partitionBy: t.partition_by } : {}),
+          ...(t.change_data_feed === undefined ? {} : { changeDataFeed: t.change_data_feed }),
+          ...(t.soft_delete === undefined ? {} : { softDelete: t.soft_delete }),
+        },
+      ]),
+    ),
     checkpointInterval: section.checkpoint_interval ?? DEFAULT_CHECKPOINT_INTERVAL,
   };
 }
@@ -85,6 +113,7 @@ export const deltaDialect = {
       storage: new LocalStorage(config.location),
       pipeline: context.name,
       log: context.log,
+      tableSettings: (id) => config.tables[`${id.schema}.${id.name}`] ?? {},
       tableDefaults: { changeDataFeed: config.changeDataFeed, maxRowsPerFile: config.fileRows, softDelete: config.softDelete, checkpointInterval: config.checkpointInterval },
     });
   },

@@ -55,6 +55,8 @@ export interface DeltaSinkOptions {
   readonly log: Logger;
   /** Defaults for every table. */
   readonly tableDefaults: DeltaTableOptions;
+  /** One table's settings over the defaults (cdc.yaml `target.tables`). */
+  readonly tableSettings?: (id: TableId) => Partial<DeltaTableOptions>;
 }
 
 /** The intent of a batch (see the module comment, step 2). */
@@ -221,7 +223,8 @@ export class DeltaSink implements ChangeSink {
     if (open) return open;
     let pending = this.opening.get(key);
     if (!pending) {
-      pending = DeltaTable.open(this.storage, tablePath(schema.id), schema, this.options.tableDefaults, this.options.log);
+      const options = { ...this.options.tableDefaults, ...(this.options.tableSettings?.(schema.id) ?? {}) };
+      pending = DeltaTable.open(this.storage, tablePath(schema.id), schema, options, this.options.log);
       this.opening.set(key, pending);
     }
     try {
