@@ -18,6 +18,9 @@ describe('redactText', () => {
     [`tls://${SECRET}@h:4222`, 'tls://***@h:4222'],
     [`https://h/x?token=${SECRET}`, 'https://h/x?token=***'],
     [`{"password":"${SECRET}"}`, '"password":'],
+    [`{"storage":{"secret_access_key":"${SECRET}"}}`, '"secret_access_key":"***"'],
+    [`{"secretAccessKey": "${SECRET}"}`, '"secretAccessKey": '],
+    [`AWS_SECRET_ACCESS_KEY=${SECRET} cdc run`, 'AWS_SECRET_ACCESS_KEY=*** cdc run'],
   ])('hides the secret in %s', (text, kept) => {
     const out = redactText(text);
     expect(out).not.toContain(SECRET);

@@ -7,7 +7,8 @@
  *
  * What goes:
  * - secrets: the password of a URL (`postgres://u:***@h`), a NATS token (`nats://***@h`), and
- *   `password=`, `sslpassword=`, `token=`, `secret=`, … in a URL query or a libpq conninfo string;
+ *   `password=`, `sslpassword=`, `token=`, `secret=`, `secret_access_key=`, … in a URL query, a
+ *   libpq conninfo string or JSON (`"secretAccessKey": "…"`);
  * - row values in PostgreSQL's error texts: `Failing row contains (…)`, `Key (…)`, the rest of a
  *   COPY or JSON context line after `line N`, a quoted value after `: ` or after `value`,
  *   `string`, `read`, `found`, `Token`, `literal`, and the bytes of an encoding error.
@@ -27,7 +28,7 @@ interface Redaction {
 }
 
 /** Names of query or conninfo parameters whose value is a secret. */
-const SECRET_KEYS = 'password|passwd|pwd|sslpassword|token|auth_token|access_token|secret|api_key|apikey';
+const SECRET_KEYS = 'password|passwd|pwd|sslpassword|token|auth_token|access_token|secret|secret_access_key|aws_secret_access_key|secretaccesskey|api_key|apikey';
 /** What the redacted part of a value reads as. */
 const HIDDEN = '***';
 /** What a redacted row value reads as. */

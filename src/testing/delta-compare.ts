@@ -124,11 +124,22 @@ export function replayChangeFeed(before: readonly Record<string, OracleValue>[],
 }
 
 /**
+ * The location of table `schema.name` under a Delta location: a local directory, or an
+ * `s3://bucket/prefix` URL (joined with `/`, keeping the `//` of the scheme).
+ */
+export function deltaTableLocation(location: string, schema: string, name: string): string {
+  const tail = [encodeURIComponent(schema), encodeURIComponent(name)];
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? [location.replace(/\/+$/, ''), ...tail].join('/') : join(location, ...tail);
+}
+
+/**
  * Every table of `schema` on the source compared with the Delta table delta-rs reads at
  * `<location>/<schema>/<table>`: row counts, equality of all rows and columns, and up to 5
  * differing rows each way. Needs the oracles' Python environment (`oraclesPython`).
+ * @param storageOptions delta-rs storage options for an `s3://` location (see
+ *   `ThrowawayS3.deltaStorageOptions`).
  */
-export async function compareWithDelta(sourceUrl: string, location: string, schema = 'public'): Promise<TableComparison[]> {
+export async function compareWithDelta(sourceUrl: string, location: string, schema = 'public', storageOptions?: Record<string, string>): Promise<TableComparison[]> {
   const client = new pg.Client(sourceUrl);
   await client.connect();
   let names: string[];
@@ -140,7 +151,7 @@ export async function compareWithDelta(sourceUrl: string, location: string, sche
   const out: TableComparison[] = [];
   for (const name of names) {
     const source = await sourceRows(sourceUrl, schema, name);
-    const target = deltaRows(await readDeltaTable(join(location, encodeURIComponent(schema), encodeURIComponent(name))));
+    const target = deltaRows(await readDeltaTable(deltaTableLocation(location, schema, name), storageOptions ? { storageOptions } : {}));
     const s = new Set(source.map(canonical));
     const t = new Set(target.map(canonical));
     const differences = [...source.map(canonical).filter((r) => !t.has(r)).map((r) => `- ${r}`), ...target.map(canonical).filter((r) => !s.has(r)).map((r) => `+ ${r}`)].slice(0, 5);

@@ -2,10 +2,8 @@
  * The Delta Lake sink as a dialect (`src/sinks/sink-dialect.ts`): its cdc.yaml settings,
  * capability flags and writer factory.
  */
-import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { CdcError } from '../../errors.js';
-import { LocalStorage } from '../lake/storage.js';
+import { isLakeLocation, lakeLocation, lakeStorageSchema, openLakeStorage, type LakeStorageConfig } from '../lake/open-lake-storage.js';
 import type { SinkContext, SinkDialect } from '../sink-dialect.js';
 import { DEFAULT_CHECKPOINT_INTERVAL } from './checkpoint.js';
 import { BOOKKEEPING, DELTA_CAPABILITIES, DeltaSink } from './sink.js';
@@ -17,10 +15,12 @@ export const DEFAULT_FILE_ROWS = 100_000;
 /** `target: { type: delta, … }`, resolved. */
 export interface DeltaTargetConfig {
   readonly type: 'delta';
-  /** The location, as given (an absolute path or `file://` URL). */
+  /** The location, as given (an absolute path, a `file://` or an `s3://bucket/prefix` URL). */
   readonly url: string;
-  /** The absolute directory the tables live under. */
+  /** The absolute directory the tables live under, or the `s3://` URL. */
   readonly location: string;
+  /** How to reach an `s3://` location (`src/sinks/lake/open-lake-storage.ts`). */
+  readonly storage?: LakeStorageConfig;
   /** Write the Change Data Feed (default true). */
   readonly changeDataFeed: boolean;
   /** Rows per data file at most. */
@@ -48,11 +48,12 @@ const tableSettingsSchema = z
   })
   .strict();
 
-/** `target: { type: delta, location, change_data_feed, file_rows, soft_delete, tables, checkpoint_interval }` in cdc.yaml. */
+/** `target: { type: delta, location, storage, change_data_feed, file_rows, soft_delete, tables, checkpoint_interval }` in cdc.yaml. */
 export const deltaTargetSchema = z
   .object({
     type: z.literal('delta'),
     location: z.string().min(1),
+    storage: lakeStorageSchema.optional(),
     change_data_feed: z.boolean().optional(),
     file_rows: z.number().int().min(1).optional(),
     soft_delete: z.boolean().optional(),
@@ -62,20 +63,11 @@ export const deltaTargetSchema = z
   .strict();
 
 /**
- * The directory a Delta location names.
- * @throws {CdcError} CONFIG_INVALID for a relative path or an object store (not supported yet).
+ * The directory or `s3://` URL a Delta location names.
+ * @throws {CdcError} CONFIG_INVALID for a relative path or another scheme.
  */
 export function deltaLocation(location: string): string {
-  const path = location.startsWith('file://') ? decodeURIComponent(new URL(location).pathname) : location;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
-    throw new CdcError('CONFIG_INVALID', `target location ${location}: only local directories are supported by this release's Delta sink`, {
-      remedy: 'give an absolute directory such as /data/lake (object storage follows in a later release)',
-    });
-  }
-  if (!isAbsolute(path)) {
-    throw new CdcError('CONFIG_INVALID', `target location ${location} is a relative path`, { remedy: 'give an absolute directory such as /data/lake' });
-  }
-  return path;
+  return lakeLocation(location);
 }
 
 /** The Delta settings of a cdc.yaml section or of `--target <location>`. */
@@ -98,6 +90,7 @@ export function resolveDeltaTarget(section: Partial<z.infer<typeof deltaTargetSc
       ]),
     ),
     checkpointInterval: section.checkpoint_interval ?? DEFAULT_CHECKPOINT_INTERVAL,
+    ...(section.storage ? { storage: section.storage } : {}),
   };
 }
 
@@ -107,15 +100,15 @@ export const deltaDialect = {
   configSchema: deltaTargetSchema,
   capabilities: DELTA_CAPABILITIES,
   reservedSchemas: [BOOKKEEPING],
-  acceptsUrl: (url) => url.startsWith('/') || url.startsWith('file://'),
+  acceptsUrl: isLakeLocation,
   createWriter(config: DeltaTargetConfig, context: SinkContext) {
     return DeltaSink.open({
-      storage: new LocalStorage(config.location),
+      storage: openLakeStorage(config.location, config.storage),
       pipeline: context.name,
       log: context.log,
       tableSettings: (id) => config.tables[`${id.schema}.${id.name}`] ?? {},
       tableDefaults: { changeDataFeed: config.changeDataFeed, maxRowsPerFile: config.fileRows, softDelete: config.softDelete, checkpointInterval: config.checkpointInterval },
     });
   },
-  createStatusReader: (url) => openDeltaStatusReader(deltaLocation(url)),
+  createStatusReader: (url) => openDeltaStatusReader(openLakeStorage(url)),
 } satisfies SinkDialect<DeltaTargetConfig>;

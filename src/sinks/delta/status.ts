@@ -3,15 +3,15 @@
  * positions) and per-table copy state, read without writing anything.
  */
 import { CdcError } from '../../errors.js';
-import { LocalStorage } from '../lake/storage.js';
+import type { LakeStorage } from '../lake/storage.js';
 import type { SinkStatusReader } from '../sink-dialect.js';
 import type { MergeStatusReport, TargetStatus } from '../sink-status.js';
 import { checkpointFromJson, type CheckpointJson } from './checkpoint-json.js';
 import { commitPath, parseCommit, readSnapshot } from './delta-log.js';
 
-/** Reads the status of the pipelines under a Delta location (an absolute directory). */
-export function openDeltaStatusReader(location: string): Promise<SinkStatusReader> {
-  const storage = new LocalStorage(location);
+/** Reads the status of the pipelines under a Delta location (a local directory or an object store). */
+export function openDeltaStatusReader(storage: LakeStorage): Promise<SinkStatusReader> {
+  const location = storage.description;
   const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
   return Promise.resolve({
     async pipeline(name: string): Promise<TargetStatus> {
