@@ -21,4 +21,5 @@ export type * from './sinks/sink-dialect.js';
 export { runPipeline, type RunOptions, type RunResult } from './pipeline/run.js';
 export { replicate, type ReplicateOptions } from './run/replicate.js';
 export { SINK_DIALECTS, SOURCE_KINDS, type SourceConfig, type TargetConfig } from './run/registry.js';
+export { DeltaLakeWriter, type DeltaLakeWriterOptions, type DeltaWriterColumn, type DeltaWriterEvent, type DeltaWriterValue } from './run/registry.js';
 export * from './sql/quote.js';

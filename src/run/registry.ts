@@ -18,6 +18,9 @@ import type { SourceContext } from '../sources/source-kind.js';
 export type SourceConfig = PostgresSourceConfig | DebeziumSourceConfig;
 
 
+/** The Delta Lake sink from code (the library API). */
+export { DeltaLakeWriter, type DeltaLakeWriterOptions, type DeltaWriterColumn, type DeltaWriterEvent, type DeltaWriterValue } from '../sinks/delta/library.js';
+
 /** Source kinds by `type`. */
 export const SOURCE_KINDS = {
   postgres: postgresSourceKind,
