@@ -10,7 +10,7 @@
 import { parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { parquetWriteBuffer, type SchemaElement } from 'hyparquet-writer';
-import type { AddAction, DeltaAction, MetaDataAction, ProtocolAction, RemoveAction, TxnAction } from './delta-log.js';
+import type { AddAction, DeltaAction, MetaDataAction, ProtocolAction, RemoveAction, TxnAction } from './delta-actions.js';
 
 type Field = SchemaElement[];
 

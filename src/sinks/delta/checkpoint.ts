@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { CdcError } from '../../errors.js';
 import type { LakeStorage } from '../lake/storage.js';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-parquet.js';
-import type { DeltaAction, DeltaSnapshot, RemoveAction } from './delta-log.js';
+import type { DeltaAction, DeltaSnapshot, RemoveAction } from './delta-actions.js';
 import { dropExpiredTombstones, tombstoneRetentionMs } from './tombstones.js';
 
 /** Versions between checkpoints when neither the table nor the options say: delta-rs' default (Spark's is 10). */

@@ -3,7 +3,7 @@
  * tombstone is kept for vacuum, and in checkpoints, until `delta.deletedFileRetentionDuration`
  * after its `deletionTimestamp` (PROTOCOL.md "Add File and Remove File", "Checkpoints").
  */
-import type { RemoveAction } from './delta-log.js';
+import type { RemoveAction } from './delta-actions.js';
 
 /** Deletes the tombstones removed before `cutoffMs` (ms since 1970-01-01 UTC). */
 export function dropExpiredTombstones(removes: Map<string, RemoveAction>, cutoffMs: number): void {
