@@ -10,6 +10,7 @@ import { registerMigrationsCommands } from './migrations-command.js';
 import { registerSchemaCommands } from './schema-command.js';
 import { registerMssqlCommands } from './mssql-command.js';
 import { registerMergeWorkerCommand } from './merge-worker-command.js';
+import { registerMaintenanceCommands } from './maintenance-command.js';
 
 const program = new Command();
 program
@@ -24,7 +25,7 @@ program
   .description('capture changes from the source and merge them into the target, continuously')
   .option('--config <file>', 'cdc.yaml with source, target, tables, …; flags override it')
   .option('--source <url>', 'source PostgreSQL URL (wal_level = logical)')
-  .option('--target <url>', 'target PostgreSQL URL')
+  .option('--target <url>', 'target PostgreSQL URL, or a Delta Lake location (an absolute directory)')
   .option('--tables <patterns>', "comma-separated schema.table patterns with * wildcards; quote odd names: '\"Odd Schema\".*'")
   .option('--name <name>', 'pipeline name: names the slot and the publication (default: cdc)')
   .option('--until-caught-up', 'exit 0 once every change committed before the start is merged')
@@ -50,6 +51,7 @@ program
   });
 
 registerMergeWorkerCommand(program);
+registerMaintenanceCommands(program);
 registerSchemaCommands(program);
 registerMigrationsCommands(program);
 registerMssqlCommands(program);

@@ -66,6 +66,38 @@ export interface DeferredMergeDialect {
   runWorker(settings: MergeWorkerSettings): Promise<unknown>;
 }
 
+/** What one table's maintenance did (`cdc compact`, `cdc vacuum`). */
+export interface MaintenanceReport {
+  /** The table, as `schema.table`. */
+  readonly table: string;
+  /** Live data files before and after (compaction). */
+  readonly filesBefore?: number;
+  readonly filesAfter?: number;
+  /** Files deleted, or that would be with a dry run (vacuum). */
+  readonly filesDeleted?: number;
+  /** Bytes of those files. */
+  readonly bytesDeleted?: number;
+  /** The table version committed (compaction), when one was. */
+  readonly version?: number;
+}
+
+/** File maintenance of a lake sink: compaction of small files and removal of unreferenced ones. */
+export interface LakeMaintenanceDialect {
+  /**
+   * Rewrites each table's small data files into files of the target size, without a data change
+   * (readers and the change feed see the same rows).
+   * @param target the sink's location
+   * @param tables `schema.table` names; empty: every table at the location
+   */
+  compact(target: string, options: { readonly tables: readonly string[]; readonly log: Logger }): Promise<MaintenanceReport[]>;
+  /**
+   * Deletes files no longer referenced by each table's current version and older than
+   * `retentionHours` (data files of earlier versions, change data files, abandoned writes).
+   * Readers of versions older than the retention can no longer read them.
+   */
+  vacuum(target: string, options: { readonly tables: readonly string[]; readonly retentionHours: number; readonly dryRun: boolean; readonly log: Logger }): Promise<MaintenanceReport[]>;
+}
+
 /** One kind of sink. */
 export interface SinkDialect<Config extends { readonly type: string; readonly url: string }> {
   readonly type: Config['type'];
@@ -93,4 +125,6 @@ export interface SinkDialect<Config extends { readonly type: string; readonly ur
   readonly deferredMerge?: DeferredMergeDialect;
   /** Present when the sink is migrated with SQL files (`cdc migrations`). */
   readonly migrations?: SqlMigrationDialect;
+  /** Present for lake sinks whose files need compaction and vacuum. */
+  readonly maintenance?: LakeMaintenanceDialect;
 }

@@ -15,7 +15,8 @@ import { UNCHANGED } from '../../events/change.js';
 import { formatTableId, type TableSchema } from '../../schema/table.js';
 import { readParquet, writeParquet, type LakeColumn, type LakeValue } from '../lake/parquet.js';
 import type { LakeStorage } from '../lake/storage.js';
-import { deltaColumns, deltaSchemaString, usesTimestampNtz, type DeltaColumn, type DeltaType } from './delta-types.js';
+import { deltaColumns, deltaSchemaString, postgresTypeOfDelta, usesTimestampNtz, type DeltaColumn, type DeltaType } from './delta-types.js';
+import { logicalTypeOf } from '../../schema/type-map.js';
 import { checkpointIfDue } from './checkpoint.js';
 import { applyActions, commitVersion, readSnapshot, type AddAction, type DeltaAction, type DeltaSnapshot, type MetaDataAction, type ProtocolAction } from './delta-log.js';
 import { deltaStatsJson } from './file-stats.js';
@@ -665,6 +666,97 @@ export class DeltaTable {
     const plan = await this.planMerge({ truncated: false, keyed: new Map(), rows: new Map() });
     await this.commit(plan, [{ commitInfo: { timestamp: Date.now(), operation: 'ADD COLUMNS', engineInfo: 'cdc-merge', operationParameters: { columns: JSON.stringify(this.columns.slice(stored).map((c) => c.name)) } } }]);
     return true;
+  }
+
+  /**
+   * Opens an existing table from its Delta schema alone, for maintenance (no source): its
+   * columns are typed back from the schema; it has no key.
+   * @throws {CdcError} DELTA_LOG_INVALID when there is no table at `path`.
+   */
+  static async openExisting(storage: LakeStorage, path: string, options: DeltaTableOptions, log: Logger): Promise<DeltaTable> {
+    const snapshot = await readSnapshot(storage, path);
+    if (!snapshot.metaData) throw new CdcError('DELTA_LOG_INVALID', `${storage.description}/${path} holds no Delta table`, { remedy: 'name a table that exists' });
+    const fields = (JSON.parse(snapshot.metaData.schemaString) as { fields: { name: string; type: DeltaType }[] }).fields;
+    const [schema, name] = path.split('/').map((p) => decodeURIComponent(p)) as [string, string];
+    const source: TableSchema = {
+      id: { schema, name },
+      columns: fields.map((f) => {
+        const type = postgresTypeOfDelta(f.type);
+        return { name: f.name, type, logicalType: logicalTypeOf(type), nullable: true, toastable: false };
+      }),
+      primaryKey: [],
+    };
+    const table = new DeltaTable(storage, path, source, snapshot, options, log);
+    table.adoptStoredSchema();
+    return table;
+  }
+
+  /**
+   * Rewrites the table's small data files (fewer than half of `maxRowsPerFile` rows) into files
+   * of up to `maxRowsPerFile` rows, within each partition, as one commit whose actions change no
+   * data (`dataChange: false`): readers and the change feed see the same rows.
+   * @returns the version committed, or undefined when fewer than two files were small.
+   * @throws {CdcError} DELTA_CONCURRENT_WRITE when a writer removed one of the files meanwhile (run it again).
+   */
+  async compact(): Promise<number | undefined> {
+    const small = [...this.snapshot.files.values()].filter((add) => {
+      const stats = add.stats ? (JSON.parse(add.stats) as { numRecords?: number }) : {};
+      return stats.numRecords !== undefined && stats.numRecords < this.options.maxRowsPerFile / 2;
+    });
+    const byPartition = new Map<string, AddAction[]>();
+    for (const add of small) {
+      const key = JSON.stringify(add.partitionValues);
+      byPartition.set(key, [...(byPartition.get(key) ?? []), add]);
+    }
+    const actions: DeltaAction[] = [];
+    const keys = new Map<string, string[]>();
+    const now = Date.now();
+    for (const files of byPartition.values()) {
+      if (files.length < 2) continue;
+      let rows: LakeValue[][] = [];
+      const flush = async (all: boolean) => {
+        while (rows.length >= this.options.maxRowsPerFile || (all && rows.length > 0)) {
+          const part = rows.slice(0, this.options.maxRowsPerFile);
+          rows = rows.slice(part.length);
+          const written = await this.writeDataFiles(part, false);
+          actions.push(...written.adds.map((add) => ({ add })));
+          for (const [file, k] of written.keys) keys.set(file, k);
+        }
+      };
+      for (const add of files) {
+        for (const row of await this.readRows(add.path)) rows.push(row);
+        actions.push({ remove: { path: add.path, deletionTimestamp: now, dataChange: false, extendedFileMetadata: true, partitionValues: add.partitionValues, size: add.size } });
+        await flush(false);
+      }
+      await flush(true);
+    }
+    if (actions.length === 0) return undefined;
+    const removed = actions.filter((a) => 'remove' in a).length;
+    const added = actions.length - removed;
+    const plan: PlannedCommit = { table: this.path, readVersion: this.snapshot.version, actions, counts: { inserted: 0, updated: 0, deleted: 0, copied: 0, filesAdded: added, filesRemoved: removed }, operation: 'OPTIMIZE', keys };
+    return this.commit(plan, [{ commitInfo: { timestamp: Date.now(), operation: 'OPTIMIZE', engineInfo: 'cdc-merge', isBlindAppend: false, operationMetrics: { numRemovedFiles: removed, numAddedFiles: added } } }]);
+  }
+
+  /**
+   * Deletes files under the table that its current version does not reference and that are
+   * older than `retentionMs` (ms): data files of earlier versions, change data files, abandoned
+   * writes. The log (`_delta_log/`) is kept.
+   * @returns the files (and their bytes) deleted, or that would be with `dryRun`.
+   */
+  async vacuum(retentionMs: number, dryRun: boolean): Promise<{ files: number; bytes: number }> {
+    await this.refresh();
+    const live = new Set([...this.snapshot.files.keys()].map((p) => uriToPath(p)));
+    const cutoff = Date.now() - retentionMs;
+    let files = 0;
+    let bytes = 0;
+    for (const object of await this.storage.list(`${this.path}/`)) {
+      const relative = object.path.slice(this.path.length + 1);
+      if (relative.startsWith('_delta_log/') || live.has(relative) || object.modifiedMs > cutoff) continue;
+      files++;
+      bytes += object.size;
+      if (!dryRun) await this.storage.delete(object.path);
+    }
+    return { files, bytes };
   }
 
   /** Reads versions other writers committed since this table's snapshot. */

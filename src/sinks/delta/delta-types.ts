@@ -172,3 +172,32 @@ export function deltaSchemaString(columns: readonly Pick<DeltaColumn, 'name' | '
 export function usesTimestampNtz(type: DeltaType): boolean {
   return typeof type === 'string' ? type === 'timestamp_ntz' : usesTimestampNtz(type.elementType);
 }
+
+const POSTGRES_OF: Record<DeltaPrimitive, string> = {
+  short: 'smallint',
+  integer: 'integer',
+  long: 'bigint',
+  float: 'real',
+  double: 'double precision',
+  boolean: 'boolean',
+  string: 'text',
+  binary: 'bytea',
+  date: 'date',
+  timestamp: 'timestamp with time zone',
+  timestamp_ntz: 'timestamp without time zone',
+};
+
+/**
+ * A PostgreSQL type whose Delta type (by the type map) is `type`: how a table read from its
+ * Delta schema alone (maintenance, without a source) gets columns that map back to the same
+ * Delta types.
+ * @throws {CdcError} DELTA_SCHEMA_CONFLICT for a Delta type the sink never writes (struct, map).
+ */
+export function postgresTypeOfDelta(type: DeltaType): string {
+  if (typeof type !== 'string') return `${postgresTypeOfDelta(type.elementType)}[]`;
+  const decimal = /^decimal\((\d+),\s*(\d+)\)$/.exec(type);
+  if (decimal) return `numeric(${decimal[1]},${decimal[2]})`;
+  const pg = POSTGRES_OF[type as DeltaPrimitive] as string | undefined;
+  if (!pg) throw new CdcError('DELTA_SCHEMA_CONFLICT', `a Delta column of type ${JSON.stringify(type)} is not one cdc-merge writes`, { remedy: 'maintain this table with the tool that wrote it' });
+  return pg;
+}

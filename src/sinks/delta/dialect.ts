@@ -7,6 +7,7 @@ import { isLakeLocation, lakeLocation, lakeStorageSchema, openLakeStorage, type 
 import type { SinkContext, SinkDialect } from '../sink-dialect.js';
 import { DEFAULT_CHECKPOINT_INTERVAL } from './checkpoint.js';
 import { BOOKKEEPING, DELTA_CAPABILITIES, DeltaSink } from './sink.js';
+import { deltaMaintenance } from './maintenance.js';
 import { openDeltaStatusReader } from './status.js';
 
 /** Rows per data file by default (a target file size: copy-on-write rewrites a whole file per changed key). */
@@ -111,4 +112,5 @@ export const deltaDialect = {
     });
   },
   createStatusReader: (url) => openDeltaStatusReader(openLakeStorage(url)),
+  maintenance: deltaMaintenance,
 } satisfies SinkDialect<DeltaTargetConfig>;
