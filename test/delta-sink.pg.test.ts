@@ -5,7 +5,7 @@
  * and the change data feed replaying exactly into each version. A crash at each named step of
  * a batch commit (kill -9 through the test hook) is finished on restart, with no batch twice.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -252,6 +252,24 @@ describe('Delta Lake sink', () => {
     const wrong = await runCli(['compact', '--target', d.sourceUrl]);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('no files to compact');
+  });
+
+  it('compacts a table automatically once compact_after_files of its files are small (cdc.yaml)', async () => {
+    const d = await setup(`CREATE TABLE kv (k int PRIMARY KEY, v text); INSERT INTO kv VALUES (1, 'a');`);
+    const location = join(d.lake, 'tables');
+    const config = join(d.lake, 'cdc.yaml');
+    writeFileSync(config, `name: ${d.name}\nsource: { url: "${d.sourceUrl}" }\ntarget: { type: delta, location: "${location}", compact_after_files: 3 }\n`);
+    for (let i = 0; i < 4; i++) {
+      if (i > 0) await sql(d.sourceUrl, `INSERT INTO kv VALUES (${10 + i}, 'b')`);
+      const r = await runCli(['run', '--config', config, '--until-caught-up']);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const reading = await readDeltaTable(join(location, 'public', 'kv'), { cdfFrom: 0 });
+    expect(reading.files).toBeLessThan(3);
+    expect(deltaRows(reading)).toEqual(await sourceRows(d.sourceUrl, 'public', 'kv'));
+    expect(replayChangeFeed([], reading.cdf!, -1)).toEqual(deltaRows(reading));
+    const log = readdirSync(join(location, 'public', 'kv', '_delta_log')).filter((f) => f.endsWith('.json')).map((f) => readFileSync(join(location, 'public', 'kv', '_delta_log', f), 'utf8'));
+    expect(log.some((entry) => entry.includes('"operation":"OPTIMIZE"'))).toBe(true);
   });
 
   it('an update rewrites only the data file that holds its key, and the change feed has exactly its pre- and post-image (cdc.yaml target)', async () => {

@@ -90,9 +90,18 @@ export interface DeltaTableOptions {
    * its own. Empty or absent: not partitioned.
    */
   readonly partitionBy?: readonly string[];
+  /**
+   * Compact a table once this many of its data files are small (under half of
+   * `maxRowsPerFile` rows), after a batch; 0 turns automatic compaction off (default
+   * {@link DEFAULT_COMPACT_AFTER_FILES}).
+   */
+  readonly compactAfterFiles?: number;
   /** A log checkpoint every this many versions (default 100; the table's `delta.checkpointInterval` wins). */
   readonly checkpointInterval?: number;
 }
+
+/** Small files of a table that start an automatic compaction after a batch. */
+export const DEFAULT_COMPACT_AFTER_FILES = 32;
 
 /** The column that flags a deleted row when deleted rows stay (soft delete), as on PostgreSQL targets. */
 export const SOFT_DELETE_COLUMN = '_cdc_deleted';
@@ -691,6 +700,19 @@ export class DeltaTable {
     return table;
   }
 
+  /** The table's data files with fewer than half of `maxRowsPerFile` rows (by their stats). */
+  private smallFileActions(): AddAction[] {
+    return [...this.snapshot.files.values()].filter((add) => {
+      const stats = add.stats ? (JSON.parse(add.stats) as { numRecords?: number }) : {};
+      return stats.numRecords !== undefined && stats.numRecords < this.options.maxRowsPerFile / 2;
+    });
+  }
+
+  /** How many of the table's data files are small (see {@link compact}). */
+  smallFiles(): number {
+    return this.smallFileActions().length;
+  }
+
   /**
    * Rewrites the table's small data files (fewer than half of `maxRowsPerFile` rows) into files
    * of up to `maxRowsPerFile` rows, within each partition, as one commit whose actions change no
@@ -699,10 +721,7 @@ export class DeltaTable {
    * @throws {CdcError} DELTA_CONCURRENT_WRITE when a writer removed one of the files meanwhile (run it again).
    */
   async compact(): Promise<number | undefined> {
-    const small = [...this.snapshot.files.values()].filter((add) => {
-      const stats = add.stats ? (JSON.parse(add.stats) as { numRecords?: number }) : {};
-      return stats.numRecords !== undefined && stats.numRecords < this.options.maxRowsPerFile / 2;
-    });
+    const small = this.smallFileActions();
     const byPartition = new Map<string, AddAction[]>();
     for (const add of small) {
       const key = JSON.stringify(add.partitionValues);

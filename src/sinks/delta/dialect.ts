@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { isLakeLocation, lakeLocation, lakeStorageSchema, openLakeStorage, type LakeStorageConfig } from '../lake/open-lake-storage.js';
 import type { SinkContext, SinkDialect } from '../sink-dialect.js';
 import { DEFAULT_CHECKPOINT_INTERVAL } from './checkpoint.js';
+import { DEFAULT_COMPACT_AFTER_FILES } from './delta-table.js';
 import { BOOKKEEPING, DELTA_CAPABILITIES, DeltaSink } from './sink.js';
 import { deltaMaintenance } from './maintenance.js';
 import { openDeltaStatusReader } from './status.js';
@@ -28,6 +29,8 @@ export interface DeltaTargetConfig {
   readonly fileRows: number;
   /** Keep deleted rows, flagged `_cdc_deleted` (default false; a table definition may override it). */
   readonly softDelete: boolean;
+  /** Compact a table after a batch once this many of its files are small (0: only by `cdc compact`). */
+  readonly compactAfterFiles: number;
   /** Per-table settings by `schema.table` (cdc.yaml `tables:`), over the defaults above. */
   readonly tables: Readonly<Record<string, DeltaTableSettings>>;
   /** A Delta log checkpoint every this many versions of a table (a table's `delta.checkpointInterval` wins). */
@@ -60,6 +63,7 @@ export const deltaTargetSchema = z
     soft_delete: z.boolean().optional(),
     tables: z.record(z.string().regex(/^[^.]+\.[^.]+$/, 'name a table as schema.table'), tableSettingsSchema).optional(),
     checkpoint_interval: z.number().int().min(1).optional(),
+    compact_after_files: z.number().int().min(0).optional(),
   })
   .strict();
 
@@ -91,6 +95,7 @@ export function resolveDeltaTarget(section: Partial<z.infer<typeof deltaTargetSc
       ]),
     ),
     checkpointInterval: section.checkpoint_interval ?? DEFAULT_CHECKPOINT_INTERVAL,
+    compactAfterFiles: section.compact_after_files ?? DEFAULT_COMPACT_AFTER_FILES,
     ...(section.storage ? { storage: section.storage } : {}),
   };
 }
@@ -108,7 +113,7 @@ export const deltaDialect = {
       pipeline: context.name,
       log: context.log,
       tableSettings: (id) => config.tables[`${id.schema}.${id.name}`] ?? {},
-      tableDefaults: { changeDataFeed: config.changeDataFeed, maxRowsPerFile: config.fileRows, softDelete: config.softDelete, checkpointInterval: config.checkpointInterval },
+      tableDefaults: { changeDataFeed: config.changeDataFeed, maxRowsPerFile: config.fileRows, softDelete: config.softDelete, checkpointInterval: config.checkpointInterval, compactAfterFiles: config.compactAfterFiles },
     });
   },
   createStatusReader: (url) => openDeltaStatusReader(openLakeStorage(url)),

@@ -33,7 +33,7 @@ import type { LakeValue } from '../lake/parquet.js';
 import type { LakeStorage } from '../lake/storage.js';
 import { advance, checkpointFromJson, checkpointToJson, type CheckpointJson } from './checkpoint-json.js';
 import { commitVersion, parseCommit, readSnapshot, commitPath, type DeltaAction } from './delta-log.js';
-import { DeltaTable, keyText, SOFT_DELETE_COLUMN, type DeltaTableOptions, type PendingValue, type PlannedCommit, type TableChanges } from './delta-table.js';
+import { DEFAULT_COMPACT_AFTER_FILES, DeltaTable, keyText, SOFT_DELETE_COLUMN, type DeltaTableOptions, type PendingValue, type PlannedCommit, type TableChanges } from './delta-table.js';
 
 /** What the Delta sink can do (see {@link SinkCapabilities}). */
 export const DELTA_CAPABILITIES: SinkCapabilities = {
@@ -426,7 +426,24 @@ export class DeltaSink implements ChangeSink {
     this.lastBatch = number;
     this.merged = checkpoint;
     if (batch.shapesChanged) await this.storeDefinitions();
+    for (const p of plans) await this.compactIfNeeded(p.writer);
     return stats();
+  }
+
+  /**
+   * Compacts a table whose small files reached {@link DeltaTableOptions.compactAfterFiles} (a
+   * commit of its own, without a data change, after the batch). A failure only warns: the next
+   * batch tries again, and `cdc compact` does the same by command.
+   */
+  private async compactIfNeeded(writer: DeltaTable): Promise<void> {
+    const threshold = this.options.tableDefaults.compactAfterFiles ?? DEFAULT_COMPACT_AFTER_FILES;
+    if (threshold <= 0 || writer.smallFiles() < threshold) return;
+    try {
+      const version = await writer.compact();
+      if (version !== undefined) this.options.log.info({ table: writer.description, version }, 'delta: small files compacted');
+    } catch (error) {
+      this.options.log.warn({ table: writer.description, error: redactedMessage(error) }, 'delta: compaction failed; the next batch tries again');
+    }
   }
 }
 
