@@ -178,6 +178,10 @@ describe('Delta Lake sink', () => {
       [true, 'update_postimage'],
     ]);
     expect(replayChangeFeed([], reading.cdf!, -1)).toEqual(deltaRows(reading));
+    const status = await runCli(['status', '--source', d.sourceUrl, '--target', d.lake, '--name', d.name, '--json']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/"mergeCount": 2/);
+    expect(status.stdout).toMatch(/"lastMergeRows": 1/); // the re-insert of key 3
   });
 
   it('partition_by (cdc.yaml target.tables): files per partition without the partition column, rows moving between partitions, NULL and odd values; delta-rs reads the source', async () => {

@@ -307,6 +307,13 @@ export class DeltaTable {
     });
   }
 
+  /** Every row of the table's current version, in {@link columns} order (for small tables: status, tests). */
+  async rows(): Promise<LakeValue[][]> {
+    const out: LakeValue[][] = [];
+    for (const path of this.snapshot.files.keys()) for (const row of await this.readRows(path)) out.push(row);
+    return out;
+  }
+
   /** The table's partition columns (from its metaData). */
   get partitionColumns(): readonly string[] {
     return this.snapshot.metaData?.partitionColumns ?? [];

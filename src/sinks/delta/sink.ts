@@ -86,7 +86,11 @@ const int64 = (name: string): ColumnSchema => ({ name, type: 'bigint', logicalTy
 const timestamptz = (name: string): ColumnSchema => ({ name, type: 'timestamp with time zone', logicalType: { kind: 'timestamptz' }, nullable: true, toastable: false });
 const bytes = (name: string): ColumnSchema => ({ name, type: 'bytea', logicalType: { kind: 'bytes' }, nullable: true, toastable: true });
 
-/** `_cdc/batches`: the processing log, one row per committed batch. */
+/**
+ * `_cdc/batches`: the processing log, one row per committed batch: pipeline, batch number,
+ * checkpoint (JSON), tables (JSON: `[{ table: "<schema>/<table>", inserted, updated, deleted }]`),
+ * source transactions, messages and row changes, commit time.
+ */
 const BATCHES: TableSchema = {
   id: { schema: BOOKKEEPING, name: 'batches' },
   columns: [text('pipeline'), int64('batch'), text('checkpoint'), text('tables'), int64('transactions'), int64('messages'), int64('changes'), timestamptz('committed_at')],
@@ -407,7 +411,8 @@ export class DeltaSink implements ChangeSink {
       plans.push({ writer: dead, plan, actions: [info('WRITE', { rows: batch.deadLetters.length }), txn, ...plan.actions] });
     }
     const log = await this.table(BATCHES);
-    const tables = JSON.stringify(plans.map((p) => p.plan.table));
+    // Per table of the batch: its path and what the merge did, for the processing log and `cdc status`.
+    const tables = JSON.stringify(plans.map((p) => ({ table: p.plan.table, inserted: p.plan.counts.inserted, updated: p.plan.counts.updated, deleted: p.plan.counts.deleted })));
     const logRow: LakeValue[] = [this.options.pipeline, BigInt(number), JSON.stringify(checkpointToJson(checkpoint)), tables, BigInt(counts.transactions), BigInt(counts.messages), BigInt(batch.changes), nowMicros()];
     const logPlan = await log.planMerge({ truncated: false, keyed: new Map(), rows: new Map([['0', { count: 1, row: logRow }]]) });
     plans.push({ writer: log, plan: logPlan, actions: [info('WRITE', { rows: 1 }), txn, ...logPlan.actions] });

@@ -1,8 +1,11 @@
 /**
  * `cdc status` of a Delta location: each pipeline's checkpoint (from its batch log and idle
- * positions) and per-table copy state, read without writing anything.
+ * positions), per-table copy state, and per-table merges (batches, the last one's time and
+ * rows) from the processing log `_cdc/batches`, read without writing anything.
  */
+import { pino } from 'pino';
 import { CdcError } from '../../errors.js';
+import { DeltaTable } from './delta-table.js';
 import type { LakeStorage } from '../lake/storage.js';
 import type { SinkStatusReader } from '../sink-dialect.js';
 import type { MergeStatusReport, TargetStatus } from '../sink-status.js';
@@ -41,17 +44,41 @@ export function openDeltaStatusReader(storage: LakeStorage): Promise<SinkStatusR
       }
       const ageSeconds = committedMs > 0 ? Math.round((Date.now() - committedMs) / 1000) : 0;
       const positions = checkpoint ? [...checkpointFromJson(checkpoint).positions.values()].map((p) => ({ ...p, ageSeconds })) : [];
+      // Merges per table from the processing log (_cdc/batches): how many batches touched it, the last.
+      const merges = new Map<string, { count: number; last: bigint; rows: number }>();
+      if (batches.version >= 0) {
+        const log = await DeltaTable.openExisting(storage, '_cdc/batches', { changeDataFeed: false, maxRowsPerFile: 100_000 }, pino({ level: 'silent' }));
+        const at = (name: string) => log.columns.findIndex((c) => c.name === name);
+        const [pipelineAt, tablesAt, timeAt] = [at('pipeline'), at('tables'), at('committed_at')];
+        for (const row of await log.rows()) {
+          if (row[pipelineAt] !== name || typeof row[tablesAt] !== 'string') continue;
+          const time = row[timeAt] as bigint;
+          for (const t of JSON.parse(row[tablesAt]) as ({ table: string; inserted: number; updated: number; deleted: number } | string)[]) {
+            if (typeof t === 'string') continue; // rows of the first release named tables only
+            const current = merges.get(t.table) ?? { count: 0, last: -1n, rows: 0 };
+            current.count++;
+            if (time > current.last) {
+              current.last = time;
+              current.rows = t.inserted + t.updated + t.deleted;
+            }
+            merges.set(t.table, current);
+          }
+        }
+      }
       const tables = snapshots
-        ? (JSON.parse(decode(snapshots)) as { schema: string; name: string; state: string; rows: number }[]).map((s) => ({
-            table: `${s.schema}.${s.name}`,
-            schema: s.schema,
-            name: s.name,
-            snapshot: s.state,
-            rows: s.rows,
-            mergeCount: 0,
-            lastMerge: null,
-            lastMergeRows: null,
-          }))
+        ? (JSON.parse(decode(snapshots)) as { schema: string; name: string; state: string; rows: number }[]).map((s) => {
+            const m = merges.get(`${encodeURIComponent(s.schema)}/${encodeURIComponent(s.name)}`);
+            return {
+              table: `${s.schema}.${s.name}`,
+              schema: s.schema,
+              name: s.name,
+              snapshot: s.state,
+              rows: s.rows,
+              mergeCount: m?.count ?? 0,
+              lastMerge: m ? new Date(Number(m.last / 1000n)).toISOString() : null,
+              lastMergeRows: m ? m.rows : null,
+            };
+          })
         : [];
       return { positions, tables };
     },
