@@ -276,6 +276,17 @@ describe('Delta Lake sink', () => {
     expect(log.some((entry) => entry.includes('"operation":"OPTIMIZE"'))).toBe(true);
   });
 
+  it('--resync copies every table again into the same Delta tables (a new version, the change feed still replays)', async () => {
+    const d = await setup(`CREATE TABLE kv (k int PRIMARY KEY, v text); INSERT INTO kv SELECT g, 'v' || g FROM generate_series(1, 50) g;`);
+    expect((await catchUp(d)).code).toBe(0);
+    await sql(d.sourceUrl, `UPDATE kv SET v = 'changed' WHERE k <= 10; DELETE FROM kv WHERE k > 45`);
+    const r = await runCli(['run', '--source', d.sourceUrl, '--target', d.lake, '--name', d.name, '--until-caught-up', '--resync']);
+    expect(r.code, r.stderr).toBe(0);
+    await sql(d.sourceUrl, `UPDATE kv SET v = 'after resync' WHERE k = 1`);
+    expect((await catchUp(d)).code).toBe(0);
+    await expectEqual(d, 'kv');
+  });
+
   it('an update rewrites only the data file that holds its key, and the change feed has exactly its pre- and post-image (cdc.yaml target)', async () => {
     const d = await setup(`CREATE TABLE kv (k int PRIMARY KEY, v text); INSERT INTO kv SELECT g, 'v' || g FROM generate_series(1, 1000) g;`);
     const config = join(d.lake, 'cdc.yaml');
@@ -319,6 +330,16 @@ describe('Delta Lake sink', () => {
       expect(new Set(batches).size).toBe(batches.length);
     });
   }
+
+  it('stops with TARGET_UNWRITABLE naming the path when the location cannot be written', async () => {
+    const d = await setup('CREATE TABLE a (id int PRIMARY KEY)');
+    const file = join(d.lake, 'not-a-directory');
+    writeFileSync(file, 'x');
+    const r = await runCli(['run', '--source', d.sourceUrl, '--target', file, '--name', d.name, '--until-caught-up']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('TARGET_UNWRITABLE');
+    expect(r.stderr).toContain(file);
+  });
 
   it('refuses a location that holds other files, naming the path', async () => {
     const d = await setup('CREATE TABLE a (id int PRIMARY KEY)');
