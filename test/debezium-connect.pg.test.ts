@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { Admin } from '@platformatic/kafka';
+import { Admin, Consumer, stringDeserializers } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/throwaway-cluster.js';
 import { startThrowawayConnect, type ThrowawayConnect } from '../src/testing/throwaway-connect.js';
@@ -62,6 +62,26 @@ async function endOffset(topic: string): Promise<bigint> {
   } finally {
     await admin.close().catch(() => undefined);
   }
+}
+
+/** The values of the first `count` records of partition 0 of `topic`, parsed (null for a tombstone). */
+async function topicValues(topic: string, count: number): Promise<unknown[]> {
+  const consumer = new Consumer({ clientId: 'debezium-connect test', groupId: `peek-${topic}`, bootstrapBrokers: [kafka.bootstrap], deserializers: stringDeserializers });
+  const values: unknown[] = [];
+  try {
+    const stream = await consumer.consume({ topics: [topic], mode: 'earliest' as const, autocommit: false, maxWaitTime: 500 });
+    try {
+      for await (const message of stream) {
+        values.push(message.value ? JSON.parse(message.value) : null);
+        if (values.length >= count) break;
+      }
+    } finally {
+      await stream.close();
+    }
+  } finally {
+    await consumer.close();
+  }
+  return values;
 }
 
 async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
@@ -143,6 +163,15 @@ describe('Debezium PostgreSQL connector → Kafka → cdc run (issue 15)', () =>
       // Every transaction came whole (BEGIN, END and all its change events), none was cut.
       expect(run.stderr).not.toContain('incomplete source transaction');
       expect(JSON.parse(run.stderr.split('\n').find((l) => l.includes('"caught up"')) ?? '{}')).toMatchObject({ messages: 33 + 18, transactions: 9 });
+
+      // The cases above reached cdc-merge in the shapes they were meant to test.
+      const documents = (await topicValues('shop.public.documents', 4)) as { payload: { op: string; after: { id: number; body: string } } }[];
+      expect(documents.map((d) => [d.payload.op, d.payload.after.id, d.payload.after.body.length > 1000 ? 'long' : d.payload.after.body])).toEqual([
+        ['r', 1, 'long'],
+        ['r', 2, 'short'],
+        ['u', 1, '__debezium_unavailable_value'],
+        ['u', 2, 'long'],
+      ]);
 
       const comparison = await compareDatabases(sourceUrl, targetUrl);
       const why = `${JSON.stringify(comparison, null, 2)}\n${run.stderr}`;
