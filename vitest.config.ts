@@ -6,7 +6,9 @@ import { defineConfig } from 'vitest/config';
 //   unit  every other *.test.ts: no server, no dist/ build; `npm run test:unit`.
 //   pg    *.pg.test.ts start throwaway PostgreSQL clusters (and *.mssql.test.ts, skipped unless
 //         MSSQL_URL is set); `npm run test:pg`. test/kafka-broker.pg.test.ts also starts a
-//         throwaway Kafka broker (Java 17+, jars from oracles/kafka/fetch.sh; docs/testing.md).
+//         throwaway Kafka broker (Java 17+, jars from oracles/kafka/fetch.sh; docs/testing.md),
+//         test/debezium-connect.pg.test.ts a broker and a Kafka Connect worker with Debezium
+//         (jars from oracles/kafka/connect/fetch.sh).
 //   nats  *.nats.test.ts and any test that starts a throwaway nats-server (found by its import of
 //         src/testing/throwaway-nats, e.g. test/debezium-jetstream.pg.test.ts, which needs both);
 //         `npm run test:nats`.

@@ -156,8 +156,10 @@ export interface DebeziumTransactionRecord {
   readonly kind: 'transaction';
   readonly status: 'BEGIN' | 'END';
   /**
-   * The transaction's id, as the connector forms it: `txId:LSN` (PostgreSQL), a GTID or
-   * `file:pos` (MySQL), the commit LSN (SQL Server). Change events carry the same id.
+   * The transaction's id, as the connector forms it: `txId:LSN` (PostgreSQL, with the LSN of
+   * each event, so BEGIN, END and the change events differ after the colon), a GTID or
+   * `file:pos` (MySQL), the commit LSN (SQL Server). Change events carry the same id (PostgreSQL:
+   * the same `txId`); `transactionKey` in src/sources/debezium/transaction-tracker.ts matches them.
    */
   readonly id: string;
   /** Total change events in the transaction (END only). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TransactionTracker } from './transaction-tracker.js';
+import { TransactionTracker, transactionKey } from './transaction-tracker.js';
 
 const end = (id: string, eventCount: number) => ({ kind: 'transaction' as const, status: 'END' as const, id, eventCount });
 
@@ -74,5 +74,28 @@ describe('TransactionTracker', () => {
     s.end({ ...end('f', 1), dataCollections: [{ dataCollection: 'testDB.dbo.orders', eventCount: 1 }] }, 0);
     s.change('f', 0, 'dbo.orders');
     expect(s.settled).toBe(true);
+  });
+
+  // Regression (issue 15, first run against the real Debezium 3.6.1 PostgreSQL connector): its
+  // ids are `txId:LSN` with each event's own LSN, so BEGIN, the change events and END of one
+  // transaction differ, and keyed by the whole id no transaction ever completed.
+  it('PostgreSQL: BEGIN, change events and END with different LSNs are one transaction', () => {
+    for (const mode of ['event-count', 'stream-order'] as const) {
+      const t = new TransactionTracker(mode);
+      t.begin('733:30731248', 0);
+      t.change('733:30731408', 0, 'public.accounts');
+      t.change('733:30731568', 0, 'public.audit_log');
+      expect(t.settled).toBe(false);
+      expect(t.oldest()?.id).toBe('733');
+      t.end({ ...end('733:30733144', 2), dataCollections: [{ dataCollection: 'public.accounts', eventCount: 1 }, { dataCollection: 'public.audit_log', eventCount: 1 }] }, 0);
+      expect(t.settled, mode).toBe(true);
+    }
+  });
+
+  it('transactionKey: the txId of a PostgreSQL id, any other id whole', () => {
+    expect(transactionKey('571:53195829')).toBe('571');
+    expect(transactionKey('3E11FA47-71CA-11E1-9E33-C80AA9429562:23')).toBe('3E11FA47-71CA-11E1-9E33-C80AA9429562:23');
+    expect(transactionKey('00000025:00000d08:0025')).toBe('00000025:00000d08:0025');
+    expect(transactionKey('0a001b00e2010000')).toBe('0a001b00e2010000');
   });
 });

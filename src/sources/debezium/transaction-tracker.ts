@@ -34,6 +34,7 @@ export interface TransactionFraming {
 
 /** A transaction that holds the open batch. */
 export interface OpenTransaction {
+  /** Its key ({@link transactionKey}: the `txId` for PostgreSQL). */
   readonly id: string;
   /** Change events read. */
   readonly seen: number;
@@ -58,6 +59,21 @@ interface State {
 /** True when END's data collection `collection` names the table `table` (`schema.table`). */
 function namesTable(collection: string, table: string): boolean {
   return collection === table || collection.endsWith(`.${table}`);
+}
+
+/**
+ * The key that names transaction `id` in every event of it. Debezium's PostgreSQL connector forms
+ * ids as `txId:LSN` with the LSN of the event itself, so BEGIN, each change event and END of one
+ * transaction carry different ids (`729:30730568`, `729:30730680`, …, END `729:30730776`, seen
+ * from Debezium 3.6.1 with pgoutput): the `txId` alone is the key. (A txId repeats only after
+ * 2^32 transactions, far beyond the tracker's wait limit.) Other connectors' ids (a MySQL GTID
+ * `uuid:n`, SQL Server's `hex:hex:hex`, Oracle's hex) are the same in every event and are used
+ * whole.
+ * @see https://debezium.io/documentation/reference/stable/connectors/postgresql.html#postgresql-transaction-metadata
+ */
+export function transactionKey(id: string): string {
+  const pg = /^(\d+):\d+$/.exec(id);
+  return pg ? pg[1]! : id;
 }
 
 /**
@@ -86,9 +102,9 @@ export class TransactionTracker {
     return this.open.size === 0;
   }
 
-  /** A BEGIN event. */
+  /** A BEGIN event of transaction `id` (as the event carries it; see {@link transactionKey}). */
   begin(id: string, nowMs: number): void {
-    this.state(id, nowMs);
+    this.state(transactionKey(id), nowMs);
   }
 
   /** A change event of table `table` (`schema.table` of its source block) was read: the table is consumed. */
@@ -101,7 +117,8 @@ export class TransactionTracker {
    * (`schema.table` of its source block). In `stream-order` mode only BEGIN opens a transaction
    * (the transaction subject may be filtered out, and then no boundary is kept).
    */
-  change(id: string, nowMs: number, table?: string): void {
+  change(eventId: string, nowMs: number, table?: string): void {
+    const id = transactionKey(eventId);
     if (this.mode === 'stream-order') {
       const s = this.open.get(id);
       if (s) s.seen++;
@@ -117,13 +134,14 @@ export class TransactionTracker {
 
   /** An END event. */
   end(record: DebeziumTransactionRecord, nowMs: number): void {
+    const id = transactionKey(record.id);
     if (this.mode === 'stream-order') {
-      this.open.delete(record.id);
+      this.open.delete(id);
       return;
     }
-    const s = this.state(record.id, nowMs);
+    const s = this.state(id, nowMs);
     s.end = record;
-    this.settle(record.id, s);
+    this.settle(id, s);
   }
 
   /** The incomplete transaction read first, if any. */
@@ -163,7 +181,7 @@ export class TransactionTracker {
     return collections.every((c) => !this.counted(c.dataCollection) || this.seenOf(s, c.dataCollection) >= c.eventCount);
   }
 
-  /** Stops waiting for transaction `id` (its missing events never came within the wait limit). */
+  /** Stops waiting for transaction `id` (a key from {@link oldest}; its missing events never came within the wait limit). */
   abandon(id: string): void {
     this.open.delete(id);
   }

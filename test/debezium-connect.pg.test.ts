@@ -1,0 +1,184 @@
+/**
+ * The first end-to-end run with events Debezium itself writes: a throwaway PostgreSQL source,
+ * the Debezium PostgreSQL connector 3.6.1 (pgoutput, JSON converter with schemas, transaction
+ * metadata) in a throwaway Kafka Connect standalone worker (src/testing/throwaway-connect.ts),
+ * streaming into a throwaway Kafka broker; then the built `cdc run --until-caught-up` with a
+ * `debezium.kafka` source (the tables' topics and the transaction topic) into a throwaway
+ * PostgreSQL target, which must equal the source table for table (compareDatabases).
+ *
+ * The changes: the initial snapshot; inserts, updates and deletes; a primary key moved; a
+ * transaction of several rows over two tables; an update that leaves a TOASTed column unchanged
+ * (Debezium sends `__debezium_unavailable_value` for it); a keyless table under REPLICA IDENTITY
+ * FULL. Broker and worker start once; the connector's initial snapshot takes the rows already
+ * there.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { Admin, Consumer, stringDeserializers } from '@platformatic/kafka';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/throwaway-cluster.js';
+import { startThrowawayConnect, type ThrowawayConnect } from '../src/testing/throwaway-connect.js';
+import { startThrowawayKafka, type ThrowawayKafka } from '../src/testing/throwaway-kafka.js';
+import { compareDatabases } from '../src/verify/compare-databases.js';
+import { startCli } from './support/cli.js';
+
+let cluster: ThrowawayCluster;
+let kafka: ThrowawayKafka;
+let connect: ThrowawayConnect;
+let root: string;
+
+beforeAll(async () => {
+  [cluster, kafka] = await Promise.all([startThrowawayCluster({ label: 'debezium-connect' }), startThrowawayKafka({ label: 'debezium-connect' })]);
+  connect = await startThrowawayConnect({ bootstrap: kafka.bootstrap, label: 'debezium-connect' });
+  root = mkdtempSync(join(tmpdir(), 'cdc-debezium-connect-'));
+}, 180_000);
+
+afterAll(async () => {
+  await connect?.stop();
+  await kafka?.stop();
+  await cluster?.stop();
+  if (root) rmSync(root, { recursive: true, force: true });
+}, 60_000);
+
+/** `cdc run --until-caught-up`; killed, and its output thrown, when it runs past `timeoutMs`. */
+async function catchUp(config: string, timeoutMs = 60_000): Promise<{ code: number | null; stderr: string }> {
+  const run = startCli(['run', '--config', config, '--until-caught-up']);
+  const timer = setTimeout(() => run.child.kill('SIGKILL'), timeoutMs);
+  const code = await run.exited;
+  clearTimeout(timer);
+  if (run.child.signalCode === 'SIGKILL') throw new Error(`cdc run --until-caught-up did not finish in ${timeoutMs} ms:\n${run.stderr()}`);
+  return { code, stderr: run.stderr() };
+}
+
+/** The end offset of partition 0 of `topic` (0 when the topic does not exist yet). */
+async function endOffset(topic: string): Promise<bigint> {
+  const admin = new Admin({ clientId: 'debezium-connect test', bootstrapBrokers: [kafka.bootstrap] });
+  try {
+    if (!(await admin.listTopics()).includes(topic)) return 0n;
+    const [offsets] = await admin.listOffsets({ topics: [{ name: topic, partitions: [{ partitionIndex: 0, timestamp: -1n }] }] });
+    return offsets?.partitions[0]?.offset ?? 0n;
+  } finally {
+    await admin.close().catch(() => undefined);
+  }
+}
+
+/** The values of the first `count` records of partition 0 of `topic`, parsed (null for a tombstone). */
+async function topicValues(topic: string, count: number): Promise<unknown[]> {
+  const consumer = new Consumer({ clientId: 'debezium-connect test', groupId: `peek-${topic}`, bootstrapBrokers: [kafka.bootstrap], deserializers: stringDeserializers });
+  const values: unknown[] = [];
+  try {
+    const stream = await consumer.consume({ topics: [topic], mode: 'earliest' as const, autocommit: false, maxWaitTime: 500 });
+    try {
+      for await (const message of stream) {
+        values.push(message.value ? JSON.parse(message.value) : null);
+        if (values.length >= count) break;
+      }
+    } finally {
+      await stream.close();
+    }
+  } finally {
+    await consumer.close();
+  }
+  return values;
+}
+
+async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}\n${connect.output()}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** A text that PostgreSQL stores out of line (TOAST): ~6 KB of hex, which compresses poorly. */
+const TOASTED = (seed: string) => `(SELECT string_agg(md5('${seed}' || i), '') FROM generate_series(1, 200) AS i)`;
+
+describe('Debezium PostgreSQL connector → Kafka → cdc run (issue 15)', () => {
+  it('merges what the real connector streams into a target equal to the source', async () => {
+    const sourceUrl = await cluster.createDatabase('shop');
+    const targetUrl = await cluster.createDatabase('shop_target');
+    const source = new pg.Client(sourceUrl);
+    await source.connect();
+    try {
+      await source.query(`
+        CREATE TABLE accounts (id integer PRIMARY KEY, balance numeric(12,2), rate numeric, opened timestamptz, owner text);
+        CREATE TABLE documents (id integer PRIMARY KEY, revision integer NOT NULL, body text);
+        CREATE TABLE audit_log (at timestamptz NOT NULL, actor text, amount numeric(10,2));
+        ALTER TABLE audit_log REPLICA IDENTITY FULL;
+        INSERT INTO accounts VALUES
+          (1, 100.50, 0.125, '2026-01-02 03:04:05.123456+00', 'ada'),
+          (2, -7.00, NULL, '1999-12-31 23:59:59+05:30', 'bob'),
+          (3, 0, 3.14159265358979, NULL, NULL);
+        INSERT INTO documents VALUES (1, 1, ${TOASTED('a')}), (2, 1, 'short');
+        INSERT INTO audit_log VALUES ('2026-01-01 00:00:00+00', 'ada', 1.00), ('2026-01-01 00:00:01+00', 'bob', 2.00);
+      `);
+      await connect.startConnector('shop', {
+        'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
+        'plugin.name': 'pgoutput',
+        'database.hostname': '127.0.0.1',
+        'database.port': cluster.port,
+        'database.user': 'postgres',
+        'database.password': 'unused',
+        'database.dbname': 'shop',
+        'topic.prefix': 'shop',
+        'table.include.list': 'public.accounts,public.documents,public.audit_log',
+        'slot.name': 'debezium_shop',
+        'publication.name': 'debezium_shop',
+        'publication.autocreate.mode': 'filtered',
+        'provide.transaction.metadata': true,
+        // Testing only (connector docs): the slot goes when the connector stops.
+        'slot.drop.on.stop': true,
+      });
+
+      await source.query(`INSERT INTO accounts VALUES (4, 12345678.99, 1e-10, now(), 'cy')`);
+      await source.query(`UPDATE accounts SET balance = balance + 1, owner = 'ada l.' WHERE id = 1`);
+      await source.query(`DELETE FROM accounts WHERE id = 2`);
+      // A key move: Debezium sends a delete of the old key and a create of the new one.
+      await source.query(`UPDATE accounts SET id = 30 WHERE id = 3`);
+      // One transaction of several rows over two tables.
+      await source.query(`BEGIN;
+        INSERT INTO accounts SELECT g, g * 1.5, NULL, '2026-06-01 12:00:00+02', 'batch ' || g FROM generate_series(100, 109) AS g;
+        UPDATE accounts SET rate = 0.5 WHERE id = 4;
+        DELETE FROM accounts WHERE id = 105;
+        INSERT INTO audit_log VALUES ('2026-06-01 12:00:00+02', 'batch', 15.00);
+        COMMIT;`);
+      // The TOASTed body is unchanged: the event carries Debezium's placeholder for it.
+      await source.query(`UPDATE documents SET revision = 2 WHERE id = 1`);
+      await source.query(`UPDATE documents SET body = ${TOASTED('b')}, revision = 3 WHERE id = 2`);
+      // The keyless table under REPLICA IDENTITY FULL: the whole old row identifies it.
+      await source.query(`UPDATE audit_log SET amount = 3.00 WHERE actor = 'bob'`);
+      await source.query(`DELETE FROM audit_log WHERE actor = 'ada'`);
+
+      const config = join(root, 'shop.yaml');
+      writeFileSync(config, `name: shop\ntarget: { url: "${targetUrl}" }\ndebezium:\n  kafka:\n    brokers: ["${kafka.bootstrap}"]\n    topic_pattern: '^shop\\.(public\\..+|transaction)$'\n    session_timeout_ms: 6000\n`);
+
+      // Nine source transactions were streamed: wait for their BEGIN and END on the transaction
+      // topic, written after their change events, so that one catch-up sees everything.
+      await until('Debezium wrote every transaction', async () => (await endOffset('shop.transaction')) >= 18n);
+      const run = await catchUp(config);
+      expect(run.code, run.stderr).toBe(0);
+      // Every transaction came whole (BEGIN, END and all its change events), none was cut.
+      expect(run.stderr).not.toContain('incomplete source transaction');
+      expect(JSON.parse(run.stderr.split('\n').find((l) => l.includes('"caught up"')) ?? '{}')).toMatchObject({ messages: 33 + 18, transactions: 9 });
+
+      // The cases above reached cdc-merge in the shapes they were meant to test.
+      const documents = (await topicValues('shop.public.documents', 4)) as { payload: { op: string; after: { id: number; body: string } } }[];
+      expect(documents.map((d) => [d.payload.op, d.payload.after.id, d.payload.after.body.length > 1000 ? 'long' : d.payload.after.body])).toEqual([
+        ['r', 1, 'long'],
+        ['r', 2, 'short'],
+        ['u', 1, '__debezium_unavailable_value'],
+        ['u', 2, 'long'],
+      ]);
+
+      const comparison = await compareDatabases(sourceUrl, targetUrl);
+      const why = `${JSON.stringify(comparison, null, 2)}\n${run.stderr}`;
+      expect(comparison.map((c) => c.table).sort(), why).toEqual(['public.accounts', 'public.audit_log', 'public.documents']);
+      expect(comparison.filter((c) => !c.equal), why).toEqual([]);
+    } finally {
+      await source.end();
+    }
+  }, 240_000);
+});
