@@ -9,7 +9,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -88,6 +88,28 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Polls until a TCP connection to `port` on 127.0.0.1 succeeds (a server started by a test
+ * listens), every `intervalMs` (default 50) for at most `timeoutMs`, or until `exited()` says its
+ * process ended.
+ * @returns true once connected; false on timeout or exit.
+ */
+export async function waitForPort(port: number, timeoutMs: number, options: { intervalMs?: number; exited?: () => boolean } = {}): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !(options.exited?.() ?? false)) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.end();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return true;
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
+  }
+  return false;
 }
 
 const live = new Set<ThrowawayCluster>();

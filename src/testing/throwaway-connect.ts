@@ -13,13 +13,12 @@
  * @see https://kafka.apache.org/documentation/#connect_rest
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './throwaway-cluster.js';
-import { findJava } from './throwaway-kafka.js';
+import { findJava, mavenCacheDir } from './throwaway-kafka.js';
 
 /** Options for {@link startThrowawayConnect}. */
 export interface ThrowawayConnectOptions {
@@ -90,17 +89,7 @@ const PLUGIN_POM = fileURLToPath(new URL('../../oracles/kafka/connect/debezium-p
 export function connectHome(): string {
   const fromEnv = process.env.CDC_CONNECT_HOME;
   if (fromEnv) return fromEnv;
-  let poms: Buffer;
-  try {
-    poms = Buffer.concat([readFileSync(POM), readFileSync(PLUGIN_POM)]);
-  } catch (cause) {
-    throw new Error(`cannot read ${POM} and ${PLUGIN_POM}: the throwaway Kafka Connect runs from a clone of the repository, or set CDC_CONNECT_HOME`, { cause });
-  }
-  const version = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(poms.toString('utf8'))?.[1];
-  if (!version) throw new Error(`${POM} names no <kafka.version>`);
-  const hash = createHash('sha256').update(poms).digest('hex').slice(0, 12);
-  const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(cache, 'cdc-merge', `connect-${version}-${hash}`);
+  return mavenCacheDir('connect', [POM, PLUGIN_POM], 'set CDC_CONNECT_HOME');
 }
 
 /**

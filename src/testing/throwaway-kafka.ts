@@ -80,17 +80,28 @@ const POM = fileURLToPath(new URL('../../oracles/kafka/pom.xml', import.meta.url
 export function kafkaLibDir(): string {
   const fromEnv = process.env.CDC_KAFKA_LIBS;
   if (fromEnv) return fromEnv;
-  let pom: Buffer;
+  return join(mavenCacheDir('kafka', [POM], 'set CDC_KAFKA_LIBS to a folder of Kafka jars'), 'libs');
+}
+
+/**
+ * The cache folder of jars fetched from `poms` (the fetch scripts compute the same name):
+ * `<cache>/cdc-merge/<name>-<kafka.version>-<first 12 hex of the SHA-256 of the poms>` under
+ * `$XDG_CACHE_HOME` or `~/.cache`.
+ * @param otherwise what to do when the poms cannot be read, for the error message
+ * @throws {Error} when a pom cannot be read or the first names no `<kafka.version>`.
+ */
+export function mavenCacheDir(name: string, poms: readonly string[], otherwise: string): string {
+  let bytes: Buffer;
   try {
-    pom = readFileSync(POM);
+    bytes = Buffer.concat(poms.map((p) => readFileSync(p)));
   } catch (cause) {
-    throw new Error(`cannot read ${POM}: the throwaway Kafka runs from a clone of the repository, or set CDC_KAFKA_LIBS to a folder of Kafka jars`, { cause });
+    throw new Error(`cannot read ${poms.join(' and ')}: the throwaway servers run from a clone of the repository, or ${otherwise}`, { cause });
   }
-  const version = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom.toString('utf8'))?.[1];
-  if (!version) throw new Error(`${POM} names no <kafka.version>`);
-  const hash = createHash('sha256').update(pom).digest('hex').slice(0, 12);
+  const version = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(bytes.toString('utf8'))?.[1];
+  if (!version) throw new Error(`${poms[0]} names no <kafka.version>`);
+  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 12);
   const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(cache, 'cdc-merge', `kafka-${version}-${hash}`, 'libs');
+  return join(cache, 'cdc-merge', `${name}-${version}-${hash}`);
 }
 
 /**

@@ -7,10 +7,9 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './throwaway-cluster.js';
+import { freePort, waitForPort } from './throwaway-cluster.js';
 
 /** A running throwaway NATS server. */
 export interface ThrowawayNats {
@@ -49,22 +48,6 @@ export function findNatsServer(): string {
 
 const live = new Set<ChildProcess>();
 let hooked = false;
-
-async function listening(port: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (ok) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
 
 /** A spawned nats-server process, with its output and a promise of its exit. */
 interface NatsProcess {
@@ -105,7 +88,7 @@ export async function startThrowawayNats(options: { label?: string } = {}): Prom
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     let server = spawnNats(bin, port, dir);
-    if (await listening(port, 10_000)) {
+    if (await waitForPort(port, 10_000)) {
       return {
         port,
         url: `nats://127.0.0.1:${port}`,
@@ -115,7 +98,7 @@ export async function startThrowawayNats(options: { label?: string } = {}): Prom
           // The port was ours a moment ago; retry briefly in case the old socket lingers.
           for (let tries = 0; ; tries++) {
             server = spawnNats(bin, port, dir);
-            if (await listening(port, 10_000)) return;
+            if (await waitForPort(port, 10_000)) return;
             await kill(server, 'SIGKILL');
             if (tries >= 2) throw new Error(`nats-server did not start again on port ${port}:\n${server.output()}`);
           }

@@ -13,12 +13,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { oraclesPython } from './python-oracles.js';
-import { freePort } from './throwaway-cluster.js';
+import { freePort, waitForPort } from './throwaway-cluster.js';
 
 /** A running throwaway S3 server. */
 export interface ThrowawayS3 {
@@ -46,22 +45,6 @@ export interface ThrowawayS3 {
 
 const live = new Set<ChildProcess>();
 let hooked = false;
-
-async function listening(port: number, timeoutMs: number, exited: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && !exited()) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (ok) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-}
 
 /** One IAM query-API call while authentication is still off (moto routes by the signed service). */
 async function iam(endpoint: string, params: Record<string, string>): Promise<string> {
@@ -115,7 +98,7 @@ export async function startThrowawayS3(options: { label?: string } = {}): Promis
       child.kill('SIGKILL');
       await exit;
     };
-    if (await listening(port, 30_000, () => exited)) {
+    if (await waitForPort(port, 30_000, { intervalMs: 100, exited: () => exited })) {
       const endpoint = `http://127.0.0.1:${port}`;
       try {
         await iam(endpoint, { Action: 'CreateUser', UserName: 'cdc-merge' });

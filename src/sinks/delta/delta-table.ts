@@ -15,7 +15,7 @@ import { UNCHANGED } from '../../events/change.js';
 import { formatTableId, type TableSchema } from '../../schema/table.js';
 import { readParquet, writeParquet, type LakeColumn, type LakeValue } from '../lake/parquet.js';
 import type { LakeStorage } from '../lake/storage.js';
-import { deltaColumns, deltaSchemaString, postgresTypeOfDelta, usesTimestampNtz, type DeltaColumn, type DeltaType } from './delta-types.js';
+import { deltaColumns, deltaSchemaString, lakeTypeOfDelta, postgresTypeOfDelta, usesTimestampNtz, type DeltaColumn, type DeltaType } from './delta-types.js';
 import { logicalTypeOf } from '../../schema/type-map.js';
 import { checkpointIfDue } from './checkpoint.js';
 import { applyActions, commitVersion, readSnapshot, type AddAction, type DeltaAction, type DeltaSnapshot, type MetaDataAction, type ProtocolAction } from './delta-log.js';
@@ -797,25 +797,4 @@ export class DeltaTable {
     this.index = undefined;
     return this.commit(plan, extra);
   }
-}
-
-/** The lake type of a Delta type read from a stored schema. */
-function lakeTypeOfDelta(type: DeltaType): LakeColumn['type'] {
-  if (typeof type !== 'string') return { kind: 'list', element: lakeTypeOfDelta(type.elementType) };
-  const decimal = /^decimal\((\d+),\s*(\d+)\)$/.exec(type);
-  if (decimal) return { kind: 'decimal', precision: Number(decimal[1]), scale: Number(decimal[2]) };
-  const simple: Record<string, LakeColumn['type']> = {
-    short: { kind: 'int16' },
-    integer: { kind: 'int32' },
-    long: { kind: 'int64' },
-    float: { kind: 'float32' },
-    double: { kind: 'float64' },
-    boolean: { kind: 'bool' },
-    string: { kind: 'string' },
-    binary: { kind: 'binary' },
-    date: { kind: 'date' },
-    timestamp: { kind: 'timestamp-utc' },
-    timestamp_ntz: { kind: 'timestamp-ntz' },
-  };
-  return simple[type] ?? { kind: 'string' };
 }

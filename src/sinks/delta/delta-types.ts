@@ -201,3 +201,14 @@ export function postgresTypeOfDelta(type: DeltaType): string {
   if (!pg) throw new CdcError('DELTA_SCHEMA_CONFLICT', `a Delta column of type ${JSON.stringify(type)} is not one cdc-merge writes`, { remedy: 'maintain this table with the tool that wrote it' });
   return pg;
 }
+
+/**
+ * The lake type of a Delta type read from a stored schema (columns the source no longer has).
+ * A type the sink never writes reads as string.
+ */
+export function lakeTypeOfDelta(type: DeltaType): LakeType {
+  if (typeof type !== 'string') return { kind: 'list', element: lakeTypeOfDelta(type.elementType) };
+  const decimal = /^decimal\((\d+),\s*(\d+)\)$/.exec(type);
+  if (decimal) return { kind: 'decimal', precision: Number(decimal[1]), scale: Number(decimal[2]) };
+  return (LAKE_OF[type as DeltaPrimitive]) ?? { kind: 'string' };
+}
