@@ -265,10 +265,9 @@ export class DeltaSink implements ChangeSink {
 
   /** Stores the shapes of the tables written so far (after a batch that changed one). */
   private async storeDefinitions(): Promise<void> {
-    const definitions = [...this.writers.values()].map((w) => w.source).filter((t) => t.id.schema !== BOOKKEEPING);
-    const stored = new Map((await this.tables()).map((t) => [tableKey(t.id), t]));
-    for (const t of definitions) stored.set(tableKey(t.id), t);
-    await this.storage.replace(this.statePath('tables.json'), new TextEncoder().encode(JSON.stringify([...stored.values()])));
+    // The shapes read at open, updated with the writers' current ones: no need to read the file again.
+    for (const w of this.writers.values()) if (w.source.id.schema !== BOOKKEEPING) this.definitions.set(tableKey(w.source.id), w.source);
+    await this.storage.replace(this.statePath('tables.json'), new TextEncoder().encode(JSON.stringify([...this.definitions.values()])));
   }
 
   private async readSnapshotStates(): Promise<SnapshotStateJson[]> {
