@@ -26,7 +26,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const r of runs) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
   await cluster?.stop();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  if (!process.env.KEEP) for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 async function sql(url: string, text: string): Promise<void> {
@@ -40,17 +40,24 @@ async function sql(url: string, text: string): Promise<void> {
 }
 
 let counter = 0;
-async function setup(schema: string): Promise<{ sourceUrl: string; lake: string; name: string }> {
+/** A source database and a Delta location; with `deletionVectors`, runs go through a cdc.yaml that turns them on. */
+async function setup(schema: string, options: { deletionVectors?: boolean } = {}): Promise<{ sourceUrl: string; lake: string; name: string; config?: string }> {
   const name = `delta${++counter}`;
   const sourceUrl = await cluster.createDatabase(`src_${name}`);
   await sql(sourceUrl, schema);
   const lake = mkdtempSync(join(tmpdir(), 'cdc-delta-'));
   dirs.push(lake);
-  return { sourceUrl, lake, name };
+  if (!options.deletionVectors) return { sourceUrl, lake, name };
+  const configDir = mkdtempSync(join(tmpdir(), 'cdc-delta-config-'));
+  dirs.push(configDir);
+  const config = join(configDir, 'cdc.yaml');
+  writeFileSync(config, `name: ${name}\nsource: { url: "${sourceUrl}" }\ntarget: { type: delta, location: "${lake}", deletion_vectors: true, file_rows: 20 }\n`);
+  return { sourceUrl, lake, name, config };
 }
 
-async function catchUp(d: { sourceUrl: string; lake: string; name: string }, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string; signal: NodeJS.Signals | null }> {
-  const run = startCli(['run', '--source', d.sourceUrl, '--target', d.lake, '--name', d.name, '--until-caught-up'], env);
+async function catchUp(d: { sourceUrl: string; lake: string; name: string; config?: string }, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string; signal: NodeJS.Signals | null }> {
+  const args = d.config ? ['run', '--config', d.config, '--until-caught-up'] : ['run', '--source', d.sourceUrl, '--target', d.lake, '--name', d.name, '--until-caught-up'];
+  const run = startCli(args, env);
   runs.push(run);
   const code = await run.exited;
   return { code, stderr: run.stderr(), signal: run.child.signalCode };
@@ -84,8 +91,9 @@ const ZOO = `
 `;
 
 describe('Delta Lake sink', () => {
-  it('copies and streams every type, key moves, unchanged TOAST values, keyless rows, TRUNCATE and ADD COLUMN; delta-rs reads the source', async () => {
-    const d = await setup(ZOO);
+  for (const deletionVectors of [false, true]) {
+  it(`copies and streams every type, key moves, unchanged TOAST values, keyless rows, TRUNCATE and ADD COLUMN${deletionVectors ? ', with deletion vectors' : ''}; delta-rs reads the source`, async () => {
+    const d = await setup(ZOO, { deletionVectors });
     let r = await catchUp(d);
     expect(r.code, r.stderr).toBe(0);
     for (const t of ['zoo', 'kv', 'bag']) await expectEqual(d, t);
@@ -127,12 +135,19 @@ describe('Delta Lake sink', () => {
     const kv = await readDeltaTable(join(d.lake, 'public', 'kv'));
     expect(kv.configuration['delta.enableChangeDataFeed']).toBe('true');
     const zoo = await readDeltaTable(join(d.lake, 'public', 'zoo'));
-    expect(zoo.protocol).toMatchObject({ minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['timestampNtz'] });
+    expect(zoo.protocol).toMatchObject({ minReaderVersion: 3, minWriterVersion: 7, readerFeatures: deletionVectors ? ['timestampNtz', 'deletionVectors'] : ['timestampNtz'] });
+    if (deletionVectors) {
+      // The merges marked rows deleted in vectors rather than rewriting files.
+      expect(kv.configuration['delta.enableDeletionVectors']).toBe('true');
+      const log = readdirSync(join(d.lake, 'public', 'kv', '_delta_log')).filter((n) => n.endsWith('.json')).map((n) => readFileSync(join(d.lake, 'public', 'kv', '_delta_log', n), 'utf8')).join('');
+      expect(log).toContain('"deletionVector":{"storageType":"u"');
+    }
     expect(Object.fromEntries(zoo.schema.map((c) => [c.name, c.type]))).toMatchObject({
       id: 'int64', i2: 'int16', i4: 'int32', n: 'decimal128(12, 2)', big: 'decimal128(38, 10)', free: 'string_view', f8: 'double', b: 'bool',
       bin: 'binary_view', d: 'date32[day]', ts: 'timestamp[us]', tstz: 'timestamp[us, tz=UTC]', ints: 'list<element: int32>',
     });
   });
+  }
 
   it('Chinook under the demo shop workload (ADD COLUMNs, the large update), cdc run --config into Delta: every table equal, every change feed replays', async () => {
     const d = await setup('SELECT 1');

@@ -89,7 +89,7 @@ async function main(): Promise<number> {
   if (merge) out(`${replication ? '\n' : ''}${renderMergeResults(merge)}`);
   if (debezium) out(`\n${renderDebeziumResults(debezium)}`);
   if (delta) out(`\n${renderDeltaResults(delta)}`);
-  let ok = (merge?.equal ?? true) && (debezium?.equal ?? true) && (delta?.equal ?? true);
+  let ok = (merge?.equal ?? true) && (debezium?.equal ?? true) && (delta?.runs.every((run) => run.equal) ?? true);
   for (const r of [native, cdc]) {
     if (!r) continue;
     if (r.comparison.every((c) => c.equal)) continue;

@@ -10,6 +10,7 @@
 import { parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { parquetWriteBuffer, type SchemaElement } from 'hyparquet-writer';
+import type { DeletionVectorDescriptor } from './deletion-vector.js';
 import type { AddAction, DeltaAction, MetaDataAction, ProtocolAction, RemoveAction, TxnAction } from './delta-actions.js';
 
 type Field = SchemaElement[];
@@ -32,6 +33,8 @@ const stringList = (name: string): Field => [
   { name: 'element', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
 ];
 const struct = (name: string, fields: Field[]): Field => [{ name, repetition_type: 'OPTIONAL', num_children: fields.length }, ...fields.flat()];
+/** The deletion vector descriptor struct ("Deletion Vector Descriptor Schema"). */
+const vector = (name: string): Field => struct(name, [string('storageType'), string('pathOrInlineDv'), int('offset'), int('sizeInBytes'), long('cardinality')]);
 
 /**
  * The checkpoint's columns. `readerFeatures` / `writerFeatures` exist only when the protocol
@@ -41,9 +44,9 @@ const struct = (name: string, fields: Field[]): Field => [{ name, repetition_typ
 function checkpointSchema(protocol: ProtocolAction): SchemaElement[] {
   const columns: Field[] = [
     struct('txn', [string('appId'), long('version'), long('lastUpdated')]),
-    struct('add', [string('path'), stringMap('partitionValues'), long('size'), long('modificationTime'), bool('dataChange'), string('stats'), stringMap('tags')]),
+    struct('add', [string('path'), stringMap('partitionValues'), long('size'), long('modificationTime'), bool('dataChange'), string('stats'), stringMap('tags'), vector('deletionVector')]),
     // Tombstones carry no stats or tags in a checkpoint ("Checkpoints").
-    struct('remove', [string('path'), long('deletionTimestamp'), bool('dataChange'), bool('extendedFileMetadata'), stringMap('partitionValues'), long('size')]),
+    struct('remove', [string('path'), long('deletionTimestamp'), bool('dataChange'), bool('extendedFileMetadata'), stringMap('partitionValues'), long('size'), vector('deletionVector')]),
     struct('metaData', [
       string('id'),
       string('name'),
@@ -77,11 +80,11 @@ function structOf(action: DeltaAction): [Column, Record<string, unknown>] | unde
   }
   if ('add' in action) {
     const a = action.add;
-    return ['add', { path: a.path, partitionValues: a.partitionValues, size: big(a.size), modificationTime: big(a.modificationTime), dataChange: a.dataChange, stats: a.stats ?? null, tags: null }];
+    return ['add', { path: a.path, partitionValues: a.partitionValues, size: big(a.size), modificationTime: big(a.modificationTime), dataChange: a.dataChange, stats: a.stats ?? null, tags: null, deletionVector: vectorStruct(a.deletionVector) }];
   }
   if ('remove' in action) {
     const r = action.remove;
-    return ['remove', { path: r.path, deletionTimestamp: big(r.deletionTimestamp), dataChange: r.dataChange, extendedFileMetadata: r.extendedFileMetadata, partitionValues: r.partitionValues, size: big(r.size) }];
+    return ['remove', { path: r.path, deletionTimestamp: big(r.deletionTimestamp), dataChange: r.dataChange, extendedFileMetadata: r.extendedFileMetadata, partitionValues: r.partitionValues, size: big(r.size), deletionVector: vectorStruct(r.deletionVector) }];
   }
   if ('metaData' in action) {
     const m = action.metaData;
@@ -141,6 +144,21 @@ function stringArray(v: unknown): string[] | undefined {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined;
 }
 
+/** A descriptor as its checkpoint struct (null when the file has none). */
+function vectorStruct(d: DeletionVectorDescriptor | undefined): Record<string, unknown> | null {
+  if (!d) return null;
+  return { storageType: d.storageType, pathOrInlineDv: d.pathOrInlineDv, offset: d.offset ?? null, sizeInBytes: d.sizeInBytes, cardinality: BigInt(d.cardinality) };
+}
+
+/** A descriptor from its checkpoint struct (undefined for null). */
+function vectorOf(v: unknown): DeletionVectorDescriptor | undefined {
+  if (v === null || typeof v !== 'object') return undefined;
+  const o = v as Record<string, unknown>;
+  const storageType = text(o.storageType);
+  if (storageType !== 'u' && storageType !== 'i' && storageType !== 'p') return undefined;
+  return defined<DeletionVectorDescriptor>({ storageType, pathOrInlineDv: text(o.pathOrInlineDv)!, offset: num(o.offset), sizeInBytes: num(o.sizeInBytes)!, cardinality: num(o.cardinality)! });
+}
+
 /** Removes the keys whose value is undefined (the log's JSON form has no nulls for absent fields). */
 function defined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
@@ -167,6 +185,7 @@ export async function decodeCheckpoint(bytes: Uint8Array): Promise<DeltaAction[]
           modificationTime: num(add.modificationTime)!,
           dataChange: add.dataChange === true,
           stats: text(add.stats),
+          deletionVector: vectorOf(add.deletionVector),
         }),
       });
     } else if (remove) {
@@ -178,6 +197,7 @@ export async function decodeCheckpoint(bytes: Uint8Array): Promise<DeltaAction[]
           extendedFileMetadata: remove.extendedFileMetadata === true,
           partitionValues: stringRecord(remove.partitionValues),
           size: num(remove.size)!,
+          deletionVector: vectorOf(remove.deletionVector),
         }),
       });
     } else if (metaData) {

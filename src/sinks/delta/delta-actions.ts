@@ -4,6 +4,8 @@
  * @see https://github.com/delta-io/delta/blob/master/PROTOCOL.md (Actions, Action Reconciliation)
  */
 
+import type { DeletionVectorDescriptor } from './deletion-vector.js';
+
 /** `add`: a data file joins the table (PROTOCOL.md "Add File and Remove File"). */
 export interface AddAction {
   /** Relative to the table root, URI-encoded (our names need no encoding). */
@@ -15,8 +17,10 @@ export interface AddAction {
   readonly modificationTime: number;
   /** False for rewrites that change no data (compaction). */
   readonly dataChange: boolean;
-  /** JSON text: numRecords, minValues, maxValues, nullCount ("Per-file Statistics"). */
+  /** JSON text: numRecords, minValues, maxValues, nullCount, tightBounds ("Per-file Statistics"). */
   readonly stats?: string;
+  /** Rows of the file that are logically deleted ("Deletion Vectors"); the logical file is (path, vector). */
+  readonly deletionVector?: DeletionVectorDescriptor;
 }
 
 /** `remove`: a data file leaves the table (kept as a tombstone for vacuum). */
@@ -29,6 +33,8 @@ export interface RemoveAction {
   readonly partitionValues: Readonly<Record<string, string | null>>;
   /** Bytes. */
   readonly size: number;
+  /** The deletion vector of the logical file removed, when it had one. */
+  readonly deletionVector?: DeletionVectorDescriptor;
 }
 
 /** `cdc`: a change data file under `_change_data/` ("Add CDC File"); never a data change. */
@@ -85,7 +91,7 @@ export interface DeltaSnapshot {
   readonly version: number;
   readonly protocol: ProtocolAction | undefined;
   readonly metaData: MetaDataAction | undefined;
-  /** Live data files by path. */
+  /** Live data files by path (a path is live with at most one deletion vector at a time). */
   readonly files: ReadonlyMap<string, AddAction>;
   /**
    * Tombstones by path: files removed and not re-added, kept for vacuum and for checkpoints

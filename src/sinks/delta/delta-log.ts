@@ -9,6 +9,7 @@
 import { CdcError } from '../../errors.js';
 import type { LakeStorage } from '../lake/storage.js';
 import { listCheckpointVersions, readCheckpoint, readLastCheckpoint } from './checkpoint.js';
+import { vectorUniqueId } from './deletion-vector.js';
 import { dropExpiredTombstones, tombstoneRetentionMs } from './tombstones.js';
 
 export type { AddAction, CdcAction, DeltaAction, DeltaSnapshot, MetaDataAction, ProtocolAction, RemoveAction, TxnAction } from './delta-actions.js';
@@ -42,8 +43,11 @@ export function applyActions(base: DeltaSnapshot, version: number, actions: read
       next.files.set(action.add.path, action.add);
       next.removes.delete(action.add.path);
     } else if ('remove' in action) {
-      next.files.delete(action.remove.path);
-      next.removes.set(action.remove.path, action.remove);
+      // Files are keyed by (path, deletion vector): a remove of the same path with another
+      // vector than the live one removes an older logical file (the live one was re-added).
+      const live = next.files.get(action.remove.path);
+      if (live && vectorUniqueId(live.deletionVector) === vectorUniqueId(action.remove.deletionVector)) next.files.delete(action.remove.path);
+      if (!next.files.has(action.remove.path)) next.removes.set(action.remove.path, action.remove);
       newestRemoveMs = Math.max(newestRemoveMs ?? 0, action.remove.deletionTimestamp ?? 0);
     } else if ('metaData' in action) next.metaData = action.metaData;
     else if ('protocol' in action) next.protocol = action.protocol;

@@ -13,15 +13,16 @@ import type { Logger } from 'pino';
 import { CdcError } from '../../errors.js';
 import { UNCHANGED } from '../../events/change.js';
 import { formatTableId, type TableSchema } from '../../schema/table.js';
-import { readParquet, writeParquet, type LakeColumn, type LakeValue } from '../lake/parquet.js';
+import { readParquetColumns, writeParquet, type LakeColumn, type LakeValue } from '../lake/parquet.js';
 import type { LakeStorage } from '../lake/storage.js';
 import { deltaColumns, deltaSchemaString, lakeTypeOfDelta, postgresTypeOfDelta, usesTimestampNtz, type DeltaColumn, type DeltaType } from './delta-types.js';
 import { logicalTypeOf } from '../../schema/type-map.js';
 import { checkpointIfDue } from './checkpoint.js';
-import { applyActions, commitVersion, readSnapshot, type AddAction, type DeltaAction, type DeltaSnapshot, type MetaDataAction, type ProtocolAction } from './delta-log.js';
+import { applyActions, commitVersion, readSnapshot, type AddAction, type DeltaAction, type DeltaSnapshot, type MetaDataAction, type ProtocolAction, type RemoveAction } from './delta-log.js';
 import { deltaStatsJson } from './file-stats.js';
 import { checkPartitionColumn, parsePartitionValue, partitionDirectory, pathToUri, serializePartitionValue, uriToPath } from './partitions.js';
 import { KeyIndex, keyText } from './key-index.js';
+import { readVector, relativeVectorPath, unionPositions, vectorFile, vectorUniqueId } from './deletion-vector.js';
 
 export { keyText } from './key-index.js';
 
@@ -71,6 +72,8 @@ export interface PlannedCommit {
   readonly operation: string;
   /** Keys of each data file written, for the key index once committed (not kept in intents). */
   readonly keys?: ReadonlyMap<string, readonly string[]>;
+  /** Keys of the rows each file that stays (with a new deletion vector) loses (not kept in intents). */
+  readonly deletedKeys?: ReadonlyMap<string, readonly string[]>;
 }
 
 /** Table options (cdc.yaml `target.tables` / defaults). */
@@ -98,6 +101,13 @@ export interface DeltaTableOptions {
   readonly compactAfterFiles?: number;
   /** A log checkpoint every this many versions (default 100; the table's `delta.checkpointInterval` wins). */
   readonly checkpointInterval?: number;
+  /**
+   * Merge with deletion vectors (`deletion_vectors`): a batch marks the changed rows of a file
+   * deleted and writes only their new versions, instead of rewriting the file. Turns on the
+   * table feature `deletionVectors` (reader 3, writer 7) and `delta.enableDeletionVectors`,
+   * also on an existing table (its next commit upgrades the protocol). Default false.
+   */
+  readonly deletionVectors?: boolean;
 }
 
 /** Small files of a table that start an automatic compaction after a batch. */
@@ -112,15 +122,59 @@ function isTimestampNtzNeeded(columns: readonly { deltaType: DeltaType }[]): boo
   return columns.some((c) => usesTimestampNtz(c.deltaType));
 }
 
-/** The protocol a table of `columns` needs: (1,4) with CDF, or (3,7) with features for timestamp_ntz. */
-export function protocolFor(columns: readonly { deltaType: DeltaType }[], changeDataFeed: boolean): ProtocolAction {
-  if (!isTimestampNtzNeeded(columns)) return { minReaderVersion: 1, minWriterVersion: changeDataFeed ? 4 : 2 };
+/**
+ * The protocol a table of `columns` needs: (1,2), (1,4) with CDF, or (3,7) with table features
+ * for timestamp_ntz and deletion vectors (PROTOCOL.md "Table Features").
+ */
+export function protocolFor(columns: readonly { deltaType: DeltaType }[], changeDataFeed: boolean, deletionVectors = false): ProtocolAction {
+  const readerFeatures = [...(isTimestampNtzNeeded(columns) ? ['timestampNtz'] : []), ...(deletionVectors ? ['deletionVectors'] : [])];
+  if (readerFeatures.length === 0) return { minReaderVersion: 1, minWriterVersion: changeDataFeed ? 4 : 2 };
   return {
     minReaderVersion: 3,
     minWriterVersion: 7,
-    readerFeatures: ['timestampNtz'],
-    writerFeatures: changeDataFeed ? ['timestampNtz', 'changeDataFeed'] : ['timestampNtz'],
+    readerFeatures,
+    writerFeatures: changeDataFeed ? [...readerFeatures, 'changeDataFeed'] : readerFeatures,
   };
+}
+
+/**
+ * `current` raised to cover `needed`: the higher versions, and at (3,7) every feature either
+ * lists (a legacy (1,4) table's CDF becomes the `changeDataFeed` writer feature).
+ * @returns undefined when `current` already covers `needed`.
+ */
+export function raiseProtocol(current: ProtocolAction, needed: ProtocolAction): ProtocolAction | undefined {
+  const readerOf = (p: ProtocolAction): string[] => [...(p.readerFeatures ?? [])];
+  // A legacy writer version 4 implies CDF (PROTOCOL.md "Table Features", legacy versions).
+  const writerOf = (p: ProtocolAction): string[] => [...(p.writerFeatures ?? (p.minWriterVersion >= 4 && p.minWriterVersion < 7 ? ['changeDataFeed'] : []))];
+  if (needed.minWriterVersion < 7) {
+    if (current.minWriterVersion >= 7) {
+      const writer = writerOf(current);
+      return needed.minWriterVersion >= 4 && !writer.includes('changeDataFeed') ? { ...current, writerFeatures: [...writer, 'changeDataFeed'] } : undefined;
+    }
+    if (needed.minReaderVersion <= current.minReaderVersion && needed.minWriterVersion <= current.minWriterVersion) return undefined;
+    return { minReaderVersion: Math.max(current.minReaderVersion, needed.minReaderVersion), minWriterVersion: Math.max(current.minWriterVersion, needed.minWriterVersion) };
+  }
+  const readerFeatures = [...new Set([...readerOf(current), ...readerOf(needed)])];
+  const writerFeatures = [...new Set([...writerOf(current), ...writerOf(needed), ...readerFeatures])];
+  const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((f) => b.includes(f));
+  if (current.minReaderVersion >= 3 && current.minWriterVersion >= 7 && same(readerFeatures, readerOf(current)) && same(writerFeatures, writerOf(current))) return undefined;
+  return { minReaderVersion: 3, minWriterVersion: 7, readerFeatures, writerFeatures };
+}
+
+/** The remove action of a live file (its deletion vector included: the logical file is (path, vector)). */
+function removeOf(add: AddAction, dataChange: boolean, now: number): RemoveAction {
+  return { path: add.path, deletionTimestamp: now, dataChange, extendedFileMetadata: true, partitionValues: add.partitionValues, size: add.size, ...(add.deletionVector ? { deletionVector: add.deletionVector } : {}) };
+}
+
+/** How many rows of a file its deletion vector deletes (0 without one). */
+function deletedRows(add: AddAction): number {
+  return add.deletionVector?.cardinality ?? 0;
+}
+
+/** Physical rows of a file (stats.numRecords; undefined without stats). */
+function physicalRows(add: AddAction): number | undefined {
+  if (!add.stats) return undefined;
+  return (JSON.parse(add.stats) as { numRecords?: number }).numRecords;
 }
 
 /** A Delta table the sink writes. */
@@ -164,12 +218,15 @@ export class DeltaTable {
         format: { provider: 'parquet', options: {} },
         schemaString: deltaSchemaString(table.columns),
         partitionColumns: partitionBy,
-        configuration: options.changeDataFeed ? { 'delta.enableChangeDataFeed': 'true' } : {},
+        configuration: {
+          ...(options.changeDataFeed ? { 'delta.enableChangeDataFeed': 'true' } : {}),
+          ...(options.deletionVectors ? { 'delta.enableDeletionVectors': 'true' } : {}),
+        },
         createdTime: Date.now(),
       };
       const actions: DeltaAction[] = [
         { commitInfo: { timestamp: Date.now(), operation: 'CREATE TABLE', engineInfo: 'cdc-merge', isBlindAppend: true } },
-        { protocol: protocolFor(table.columns, options.changeDataFeed) },
+        { protocol: protocolFor(table.columns, options.changeDataFeed, options.deletionVectors) },
         { metaData },
       ];
       const outcome = await commitVersion(storage, path, 0, actions);
@@ -271,14 +328,34 @@ export class DeltaTable {
     return missing === undefined || missing === null ? null : column.convert(missing);
   }
 
-  /** The metaData action a commit needs when the columns grew, else undefined. */
+  /** Whether merges may write deletion vectors: the table has the feature and the property (PROTOCOL.md "Deletion Vectors"). */
+  get deletionVectorsEnabled(): boolean {
+    const { protocol, metaData } = this.snapshot;
+    return (protocol?.readerFeatures ?? []).includes('deletionVectors') && metaData?.configuration['delta.enableDeletionVectors'] === 'true';
+  }
+
+  /**
+   * The metaData and protocol actions a commit needs: when the columns grew, or when deletion
+   * vectors are asked for and the table does not have them yet; else none.
+   */
   private schemaUpdate(): DeltaAction[] {
-    const stored = JSON.parse(this.snapshot.metaData!.schemaString) as { fields: unknown[] };
-    if (stored.fields.length === this.columns.length) return [];
-    const actions: DeltaAction[] = [{ metaData: { ...this.snapshot.metaData!, schemaString: deltaSchemaString(this.columns) } }];
-    const protocol = protocolFor(this.columns, this.options.changeDataFeed);
-    const current = this.snapshot.protocol!;
-    if (protocol.minReaderVersion > current.minReaderVersion || protocol.minWriterVersion > current.minWriterVersion) actions.push({ protocol });
+    const metaData = this.snapshot.metaData!;
+    const stored = JSON.parse(metaData.schemaString) as { fields: unknown[] };
+    const grew = stored.fields.length !== this.columns.length;
+    const enableVectors = this.options.deletionVectors === true && metaData.configuration['delta.enableDeletionVectors'] !== 'true';
+    if (!grew && !this.options.deletionVectors) return [];
+    const actions: DeltaAction[] = [];
+    if (grew || enableVectors) {
+      actions.push({
+        metaData: {
+          ...metaData,
+          schemaString: grew ? deltaSchemaString(this.columns) : metaData.schemaString,
+          configuration: enableVectors ? { ...metaData.configuration, 'delta.enableDeletionVectors': 'true' } : metaData.configuration,
+        },
+      });
+    }
+    const protocol = raiseProtocol(this.snapshot.protocol!, protocolFor(this.columns, this.options.changeDataFeed, this.options.deletionVectors));
+    if (protocol) actions.push({ protocol });
     return actions;
   }
 
@@ -286,8 +363,26 @@ export class DeltaTable {
     return this.columns.map((c) => c.lake);
   }
 
-  /** Rows of a data file, in {@link columns} order (columns the file lacks read as null). */
-  private async readRows(path: string, columns: readonly LakeColumn[] = this.lakeColumns()): Promise<LakeValue[][]> {
+  /**
+   * Every row stored in a data file, deleted ones included, in {@link columns} order (columns the
+   * file lacks read as null; partition values from the add action).
+   */
+  private async readPhysicalRows(path: string, columns: readonly LakeColumn[] = this.lakeColumns()): Promise<LakeValue[][]> {
+    const read = await this.readPhysicalColumns(path, columns);
+    const rows = new Array<LakeValue[]>(read.numRows);
+    for (let r = 0; r < read.numRows; r++) {
+      const row = new Array<LakeValue>(columns.length);
+      for (let c = 0; c < columns.length; c++) row[c] = read.columns[c]![r]!;
+      rows[r] = row;
+    }
+    return rows;
+  }
+
+  /**
+   * Every row stored in a data file, deleted ones included, as one array per column of
+   * `columns` (columns the file lacks read as null; partition values from the add action).
+   */
+  private async readPhysicalColumns(path: string, columns: readonly LakeColumn[] = this.lakeColumns()): Promise<{ numRows: number; columns: LakeValue[][] }> {
     const bytes = await this.storage.read(`${this.path}/${uriToPath(path)}`);
     if (!bytes) {
       throw new CdcError('DELTA_LOG_INVALID', `${this.description}: data file ${path} is in the log but missing`, {
@@ -295,16 +390,35 @@ export class DeltaTable {
       });
     }
     const partitions = this.partitionColumns;
-    if (partitions.length === 0) return readParquet(bytes, columns);
+    if (partitions.length === 0) return readParquetColumns(bytes, columns);
     // Partition columns are not in the file: their values come from the add action.
     const values = this.snapshot.files.get(path)?.partitionValues ?? {};
     const stored = columns.filter((c) => !partitions.includes(c.name));
-    const rows = await readParquet(bytes, stored);
-    const fixed = columns.map((c) => (partitions.includes(c.name) ? parsePartitionValue(c.type, values[c.name]) : undefined));
-    return rows.map((row) => {
-      let j = 0;
-      return columns.map((c, i) => (partitions.includes(c.name) ? fixed[i]! : row[j++]!));
-    });
+    const read = await readParquetColumns(bytes, stored);
+    let j = 0;
+    return {
+      numRows: read.numRows,
+      columns: columns.map((c) => (partitions.includes(c.name) ? new Array<LakeValue>(read.numRows).fill(parsePartitionValue(c.type, values[c.name])) : read.columns[j++]!)),
+    };
+  }
+
+  /** The row positions a live file's deletion vector deletes, ascending (empty without one). */
+  private async deletedPositions(add: AddAction | undefined): Promise<number[]> {
+    if (!add?.deletionVector) return [];
+    return readVector(
+      add.deletionVector,
+      async (path, absolute) => (absolute ? this.storage.read(path) : this.storage.read(`${this.path}/${path}`)),
+      this.description,
+    );
+  }
+
+  /** The live rows of a data file (its deletion vector applied), in {@link columns} order. */
+  private async readRows(path: string, columns: readonly LakeColumn[] = this.lakeColumns()): Promise<LakeValue[][]> {
+    const rows = await this.readPhysicalRows(path, columns);
+    const deleted = await this.deletedPositions(this.snapshot.files.get(path));
+    if (deleted.length === 0) return rows;
+    const gone = new Set(deleted);
+    return rows.filter((_row, i) => !gone.has(i));
   }
 
   /** Every row of the table's current version, in {@link columns} order (for small tables: status, tests). */
@@ -436,12 +550,14 @@ export class DeltaTable {
     };
     const removes: DeltaAction[] = [];
     const now = Date.now();
-    const removeFile = (add: AddAction, dataChange: boolean) => {
-      removes.push({ remove: { path: add.path, deletionTimestamp: now, dataChange, extendedFileMetadata: true, partitionValues: add.partitionValues, size: add.size } });
+    const removeFile = (add: AddAction, dataChange: boolean, deletionVector = add.deletionVector) => {
+      removes.push({ remove: removeOf({ ...add, deletionVector }, dataChange, now) });
       counts.filesRemoved++;
     };
+    /** Files that stay with a new deletion vector, and the keys of the rows each newly deletes. */
+    const vectorAdds: AddAction[] = [];
+    const vectorDeletes = new Map<string, string[]>();
     const keyAt = this.keyPositions();
-    const keyOf = (row: readonly LakeValue[]) => keyText(keyAt.map((i) => row[i]));
     const changeRows: LakeValue[][] = [];
     // Rows of rewritten files go out in files of at most maxRowsPerFile rows as they come, so
     // memory holds one file's rows and the batch, not every row the batch rewrites.
@@ -459,8 +575,13 @@ export class DeltaTable {
     const inserts: LakeValue[][] = [];
     let rewrote = false;
 
+    // Readers derive a commit's changes from its removes only when it has no change files, and
+    // delta-rs 1.6 then reads a removed file's deletion vector as the rows deleted: a TRUNCATE
+    // of a table with vectors writes its deletes out (file by file, so memory holds one file).
+    const truncateFeed = changes.truncated && this.options.changeDataFeed && [...this.snapshot.files.values()].some((f) => f.deletionVector);
     if (changes.truncated) {
-      for (const add of this.snapshot.files.values()) {
+      for (const add of [...this.snapshot.files.values()]) {
+        if (truncateFeed) actions.push(...(await this.writeChangeFiles((await this.readRows(add.path)).map((row) => [...row, 'delete']))));
         removeFile(add, true);
         rewrote = true;
       }
@@ -497,60 +618,112 @@ export class DeltaTable {
 
     const oldRows = new Map<string, LakeValue[]>();
     const applied = new Set<string>();
+    const vectors = this.deletionVectorsEnabled;
+    const flagAt = this.softDelete ? this.columns.findIndex((c) => c.name === SOFT_DELETE_COLUMN) : -1;
     for (const [path, keys] of touched) {
       const add = this.snapshot.files.get(path);
       if (!add) continue;
-      const rows = withDefaults(await this.readRows(path));
+      // Columnar: only the rows a batch changes (or a rewrite keeps) are built as rows.
+      const read = await this.readPhysicalColumns(path);
+      const physicalCount = read.numRows;
+      const rowAt = (position: number): LakeValue[] => {
+        const row = new Array<LakeValue>(read.columns.length);
+        for (let c = 0; c < read.columns.length; c++) row[c] = read.columns[c]![position]!;
+        for (const [i, v] of defaults) if (row[i] === null || row[i] === undefined) row[i] = v;
+        return row;
+      };
+      const keyColumns = keyAt.map((i) => read.columns[i]!);
+      const keyAtPosition = keyColumns.length === 1 ? (p: number) => keyText([keyColumns[0]![p]]) : (p: number) => keyText(keyColumns.map((c) => c[p]));
+      const wasDeleted = await this.deletedPositions(add);
+      const gone = new Set(wasDeleted);
+      // With deletion vectors a file keeps its rows and gains the positions this batch changes,
+      // unless it would then hold more deleted rows than live ones: then it is rewritten.
+      let changing = 0;
+      for (const n of keys.values()) changing += n;
+      const useVector = vectors && defaults.length === 0 && (wasDeleted.length + changing) * 2 <= physicalCount;
       const kept: LakeValue[][] = [];
+      const nowDeleted: number[] = [];
+      const deletedKeys: string[] = [];
+      let replaced = 0;
       const left = new Map(keys);
-      for (const row of rows) {
-        const key = keyOf(row);
+      /** The row at `position` leaves the file; `next` (if any) is its new version. */
+      const replace = (position: number, key: string, next: LakeValue[] | undefined) => {
+        if (useVector) {
+          nowDeleted.push(position);
+          deletedKeys.push(key);
+          if (next) out.push(next);
+        } else if (next) {
+          kept.push(next);
+          replaced++;
+        }
+      };
+      for (let position = 0; position < physicalCount; position++) {
+        if (gone.has(position)) continue;
+        const key = keyAtPosition(position);
         const n = left.get(key) ?? 0;
         if (n <= 0) {
-          kept.push(row);
+          if (!useVector) kept.push(rowAt(position));
           continue;
         }
         left.set(key, n - 1);
+        const row = rowAt(position);
         if (this.keyless) {
           changeRows.push([...row, 'delete']);
           counts.deleted++;
+          replace(position, key, undefined);
           continue;
         }
         oldRows.set(key, row);
         const change = changes.keyed.get(key);
         if (!change || change.kind === 'delete') {
-          if (change && this.softDelete) {
-            const flag = this.columns.findIndex((c) => c.name === SOFT_DELETE_COLUMN);
-            if (row[flag] === true) {
-              kept.push(row);
+          if (change && flagAt >= 0) {
+            if (row[flagAt] === true) {
+              if (!useVector) kept.push(row);
             } else {
               const flagged = [...row];
-              flagged[flag] = true;
+              flagged[flagAt] = true;
               changeRows.push([...row, 'update_preimage'], [...flagged, 'update_postimage']);
-              kept.push(flagged);
+              replace(position, key, flagged);
               counts.deleted++;
             }
           } else if (change) {
             changeRows.push([...row, 'delete']);
             counts.deleted++;
-          } else {
+            replace(position, key, undefined);
+          } else if (!useVector) {
             kept.push(row); // touched only as the source of a moved key's unchanged values
           }
           continue;
         }
         const next = this.complete(change.row, row);
         changeRows.push([...row, 'update_preimage'], [...next, 'update_postimage']);
-        kept.push(next);
+        replace(position, key, next);
         applied.add(key);
         counts.updated++;
       }
-      removeFile(add, true);
       rewrote = true;
-      counts.copied += kept.length;
+      if (useVector) {
+        if (nowDeleted.length === 0) continue;
+        const positions = unionPositions(wasDeleted, nowDeleted);
+        if (positions.length >= physicalCount) {
+          removeFile(add, true, add.deletionVector);
+          continue;
+        }
+        const vector = vectorFile(positions);
+        await this.storage.write(`${this.path}/${vector.path}`, vector.bytes);
+        removeFile(add, true, add.deletionVector);
+        const stats = add.stats ? { ...(JSON.parse(add.stats) as Record<string, unknown>), tightBounds: false } : { numRecords: physicalCount, tightBounds: false };
+        vectorAdds.push({ ...add, dataChange: true, stats: JSON.stringify(stats), deletionVector: vector.descriptor });
+        vectorDeletes.set(add.path, deletedKeys);
+        counts.filesRemoved--; // the file stays, with another vector
+        await flush(false);
+        continue;
+      }
+      removeFile(add, true, add.deletionVector);
+      counts.copied += kept.length - replaced;
       for (const row of kept) out.push(row);
       await flush(false);
     }
-    counts.copied -= counts.updated;
     const rewrittenKeys = new Map<string, string[]>();
     if (defaults.length > 0 && !changes.truncated) {
       for (const add of [...this.snapshot.files.values()]) {
@@ -578,14 +751,14 @@ export class DeltaTable {
     for (const row of inserts) out.push(row);
     await flush(true);
     counts.filesAdded = written.adds.length;
-    actions.push(...removes, ...written.adds.map((add) => ({ add })));
-    const needsChangeFiles = this.options.changeDataFeed && rewrote && !changes.truncated;
+    actions.push(...removes, ...vectorAdds.map((add) => ({ add })), ...written.adds.map((add) => ({ add })));
+    const needsChangeFiles = this.options.changeDataFeed && rewrote && (!changes.truncated || truncateFeed);
     if (needsChangeFiles) {
       for (const row of inserts) changeRows.push([...row, 'insert']);
       if (changeRows.length > 0) actions.push(...(await this.writeChangeFiles(changeRows)));
     }
     const operation = changes.truncated ? 'TRUNCATE' : rewrote ? 'MERGE' : 'WRITE';
-    return { table: this.path, readVersion: this.snapshot.version, actions, counts, operation, keys: new Map([...written.keys, ...rewrittenKeys]) };
+    return { table: this.path, readVersion: this.snapshot.version, actions, counts, operation, keys: new Map([...written.keys, ...rewrittenKeys]), deletedKeys: vectorDeletes };
   }
 
   /**
@@ -601,13 +774,18 @@ export class DeltaTable {
       const version = this.snapshot.version + 1;
       const outcome = await commitVersion(this.storage, this.path, version, actions);
       if (outcome.committed) {
-        this.adopt(version, actions, plan.keys);
+        this.adopt(version, actions, plan.keys, plan.deletedKeys);
         await checkpointIfDue(this.storage, this.path, this.snapshot, { interval: this.options.checkpointInterval, log: this.log });
         return version;
       }
       const before = this.snapshot;
       const after = await readSnapshot(this.storage, this.path, before);
-      const lost = plan.actions.some((a) => 'remove' in a && !after.files.has(a.remove.path));
+      // A removed file is lost when it left the table or got another deletion vector meanwhile.
+      const lost = plan.actions.some((a) => {
+        if (!('remove' in a)) return false;
+        const live = after.files.get(a.remove.path);
+        return !live || vectorUniqueId(live.deletionVector) !== vectorUniqueId(a.remove.deletionVector);
+      });
       const schemaChanged = after.metaData !== before.metaData || after.protocol !== before.protocol;
       this.snapshot = after;
       this.index = undefined;
@@ -622,10 +800,16 @@ export class DeltaTable {
   }
 
   /** Applies a committed entry to the snapshot and the key index. */
-  private adopt(version: number, actions: readonly DeltaAction[], keys?: ReadonlyMap<string, readonly string[]>): void {
+  private adopt(version: number, actions: readonly DeltaAction[], keys?: ReadonlyMap<string, readonly string[]>, deletedKeys?: ReadonlyMap<string, readonly string[]>): void {
     this.snapshot = applyActions(this.snapshot, version, actions);
     if (!this.index) return;
-    for (const a of actions) if ('remove' in a) this.index.removeFile(a.remove.path);
+    for (const a of actions) {
+      if (!('remove' in a)) continue;
+      const lost = deletedKeys?.get(a.remove.path);
+      // A file that stays with a new deletion vector loses only the rows it deletes.
+      if (lost) this.index.deleteRows(a.remove.path, lost);
+      else this.index.removeFile(a.remove.path);
+    }
     for (const [file, fileKeys] of keys ?? []) if (this.snapshot.files.has(file)) this.index.addFile(file, fileKeys);
   }
 
@@ -656,8 +840,11 @@ export class DeltaTable {
       if (this.snapshot.files.size === 0) return;
       const now = Date.now();
       const actions: DeltaAction[] = [...extra];
-      for (const add of this.snapshot.files.values()) {
-        actions.push({ remove: { path: add.path, deletionTimestamp: now, dataChange: true, extendedFileMetadata: true, partitionValues: add.partitionValues, size: add.size } });
+      // With deletion vectors the deletes are written out (see planMerge, TRUNCATE).
+      const feed = this.options.changeDataFeed && [...this.snapshot.files.values()].some((f) => f.deletionVector);
+      for (const add of [...this.snapshot.files.values()]) {
+        if (feed) actions.push(...(await this.writeChangeFiles((await this.readRows(add.path)).map((row) => [...row, 'delete']))));
+        actions.push({ remove: removeOf(add, true, now) });
       }
       const version = this.snapshot.version + 1;
       const outcome = await commitVersion(this.storage, this.path, version, actions);
@@ -707,11 +894,17 @@ export class DeltaTable {
     return table;
   }
 
-  /** The table's data files with fewer than half of `maxRowsPerFile` rows (by their stats). */
+  /**
+   * The table's data files to compact: those with fewer than half of `maxRowsPerFile` live rows
+   * (by their stats and deletion vectors), and those whose deletion vector deletes a fifth of
+   * their rows or more (compaction purges it).
+   */
   private smallFileActions(): AddAction[] {
     return [...this.snapshot.files.values()].filter((add) => {
-      const stats = add.stats ? (JSON.parse(add.stats) as { numRecords?: number }) : {};
-      return stats.numRecords !== undefined && stats.numRecords < this.options.maxRowsPerFile / 2;
+      const rows = physicalRows(add);
+      if (rows === undefined) return false;
+      const deleted = deletedRows(add);
+      return rows - deleted < this.options.maxRowsPerFile / 2 || deleted * 5 >= rows;
     });
   }
 
@@ -751,7 +944,7 @@ export class DeltaTable {
       };
       for (const add of files) {
         for (const row of await this.readRows(add.path)) rows.push(row);
-        actions.push({ remove: { path: add.path, deletionTimestamp: now, dataChange: false, extendedFileMetadata: true, partitionValues: add.partitionValues, size: add.size } });
+        actions.push({ remove: removeOf(add, false, now) });
         await flush(false);
       }
       await flush(true);
@@ -772,6 +965,8 @@ export class DeltaTable {
   async vacuum(retentionMs: number, dryRun: boolean): Promise<{ files: number; bytes: number }> {
     await this.refresh();
     const live = new Set([...this.snapshot.files.keys()].map((p) => uriToPath(p)));
+    // Deletion vector files of live files are referenced too.
+    for (const add of this.snapshot.files.values()) if (add.deletionVector?.storageType === 'u') live.add(relativeVectorPath(add.deletionVector));
     const cutoff = Date.now() - retentionMs;
     let files = 0;
     let bytes = 0;

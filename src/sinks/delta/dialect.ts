@@ -35,6 +35,8 @@ export interface DeltaTargetConfig {
   readonly tables: Readonly<Record<string, DeltaTableSettings>>;
   /** A Delta log checkpoint every this many versions of a table (a table's `delta.checkpointInterval` wins). */
   readonly checkpointInterval: number;
+  /** Merge with deletion vectors instead of rewriting files (default false; see DeltaTableOptions.deletionVectors). */
+  readonly deletionVectors: boolean;
 }
 
 /** One table's settings under `target.tables` (cdc.yaml), over the target's defaults. */
@@ -42,6 +44,7 @@ export interface DeltaTableSettings {
   readonly partitionBy?: readonly string[];
   readonly changeDataFeed?: boolean;
   readonly softDelete?: boolean;
+  readonly deletionVectors?: boolean;
 }
 
 const tableSettingsSchema = z
@@ -49,10 +52,11 @@ const tableSettingsSchema = z
     partition_by: z.array(z.string().min(1)).min(1).optional(),
     change_data_feed: z.boolean().optional(),
     soft_delete: z.boolean().optional(),
+    deletion_vectors: z.boolean().optional(),
   })
   .strict();
 
-/** `target: { type: delta, location, storage, change_data_feed, file_rows, soft_delete, tables, checkpoint_interval }` in cdc.yaml. */
+/** `target: { type: delta, location, storage, change_data_feed, file_rows, soft_delete, deletion_vectors, tables, checkpoint_interval, compact_after_files }` in cdc.yaml. */
 export const deltaTargetSchema = z
   .object({
     type: z.literal('delta'),
@@ -64,6 +68,7 @@ export const deltaTargetSchema = z
     tables: z.record(z.string().regex(/^[^.]+\.[^.]+$/, 'name a table as schema.table'), tableSettingsSchema).optional(),
     checkpoint_interval: z.number().int().min(1).optional(),
     compact_after_files: z.number().int().min(0).optional(),
+    deletion_vectors: z.boolean().optional(),
   })
   .strict();
 
@@ -91,11 +96,13 @@ export function resolveDeltaTarget(section: Partial<z.infer<typeof deltaTargetSc
           ...(t.partition_by ? { partitionBy: t.partition_by } : {}),
           ...(t.change_data_feed === undefined ? {} : { changeDataFeed: t.change_data_feed }),
           ...(t.soft_delete === undefined ? {} : { softDelete: t.soft_delete }),
+          ...(t.deletion_vectors === undefined ? {} : { deletionVectors: t.deletion_vectors }),
         },
       ]),
     ),
     checkpointInterval: section.checkpoint_interval ?? DEFAULT_CHECKPOINT_INTERVAL,
     compactAfterFiles: section.compact_after_files ?? DEFAULT_COMPACT_AFTER_FILES,
+    deletionVectors: section.deletion_vectors ?? false,
     ...(section.storage ? { storage: section.storage } : {}),
   };
 }
@@ -113,7 +120,7 @@ export const deltaDialect = {
       pipeline: context.name,
       log: context.log,
       tableSettings: (id) => config.tables[`${id.schema}.${id.name}`] ?? {},
-      tableDefaults: { changeDataFeed: config.changeDataFeed, maxRowsPerFile: config.fileRows, softDelete: config.softDelete, checkpointInterval: config.checkpointInterval, compactAfterFiles: config.compactAfterFiles },
+      tableDefaults: { changeDataFeed: config.changeDataFeed, maxRowsPerFile: config.fileRows, softDelete: config.softDelete, checkpointInterval: config.checkpointInterval, compactAfterFiles: config.compactAfterFiles, deletionVectors: config.deletionVectors },
     });
   },
   createStatusReader: (url) => openDeltaStatusReader(openLakeStorage(url)),

@@ -69,6 +69,26 @@ export class KeyIndex {
     }
   }
 
+  /**
+   * Forgets one row of `file` per key in `keys` (rows a deletion vector deletes; the file stays).
+   * The file's own key list keeps them: {@link removeFile} skips keys no longer in the file.
+   */
+  deleteRows(file: string, keys: readonly string[]): void {
+    for (const key of keys) {
+      const v = this.byKey.get(key);
+      if (v === undefined) continue;
+      if (typeof v === 'string') {
+        if (v === file) this.byKey.delete(key);
+        continue;
+      }
+      const at = v.indexOf(file);
+      if (at < 0) continue;
+      v.splice(at, 1);
+      if (v.length === 1) this.byKey.set(key, v[0]!);
+      else if (v.length === 0) this.byKey.delete(key);
+    }
+  }
+
   /** Forgets the rows of `file` (removed from the table). */
   removeFile(file: string): void {
     const keys = this.byFile.get(file);

@@ -33,6 +33,8 @@ export interface DeltaLakeWriterOptions {
   readonly primaryKey: readonly string[];
   /** Write the Change Data Feed (default true). */
   readonly changeDataFeed?: boolean;
+  /** Merge with deletion vectors instead of rewriting files (default false; readers need the `deletionVectors` feature). */
+  readonly deletionVectors?: boolean;
   /** Names the writer's txn appId (`cdc-merge:<pipeline>`) and bookkeeping (default `library`). */
   readonly pipeline?: string;
   readonly log?: Logger;
@@ -92,7 +94,7 @@ export class DeltaLakeWriter {
       storage: openLakeStorage(options.location),
       pipeline,
       log: options.log ?? pino({ level: 'silent' }),
-      tableDefaults: { changeDataFeed: options.changeDataFeed ?? true, maxRowsPerFile: DEFAULT_FILE_ROWS },
+      tableDefaults: { changeDataFeed: options.changeDataFeed ?? true, maxRowsPerFile: DEFAULT_FILE_ROWS, deletionVectors: options.deletionVectors ?? false },
     });
     await sink.prepare([table]);
     const writer = new DeltaLakeWriter(sink, table, pipeline);

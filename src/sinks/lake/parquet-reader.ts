@@ -132,16 +132,17 @@ function converter(type: LakeType, elements: readonly SchemaElement[], name: str
 }
 
 /**
- * Decodes a Parquet file written by anyone (delta-rs, Spark, pyarrow, DuckDB, cdc-merge) into rows
- * in `columns` order, matched by top-level column name; a column missing from the file reads as
- * null (schema evolution). Values as {@link LakeValue} documents them, exactly: int64 as bigint,
- * decimals as their unscaled bigint (rescaled up when the file's scale is smaller than the
- * column's), timestamps in µs (millisecond files multiplied, nanosecond and INT96 files truncated
- * toward −∞), int32 read into an int64 column widened.
+ * Decodes a Parquet file written by anyone (delta-rs, Spark, pyarrow, DuckDB, cdc-merge) into
+ * one array per column of `columns` (matched by top-level name; a column missing from the file
+ * reads as all null, for schema evolution), each `numRows` long. Values as {@link LakeValue}
+ * documents them, exactly: int64 as bigint, decimals as their unscaled bigint (rescaled up when
+ * the file's scale is smaller than the column's), timestamps in µs (millisecond files
+ * multiplied, nanosecond and INT96 files truncated toward −∞), int32 read into an int64 column
+ * widened. Columnar, so a caller that needs few of the rows builds only those.
  * @throws {CdcError} `PARQUET_READ_FAILED` when the bytes are not a Parquet file hyparquet can
  *   read, or a column's stored type cannot hold its lake type's values
  */
-export async function readParquet(bytes: Uint8Array, columns: readonly LakeColumn[]): Promise<LakeValue[][]> {
+export async function readParquetColumns(bytes: Uint8Array, columns: readonly LakeColumn[]): Promise<{ numRows: number; columns: LakeValue[][] }> {
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   const failed = (cause: unknown): CdcError =>
     new CdcError('PARQUET_READ_FAILED', `cannot read a Parquet file of ${bytes.length} bytes: ${cause instanceof Error ? cause.message : String(cause)}`, {
@@ -155,40 +156,60 @@ export async function readParquet(bytes: Uint8Array, columns: readonly LakeColum
     throw failed(error);
   }
   const inFile = fileColumns(metadata);
-  const present = columns.filter((c) => inFile.has(c.name));
-  const converters = present.map((c) => converter(c.type, inFile.get(c.name)!, c.name));
   const numRows = Number(metadata.num_rows);
-  if (present.length === 0) return Array.from({ length: numRows }, () => columns.map(() => null));
+  const out: LakeValue[][] = columns.map(() => new Array<LakeValue>(numRows).fill(null));
+  const present = columns.map((c, i) => ({ column: c, i })).filter((c) => inFile.has(c.column.name));
+  if (present.length === 0 || numRows === 0) return { numRows, columns: out };
+  const byName = new Map(present.map((c) => [c.column.name, { target: out[c.i]!, convert: converter(c.column.type, inFile.get(c.column.name)!, c.column.name) }]));
 
   // hyparquet would turn DECIMAL into a float: strip the annotation, keep the stored values.
   const plain: FileMetaData = {
     ...metadata,
     schema: metadata.schema.map((e) => (isDecimal(e) ? { ...e, converted_type: undefined, logical_type: undefined } : e)),
   };
-  let raw: unknown[][] = [];
+  let conversionError: unknown;
   try {
     await parquetRead({
       file: buffer,
       metadata: plain,
-      columns: present.map((c) => c.name),
-      rowFormat: 'object',
+      columns: present.map((c) => c.column.name),
       compressors,
       utf8: false,
       parsers: PARSERS,
-      onComplete: (rows: Record<string, unknown>[]) => {
-        raw = rows.map((row) => present.map((c) => row[c.name]));
+      onChunk: (chunk) => {
+        const entry = byName.get(chunk.columnName);
+        if (!entry) return;
+        try {
+          const { target, convert } = entry;
+          const data = chunk.columnData;
+          for (let k = 0, r = chunk.rowStart; k < data.length; k++, r++) {
+            const value = data[k] as unknown;
+            target[r] = value == null ? null : convert(value);
+          }
+        } catch (error) {
+          conversionError ??= error;
+        }
       },
     });
   } catch (error) {
     throw failed(error);
   }
-  const position = new Map(present.map((c, i) => [c.name, i]));
-  return raw.map((values) =>
-    columns.map((c) => {
-      const i = position.get(c.name);
-      if (i === undefined) return null;
-      const value = values[i];
-      return value == null ? null : converters[i]!(value);
-    }),
-  );
+  if (conversionError) throw conversionError instanceof CdcError ? conversionError : failed(conversionError);
+  return { numRows, columns: out };
+}
+
+/**
+ * Decodes a Parquet file into rows in `columns` order: {@link readParquetColumns}, transposed.
+ * @throws {CdcError} `PARQUET_READ_FAILED` (see {@link readParquetColumns})
+ */
+export async function readParquet(bytes: Uint8Array, columns: readonly LakeColumn[]): Promise<LakeValue[][]> {
+  const read = await readParquetColumns(bytes, columns);
+  const rows: LakeValue[][] = new Array<LakeValue[]>(read.numRows);
+  const width = columns.length;
+  for (let r = 0; r < read.numRows; r++) {
+    const row = new Array<LakeValue>(width);
+    for (let c = 0; c < width; c++) row[c] = read.columns[c]![r]!;
+    rows[r] = row;
+  }
+  return rows;
 }

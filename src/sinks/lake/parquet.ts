@@ -9,4 +9,4 @@ export type { ColumnStats, LakeColumn, LakeDecimal, LakeType, LakeValue, Parquet
 export { lakeTypeText } from './lake-type.js';
 export { compareLakeValues, compareUtf8 } from './lake-value.js';
 export { DEFAULT_ROW_GROUP_ROWS, ParquetFileWriter, writeParquet, type ParquetWriteOptions } from './parquet-writer.js';
-export { readParquet } from './parquet-reader.js';
+export { readParquet, readParquetColumns } from './parquet-reader.js';
