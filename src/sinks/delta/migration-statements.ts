@@ -83,7 +83,7 @@ interface ConvertContext extends LakeMigrationContext {
  */
 function unsupported(change: SchemaChange, context: ConvertContext, what: string, remedy: string): never {
   const column = change.column === undefined ? '' : `.${change.column}`;
-  throw new CdcError('MIGRATION_UNSUPPORTED', `${context.definitionFile}: ${change.table}${column}: ${change.kind} (${change.message}): ${what}`, {
+  throw new CdcError('MIGRATION_UNSUPPORTED', `${context.definitionFile}: ${change.table}${column}: ${change.kind}${change.from && change.to ? ` (${change.from} → ${change.to})` : ''}: ${what}`, {
     remedy,
     context: { file: context.definitionFile, table: change.table, ...(change.column ? { column: change.column } : {}) },
   });
