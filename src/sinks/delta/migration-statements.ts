@@ -31,7 +31,7 @@ import { parse, stringify } from 'yaml';
 import { z } from 'zod';
 import { CdcError } from '../../errors.js';
 import type { SchemaChange, SchemaChangeKind } from '../../schema/schema-diff.js';
-import { formatTableId, type TableId, type TableSchema } from '../../schema/table.js';
+import type { TableId, TableSchema } from '../../schema/table.js';
 import { logicalTypeOf } from '../../schema/type-map.js';
 import type { LakeMigrationContext } from '../lake-migrations.js';
 import { deltaColumns, type DeltaType } from './delta-types.js';
@@ -63,7 +63,11 @@ export type DeltaStatement = z.infer<typeof deltaStatementsSchema>[number];
 /** A column as a statement lists it: name and Delta type. */
 export type DeltaStatementColumn = z.infer<typeof column>;
 
-/** The Delta type a PostgreSQL target type maps to (by its logical type and the type map). */
+/**
+ * The Delta type a PostgreSQL target type maps to (by its logical type and the type map
+ * `type-maps/postgresql-delta.yaml`), e.g. `character varying(40)` → `string`.
+ * @throws {CdcError} TYPE_MAP_INVALID when the type map lacks the logical type.
+ */
 export function deltaTypeOf(type: string): DeltaType {
   const table: TableSchema = { id: { schema: '-', name: '-' }, columns: [{ name: '-', type, logicalType: logicalTypeOf(type), nullable: true, toastable: false }], primaryKey: [] };
   return deltaColumns(table)[0]!.deltaType;
@@ -196,8 +200,3 @@ export function parseDeltaStatements(body: string, file: string): DeltaStatement
   return result.data;
 }
 
-/** The table a statement is about, for messages. */
-export function statementTable(statement: DeltaStatement): string {
-  const t = 'create_table' in statement ? statement.create_table : statement.add_columns;
-  return formatTableId({ schema: t.schema, name: t.name });
-}
