@@ -5,12 +5,10 @@
  */
 import type { Command } from 'commander';
 import { loadProject } from '../project/project.js';
-import { planMigrations, writeMigrationPlan } from '../migrations/generate.js';
-import { diffMigrations } from '../migrations/diff.js';
-import { applyMigrations } from '../migrations/apply.js';
-import { migrationStatus, validateMigrations } from '../migrations/status.js';
+import { writeMigrationPlan } from '../migrations/generate.js';
+import { applySinkMigrations, diffSinkMigrations, generateSinkMigrations, sinkMigrationStatus } from '../migrations/sink-commands.js';
+import { validateMigrations } from '../migrations/status.js';
 import type { SchemaChange } from '../schema/schema-diff.js';
-import { CdcError } from '../errors.js';
 import { EXIT, formatError } from './errors.js';
 import { renderTable } from '../observability/text-table.js';
 
@@ -41,7 +39,7 @@ export function registerMigrationsCommands(program: Command): void {
       .option('--dry-run', 'list what would be written, write nothing'),
   ).action((flags: ProjectFlags & { table?: string; dryRun?: boolean }) => {
     const project = loadProject(flags.config);
-    const plan = planMigrations(project, { ...(flags.sink ? { sink: flags.sink } : {}), ...(flags.table ? { table: flags.table } : {}) });
+    const plan = generateSinkMigrations(project, { ...(flags.sink ? { sink: flags.sink } : {}), ...(flags.table ? { table: flags.table } : {}) });
     for (const w of plan.warnings) err(`warning: ${w}`);
     const changed = plan.files.filter((f) => f.status !== 'unchanged');
     if (!flags.dryRun) writeMigrationPlan(plan);
@@ -57,14 +55,14 @@ export function registerMigrationsCommands(program: Command): void {
       .command('diff')
       .description('compare schemas/ with the migrations (and with --env, the live database); exit 0 none, 1 changes, 2 error')
       .option('--table <pattern>', 'only this table')
-      .option('--env <env>', 'also compare with this environment\'s database (PG_<ENV>_HOST, …)')
+      .option('--env <env>', 'also compare with this environment\'s database (PG_<ENV>_HOST, …; SQL sinks)')
       .option('--write', 'write the next numbered ALTER migration(s) and regenerate')
       .option('--allow-destructive', 'let --write drop columns and tables')
       .option('--json', 'print JSON'),
   ).action(async (flags: ProjectFlags & { table?: string; env?: string; write?: boolean; allowDestructive?: boolean; json?: boolean }) => {
     try {
       const project = loadProject(flags.config);
-      const result = await diffMigrations({
+      const result = await diffSinkMigrations({
         project,
         ...(flags.sink ? { sink: flags.sink } : {}),
         ...(flags.table ? { table: flags.table } : {}),
@@ -93,15 +91,15 @@ export function registerMigrationsCommands(program: Command): void {
   common(
     migrations
       .command('apply')
-      .description('run pending migrations on an environment\'s database (PG_<ENV>_HOST, _PORT, _USER, _PASSWORD)')
-      .requiredOption('--env <env>', 'environment (cdc.yaml environments)')
+      .description('run pending migrations on an environment\'s database (PG_<ENV>_HOST, _PORT, _USER, _PASSWORD), or on a lake sink\'s location (sinks.<name>.target)')
+      .option('--env <env>', 'environment (cdc.yaml environments); required for SQL sinks, refused for lake sinks')
       .option('--dry-run', 'list what would run, run nothing')
       .option('--to <file>', 'stop after this file (path as in manifest.yaml)'),
-  ).action(async (flags: ProjectFlags & { env: string; dryRun?: boolean; to?: string }) => {
+  ).action(async (flags: ProjectFlags & { env?: string; dryRun?: boolean; to?: string }) => {
     const project = loadProject(flags.config);
-    const result = await applyMigrations({
+    const result = await applySinkMigrations({
       project,
-      env: flags.env,
+      ...(flags.env ? { env: flags.env } : {}),
       ...(flags.sink ? { sink: flags.sink } : {}),
       ...(flags.to ? { to: flags.to } : {}),
       dryRun: flags.dryRun ?? false,
@@ -116,15 +114,12 @@ export function registerMigrationsCommands(program: Command): void {
     migrations
       .command('status')
       .description('applied, pending, modified or failed, per file')
-      .option('--env <env>', 'environment to read migration_history from')
-      .option('--offline', 'from the files alone (no database)')
+      .option('--env <env>', 'environment to read migration_history from (SQL sinks; lake sinks read their location)')
+      .option('--offline', 'from the files alone (no database, no location)')
       .option('--json', 'print JSON'),
   ).action(async (flags: ProjectFlags & { env?: string; offline?: boolean; json?: boolean }) => {
-    if (!flags.env && !flags.offline) {
-      throw new CdcError('CONFIG_INVALID', 'cdc migrations status needs --env ENV or --offline', { remedy: 'pass --env with an environment of cdc.yaml, or --offline' });
-    }
     const project = loadProject(flags.config);
-    const status = await migrationStatus({ project, ...(flags.sink ? { sink: flags.sink } : {}), ...(flags.offline ? {} : { env: flags.env! }) });
+    const status = await sinkMigrationStatus({ project, ...(flags.sink ? { sink: flags.sink } : {}), ...(flags.env ? { env: flags.env } : {}), offline: flags.offline ?? false });
     if (flags.json) out(JSON.stringify(status, null, 2));
     else {
       out(renderTable(['file', 'kind', 'state', 'applied at', 'detail'], status.files.map((f) => [f.path, f.kind, f.state, f.appliedAt ?? '', f.detail ?? ''])));

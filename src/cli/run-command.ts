@@ -48,7 +48,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       result = await retryWithBackoff(
         async ({ healthy }) => {
           try {
-            await settings.project?.applyMigrations(settings.target.url, log);
+            await settings.project?.applyMigrations(settings.target, log);
             return await replicate({
               name: settings.name,
               source: settings.source,

@@ -64,10 +64,22 @@ export const mergeSettingsSchema = z
   })
   .strict();
 
-/** `sinks.<name>`: one target that migrations are generated for (`migrations/<name>/`). */
+/**
+ * `sinks.<name>`: one target that migrations are generated for (`migrations/<name>/`).
+ * `type` names a sink kind of the registry (`src/run/registry.ts`; default `postgresql`); the
+ * migration commands check it, and validate `target` with the kind's own schema, when they pick
+ * the sink (`src/migrations/sink-migrations.ts`).
+ */
 export const sinkSchema = z
   .object({
-    type: z.literal('postgresql').default('postgresql'),
+    type: z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/, 'name a sink kind, e.g. postgresql').default('postgresql'),
+    /**
+     * Where the tables live, for kinds whose migrations go to one location rather than to an
+     * environment's database (lake sinks): the same settings as cdc.yaml's `target:` section of
+     * that kind, without `type` (e.g. `location`, `storage`, per-table `tables` options).
+     * Validated by the kind; `${VAR}` is read from the environment when migrations are applied.
+     */
+    target: z.record(z.string(), z.unknown()).optional(),
     /** Identifier naming: `preserve` (default), `lower` or `snake_case`. */
     naming: identifierCase.default('preserve'),
     /** Source schema → target schema, e.g. `{ dbo: public }`; unmapped schemas keep their name. */

@@ -50,6 +50,20 @@ function substitute(value: unknown, path: string, fail: (path: string, name: str
 }
 
 /**
+ * `value` with every `${VAR}` in its strings replaced from the environment (what
+ * `substituteEnv` does to a whole file), for sections a command reads later than the file.
+ * @param where names the section in messages, e.g. `cdc.yaml: sinks.lake.target`
+ * @throws {CdcError} CONFIG_INVALID naming `where`, the field and the variable that is not set.
+ */
+export function substituteEnvironment<T>(value: T, where: string): T {
+  return substitute(value, '', (path, name) => {
+    throw new CdcError('CONFIG_INVALID', `${where}${path ? `.${path}` : ''} uses \${${name}} but ${name} is not set`, {
+      remedy: `export ${name}=… before running, or write the value into the file`,
+    });
+  }) as T;
+}
+
+/**
  * Reads `file`, parses it as YAML and validates it with `schema`.
  * @throws {CdcError} with `options.code` (default CONFIG_INVALID) and a message
  *   `<file>:<line>: <field>: <problem>` for an unreadable file, a YAML syntax error, a value that

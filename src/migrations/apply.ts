@@ -23,6 +23,7 @@ import { checkMigrations } from './check.js';
 import { environmentUrl } from './environment.js';
 import { migrationsDir, readManifestIfAny } from './generate.js';
 import { historyNames, historyRenames } from './history-names.js';
+import { assertSqlSink } from './sink-migrations.js';
 import type { Manifest, ManifestFile } from './manifest.js';
 import type { MigrationFile } from './migration-file.js';
 
@@ -60,12 +61,12 @@ export async function readHistory(client: pg.ClientBase): Promise<Map<string, Ap
 
 /**
  * Decides every file's action from the history, looking each file up under its history name
- * (`historyNames`: a table's base files under the table's unit names, others under their path).
+ * (`names`; default `historyNames`: a table's base files under the table's unit names, others
+ * under their path; lake sinks record every file under its path).
  * @throws {CdcError} MIGRATION_TABLE_CHANGED when an applied table file has another checksum.
  */
-export function decide(manifest: Manifest, history: ReadonlyMap<string, AppliedMigration>, to?: string): FileDecision[] {
+export function decide(manifest: Manifest, history: ReadonlyMap<string, AppliedMigration>, to?: string, names: ReadonlyMap<string, string> = historyNames(manifest)): FileDecision[] {
   const decisions: FileDecision[] = [];
-  const names = historyNames(manifest);
   for (const f of manifest.files) {
     const applied = history.get(names.get(f.path)!);
     let action: FileAction;
@@ -118,7 +119,8 @@ export interface ApplyResult {
  *   and the connection errors of `connectPostgres`.
  */
 export async function applyMigrations(options: ApplyOptions): Promise<ApplyResult> {
-  const { name: sinkName } = projectSink(options.project, options.sink);
+  const { name: sinkName, sink } = projectSink(options.project, options.sink);
+  assertSqlSink(options.project, sinkName, sink);
   const dir = migrationsDir(options.project, sinkName);
   const manifest = readManifestIfAny(dir);
   if (!manifest) {

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { chainOf, MANIFEST_FILE, type Manifest } from './manifest.js';
-import { parseMigrationFile, type MigrationFile } from './migration-file.js';
+import { isMigrationFilePath, parseMigrationFile, type MigrationFile } from './migration-file.js';
 
 /** One problem found. */
 export interface MigrationProblem {
@@ -16,14 +16,15 @@ export interface MigrationProblem {
   readonly message: string;
 }
 
-/** Every `.sql` file under `dir`, relative, with `/` separators. */
-function sqlFiles(dir: string): string[] {
+/** Every migration file under `dir` (`.sql`, or `.yaml` in a subfolder), relative, with `/` separators. */
+function migrationFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
     for (const name of readdirSync(d)) {
       const full = join(d, name);
+      const path = relative(dir, full).split(sep).join('/');
       if (statSync(full).isDirectory()) walk(full);
-      else if (name.endsWith('.sql')) out.push(relative(dir, full).split(sep).join('/'));
+      else if (isMigrationFilePath(path)) out.push(path);
     }
   };
   if (existsSync(dir)) walk(dir);
@@ -66,7 +67,7 @@ export function checkMigrations(dir: string, manifest: Manifest): { problems: Mi
     problems.push({ code: 'CHAIN_BROKEN', path, message: `${MANIFEST_FILE}: the chain breaks at ${path}: entries were edited, inserted, removed or reordered` });
   }
   const listed = new Set(manifest.files.map((f) => f.path));
-  for (const path of sqlFiles(dir)) {
+  for (const path of migrationFiles(dir)) {
     if (!listed.has(path)) problems.push({ code: 'FILE_EXTRA', path, message: `${path} is not in ${MANIFEST_FILE}` });
   }
   return { problems, files };

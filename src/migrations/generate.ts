@@ -23,6 +23,7 @@ import { diffTable } from '../schema/schema-diff.js';
 import { sql } from './sql-dialect.js';
 import { byCodePoint, MIGRATIONS_DIR, projectSink, sinkDefinitions, type Project } from '../project/project.js';
 import { historyNames } from './history-names.js';
+import { assertSqlSink } from './sink-migrations.js';
 import { MANIFEST_FILE, buildManifest, readManifest, renderManifest, stateToSchema, type Manifest, type TableState } from './manifest.js';
 import { parseMigrationFile, renderMigrationFile, type MigrationKind } from './migration-file.js';
 
@@ -81,9 +82,14 @@ export function readManifestIfAny(dir: string): Manifest | undefined {
 }
 
 /** `01-tables/<name>`, or `<schema>.<name>` when another target table has the same name. */
-function baseName(table: TableSchema, all: readonly TargetTable[], states: readonly TableState[]): string {
+export function baseName(table: TableSchema, all: readonly TargetTable[], states: readonly TableState[]): string {
   const same = all.filter((t) => t.table.id.name === table.id.name).length + states.filter((s) => s.name === table.id.name && s.schema !== table.id.schema).length;
   return same > 1 ? `${table.id.schema}.${table.id.name}` : table.id.name;
+}
+
+/** A table state's staging file (every SQL sink's state names one; derived from the table file otherwise). */
+export function stagingFileOf(state: TableState): string {
+  return state.files.staging ?? state.files.table.replace(/\.sql$/, '-staging.sql');
 }
 
 /** The table state recorded for a target table. */
@@ -104,14 +110,16 @@ export function stateOf(target: TargetTable, files: TableState['files']): TableS
  * @param options.sink sink name (default: the only one); `table`: only this table pattern
  *   (source or target `schema.table`); `states`: table states to use instead of the manifest's
  *   (diff --write passes the states after its ALTERs); `extraFiles`: more files (ALTERs).
- * @throws {CdcError} CONFIG_INVALID / DEFINITION_INVALID from the project;
- *   MIGRATIONS_INVALID when the manifest lists a file that is missing.
+ * @throws {CdcError} CONFIG_INVALID / DEFINITION_INVALID from the project (and for a sink that is
+ *   not migrated with SQL: see `generateSinkMigrations`); MIGRATIONS_INVALID when the manifest
+ *   lists a file that is missing.
  */
 export function planMigrations(
   project: Project,
   options: { sink?: string; table?: string; states?: readonly TableState[]; extraFiles?: readonly { path: string; kind: MigrationKind; text: string }[] } = {},
 ): MigrationPlan {
   const { name: sinkName, sink } = projectSink(project, options.sink);
+  assertSqlSink(project, sinkName, sink);
   const dir = migrationsDir(project, sinkName);
   const previous = readManifestIfAny(dir);
   const warnings: string[] = [];
@@ -168,7 +176,8 @@ export function planMigrations(
   for (const state of states.values()) {
     const note = `Table: ${state.schema}.${state.name} (from ${state.source})`;
     const [, staging] = sql.tableUnits(stateToSchema(state, sink));
-    put(state.files.staging, 'repeatable', renderMigrationFile(state.files.staging, 'repeatable', staging.sql, note));
+    const path = stagingFileOf(state);
+    put(path, 'repeatable', renderMigrationFile(path, 'repeatable', staging.sql, note));
   }
   if (sink.merge?.schedule) {
     put(SCHEDULE_FILE, 'repeatable', renderMigrationFile(SCHEDULE_FILE, 'repeatable', sql.pgCronScheduleSql(sinkName, sink.merge.schedule, sink.merge.window_seconds, sink.merge.stuck_after_seconds)));
@@ -184,7 +193,7 @@ export function planMigrations(
   for (const state of states.values()) {
     const id = { schema: state.schema, name: state.name };
     names.set(state.files.table, sql.historyName('table', id));
-    names.set(state.files.staging, sql.historyName('staging', id));
+    names.set(stagingFileOf(state), sql.historyName('staging', id));
   }
   const ordered = applyOrder([...files.values()]);
   const manifestFiles = ordered.map((f) => ({

@@ -14,7 +14,7 @@ function baseFiles(manifest: Manifest): Map<string, Pick<HistoryRename, 'unit' |
   for (const s of manifest.tables) {
     const table = { schema: s.schema, name: s.name };
     out.set(s.files.table, { unit: 'table', name: sql.historyName('table', table), table });
-    out.set(s.files.staging, { unit: 'staging', name: sql.historyName('staging', table), table });
+    if (s.files.staging !== undefined) out.set(s.files.staging, { unit: 'staging', name: sql.historyName('staging', table), table });
   }
   return out;
 }

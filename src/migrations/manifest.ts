@@ -26,8 +26,8 @@ const tableState = z
     soft_delete: z.boolean(),
     primary_key: z.array(z.string()),
     columns: z.array(columnState),
-    /** The table's base files: final table and staging. */
-    files: z.object({ table: z.string(), staging: z.string() }).strict(),
+    /** The table's base files: final table and staging (lake sinks have no staging). */
+    files: z.object({ table: z.string(), staging: z.string().optional() }).strict(),
   })
   .strict();
 

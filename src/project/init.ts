@@ -32,6 +32,13 @@ sinks:
     #   mode: db-per-tenant     # db-per-tenant | db-shared
     #   column: _customer_id
     #   type: uuid
+  # lake:                       # Delta Lake tables from the same definitions (cdc migrations apply, no --env)
+  #   type: delta
+  #   naming: snake_case
+  #   target:                   # cdc.yaml's Delta target: settings without type
+  #     location: /data/lake    # or s3://bucket/prefix with a storage: block
+  #     tables:
+  #       public.orders: { partition_by: [region] }
 
 # One target database per environment. cdc migrations apply --env dev connects with
 # PG_DEV_HOST, PG_DEV_PORT (default 5432), PG_DEV_USER and PG_DEV_PASSWORD.

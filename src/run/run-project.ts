@@ -10,8 +10,11 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { exactPattern, type TablePattern } from '../config/table-pattern.js';
 import type { RunConfigFile } from '../config/run-config.js';
-import { applyMigrations } from '../migrations/apply.js';
+import { CdcError } from '../errors.js';
 import { migrationsDir, readManifestIfAny } from '../migrations/generate.js';
+import { applySinkMigrations } from '../migrations/sink-commands.js';
+import { sinkMigrations } from '../migrations/sink-migrations.js';
+import type { LakeStorageConfig } from '../sinks/lake/open-lake-storage.js';
 import { MANIFEST_FILE } from '../migrations/manifest.js';
 import type { TableMapping } from '../pipeline/mapped-sink.js';
 import { loadProject, projectSink, sinkDefinitions } from '../project/project.js';
@@ -38,8 +41,28 @@ export interface RunProject {
   readonly columnTypes: readonly { id: { schema: string; name: string }; columns: { name: string; type: string }[] }[];
   /** Primary-key columns of a source table from its YAML definition (any dialect), if defined. */
   readonly keyOf: (table: { schema: string; name: string }) => readonly string[] | undefined;
-  /** Applies pending migrations to the target (no-op without generated migrations). */
-  applyMigrations(targetUrl: string, log: Logger): Promise<void>;
+  /**
+   * The sink's `target:` block with its `type` (lake sinks: `sinks.<name>.target`, `${VAR}`
+   * substituted), for a run whose cdc.yaml has no `target:` section; undefined otherwise.
+   */
+  readonly target: { readonly type: string } | undefined;
+  /**
+   * Applies pending migrations to the run's target (no-op without generated migrations): a SQL
+   * sink's to the target database `target.url`; a lake sink's to the location `target.url`
+   * (reached with `target.storage`).
+   * @throws {CdcError} CONFIG_INVALID when a lake sink's kind is not the target's; the errors of
+   *   `applySinkMigrations`.
+   */
+  applyMigrations(target: RunTarget, log: Logger): Promise<void>;
+}
+
+/** What {@link RunProject.applyMigrations} needs of the run's target. */
+export interface RunTarget {
+  readonly type: string;
+  /** The database URL, or the lake location as given. */
+  readonly url: string;
+  /** How to reach an `s3://` lake location. */
+  readonly storage?: LakeStorageConfig;
 }
 
 /**
@@ -51,6 +74,9 @@ export function runProject(configFile: string, file: RunConfigFile): RunProject 
   const project = loadProject(configFile);
   const { name, sink } = projectSink(project);
   assertRunnableSink(sink, name);
+  const mode = sinkMigrations(project, name, sink);
+  // The run's file has `${VAR}` substituted; the project's does not.
+  const runTarget = file.sinks?.[name]?.target;
   const definitions = sinkDefinitions(project, sink).filter((d) => d.dialect === 'postgresql');
   const manifest = join(migrationsDir(project, name), MANIFEST_FILE);
   const keys = new Map(sinkDefinitions(project, sink).map((d) => [`${d.schema}\u0000${d.table}`, d.primaryKey]));
@@ -74,9 +100,19 @@ export function runProject(configFile: string, file: RunConfigFile): RunProject 
       const key = keys.get(`${t.schema}\u0000${t.name}`);
       return key && key.length > 0 ? key : undefined;
     },
-    async applyMigrations(targetUrl, log) {
+    target: mode.mode === 'lake' && runTarget ? { ...runTarget, type: sink.type } : undefined,
+    async applyMigrations(target, log) {
       if (!existsSync(manifest)) return;
-      const result = await applyMigrations({ project, url: targetUrl, log: (line) => log.info(line) });
+      const lines = (line: string) => log.info(line);
+      if (mode.mode === 'lake' && target.type !== sink.type) {
+        throw new CdcError('CONFIG_INVALID', `${configFile}: sink ${name} is a ${sink.type} sink, but cdc run writes to a ${target.type} target`, {
+          remedy: `leave out target: (cdc run then writes to sinks.${name}.target), or give a ${sink.type} target`,
+        });
+      }
+      const result =
+        mode.mode === 'lake'
+          ? await applySinkMigrations({ project, sink: name, where: { location: target.url, ...(target.storage ? { storage: target.storage } : {}) }, log: lines })
+          : await applySinkMigrations({ project, sink: name, url: target.url, log: lines });
       const ran = result.decisions.filter((d) => d.action !== 'skip').length;
       log.info({ sink: name, ran, files: result.decisions.length }, 'target migrations checked');
     },

@@ -74,7 +74,8 @@ export function resolveRunSettings(flags: RunFlags): RunSettings {
     source = { ...resolved, ...(project ? { keyOf: project.keyOf, columnTypes: project.columnTypes } : {}) };
   }
 
-  const lake = resolveLakeTarget(flags.target, fileTarget, { softDelete: flags.softDelete || (file.soft_delete ?? project?.softDelete ?? false) });
+  // A project's lake sink names its location in sinks.<name>.target: the run writes there unless told otherwise.
+  const lake = resolveLakeTarget(flags.target, fileTarget ?? project?.target, { softDelete: flags.softDelete || (file.soft_delete ?? project?.softDelete ?? false) });
   const targetUrl = flags.target ?? (fileTarget?.type === 'postgresql' ? fileTarget.url : undefined);
   if (!lake && !targetUrl) throw new CdcError('CONFIG_INVALID', 'no target given', { remedy: 'pass --target postgres://… or set target.url in the config file' });
   if (!lake) validatePostgresUrl(targetUrl!, 'target');

@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import type { MergeWorkerMetrics } from '../observability/merge-metrics.js';
 import type { ChangeSink, SinkCapabilities } from './change-sink.js';
 import type { MergeStatusReport, TargetStatus } from './sink-status.js';
+import type { LakeMigrationDialect } from './lake-migrations.js';
 import type { SqlMigrationDialect } from './sql-migrations.js';
 
 /** What every writer factory is given besides the kind's own settings. */
@@ -125,6 +126,8 @@ export interface SinkDialect<Config extends { readonly type: string; readonly ur
   readonly deferredMerge?: DeferredMergeDialect;
   /** Present when the sink is migrated with SQL files (`cdc migrations`). */
   readonly migrations?: SqlMigrationDialect;
+  /** Present when the sink is migrated with schema files on its own location (lake sinks; `cdc migrations`). */
+  readonly lakeMigrations?: LakeMigrationDialect;
   /** Present for lake sinks whose files need compaction and vacuum. */
   readonly maintenance?: LakeMaintenanceDialect;
 }

@@ -2,14 +2,18 @@
  * The Delta Lake sink as a dialect (`src/sinks/sink-dialect.ts`): its cdc.yaml settings,
  * capability flags and writer factory.
  */
-import { z } from 'zod';
-import { isLakeLocation, lakeLocation, lakeStorageSchema, openLakeStorage, type LakeStorageConfig } from '../lake/open-lake-storage.js';
+import type { z } from 'zod';
+import { isLakeLocation, lakeLocation, openLakeStorage, type LakeStorageConfig } from '../lake/open-lake-storage.js';
 import type { SinkContext, SinkDialect } from '../sink-dialect.js';
 import { DEFAULT_CHECKPOINT_INTERVAL } from './checkpoint.js';
 import { DEFAULT_COMPACT_AFTER_FILES } from './delta-table.js';
 import { BOOKKEEPING, DELTA_CAPABILITIES, DeltaSink } from './sink.js';
 import { deltaMaintenance } from './maintenance.js';
 import { openDeltaStatusReader } from './status.js';
+import { deltaTargetSchema } from './target-schema.js';
+import { deltaMigrations } from './migrations.js';
+
+export { deltaTargetSchema } from './target-schema.js';
 
 /** Rows per data file by default (a target file size: copy-on-write rewrites a whole file per changed key). */
 export const DEFAULT_FILE_ROWS = 100_000;
@@ -46,31 +50,6 @@ export interface DeltaTableSettings {
   readonly softDelete?: boolean;
   readonly deletionVectors?: boolean;
 }
-
-const tableSettingsSchema = z
-  .object({
-    partition_by: z.array(z.string().min(1)).min(1).optional(),
-    change_data_feed: z.boolean().optional(),
-    soft_delete: z.boolean().optional(),
-    deletion_vectors: z.boolean().optional(),
-  })
-  .strict();
-
-/** `target: { type: delta, location, storage, change_data_feed, file_rows, soft_delete, deletion_vectors, tables, checkpoint_interval, compact_after_files }` in cdc.yaml. */
-export const deltaTargetSchema = z
-  .object({
-    type: z.literal('delta'),
-    location: z.string().min(1),
-    storage: lakeStorageSchema.optional(),
-    change_data_feed: z.boolean().optional(),
-    file_rows: z.number().int().min(1).optional(),
-    soft_delete: z.boolean().optional(),
-    tables: z.record(z.string().regex(/^[^.]+\.[^.]+$/, 'name a table as schema.table'), tableSettingsSchema).optional(),
-    checkpoint_interval: z.number().int().min(1).optional(),
-    compact_after_files: z.number().int().min(0).optional(),
-    deletion_vectors: z.boolean().optional(),
-  })
-  .strict();
 
 /**
  * The directory or `s3://` URL a Delta location names.
@@ -125,4 +104,5 @@ export const deltaDialect = {
   },
   createStatusReader: (url) => openDeltaStatusReader(openLakeStorage(url)),
   maintenance: deltaMaintenance,
+  lakeMigrations: deltaMigrations,
 } satisfies SinkDialect<DeltaTargetConfig>;
