@@ -173,6 +173,36 @@ describe('Delta Lake sink', () => {
     }
   });
 
+  it('schema_changes apply: a column renamed and one dropped while streaming reach the Delta table through column mapping; delta-rs reads the source', async () => {
+    const d = await setup(`CREATE TABLE kv (k int PRIMARY KEY, v text, w text); INSERT INTO kv SELECT g, 'v' || g, 'w' || g FROM generate_series(1, 30) g;`);
+    const config = join(d.lake, 'cdc.yaml');
+    const location = join(d.lake, 'tables');
+    writeFileSync(config, `name: ${d.name}\nsource: { url: "${d.sourceUrl}" }\ntarget: { type: delta, location: "${location}" }\nschema_changes: { drop: apply, rename: apply }\n`);
+    const running = startCli(['run', '--config', config]);
+    runs.push(running);
+    await running.waitFor('streaming');
+    await sql(d.sourceUrl, `ALTER TABLE kv RENAME COLUMN v TO v2; UPDATE kv SET v2 = 'renamed' WHERE k = 1;`);
+    await sql(d.sourceUrl, `ALTER TABLE kv DROP COLUMN w; UPDATE kv SET v2 = 'after drop' WHERE k = 2; INSERT INTO kv VALUES (100, 'new');`);
+    const table = join(location, 'public', 'kv');
+    const expected = await sourceRows(d.sourceUrl, 'public', 'kv');
+    const deadline = Date.now() + 60_000;
+    let reading = await readDeltaTable(table);
+    while (JSON.stringify(deltaRows(reading)) !== JSON.stringify(expected) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      reading = await readDeltaTable(table);
+    }
+    running.child.kill('SIGTERM');
+    expect(await running.exited, running.stderr()).toBe(0);
+    expect(reading.schema.map((c) => c.name)).toEqual(['k', 'v2']);
+    expect(reading.configuration['delta.columnMapping.mode']).toBe('name');
+    expect(deltaRows(reading)).toEqual(expected);
+    // A later run (stopped and started again) keeps merging into the mapped columns.
+    await sql(d.sourceUrl, `UPDATE kv SET v2 = 'later' WHERE k = 3`);
+    const r = await runCli(['run', '--config', config, '--until-caught-up']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(deltaRows(await readDeltaTable(table))).toEqual(await sourceRows(d.sourceUrl, 'public', 'kv'));
+  });
+
   it('--soft-delete keeps deleted rows flagged _cdc_deleted; the change feed shows the flag set as an update; a re-insert clears it', async () => {
     const d = await setup(`CREATE TABLE kv (k int PRIMARY KEY, v text); INSERT INTO kv SELECT g, 'v' || g FROM generate_series(1, 10) g;`);
     const run = async () => {

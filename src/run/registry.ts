@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import { CdcError, redactUrl } from '../errors.js';
+import type { SchemaChangePolicy } from '../schema/schema-change-policy.js';
 import type { ChangeSink } from '../sinks/change-sink.js';
 import { deltaDialect, resolveDeltaTarget, type deltaTargetSchema } from '../sinks/delta/dialect.js';
 import { postgresqlDialect } from '../sinks/postgres/dialect.js';
@@ -63,14 +64,19 @@ export function dialectForUrl(url: string): SinkDialect<TargetConfig> {
 /**
  * The settings of a target that is not PostgreSQL (whose settings `cdc run` resolves itself):
  * from `--target <location>` when given, else from the cdc.yaml `target:` section (validated).
- * `--soft-delete` (or cdc.yaml's top-level `soft_delete`) turns soft delete on. Undefined for a
+ * `--soft-delete` (or cdc.yaml's top-level `soft_delete`) turns soft delete on; `schemaChanges`
+ * holds what cdc.yaml's `schema_changes` sets (the sink's defaults fill the rest). Undefined for a
  * PostgreSQL target.
  * @throws {CdcError} CONFIG_INVALID for a location the kind cannot use.
  */
-export function resolveLakeTarget(flag: string | undefined, section: { readonly type: string } | undefined, options: { readonly softDelete?: boolean } = {}): TargetConfig | undefined {
+export function resolveLakeTarget(
+  flag: string | undefined,
+  section: { readonly type: string } | undefined,
+  options: { readonly softDelete?: boolean; readonly schemaChanges?: Partial<SchemaChangePolicy> } = {},
+): TargetConfig | undefined {
   const soft = options.softDelete ? { soft_delete: true } : {};
-  if (flag !== undefined) return deltaDialect.acceptsUrl(flag) ? resolveDeltaTarget({ location: flag, ...soft }) : undefined;
-  if (section?.type === 'delta') return resolveDeltaTarget({ ...(section as z.infer<typeof deltaTargetSchema>), ...soft });
+  if (flag !== undefined) return deltaDialect.acceptsUrl(flag) ? resolveDeltaTarget({ location: flag, ...soft }, options.schemaChanges) : undefined;
+  if (section?.type === 'delta') return resolveDeltaTarget({ ...(section as z.infer<typeof deltaTargetSchema>), ...soft }, options.schemaChanges);
   return undefined;
 }
 

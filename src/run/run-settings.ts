@@ -75,7 +75,14 @@ export function resolveRunSettings(flags: RunFlags): RunSettings {
   }
 
   // A project's lake sink names its location in sinks.<name>.target: the run writes there unless told otherwise.
-  const lake = resolveLakeTarget(flags.target, fileTarget ?? project?.target, { softDelete: flags.softDelete || (file.soft_delete ?? project?.softDelete ?? false) });
+  const schemaPolicy = { drop: file.schema_changes?.drop ?? 'ignore', typeChange: file.schema_changes?.type_change ?? 'apply', rename: file.schema_changes?.rename ?? 'apply' } as const;
+  // A lake sink has its own defaults for what cdc.yaml leaves out.
+  const schemaChanges = {
+    ...(file.schema_changes?.drop ? { drop: file.schema_changes.drop } : {}),
+    ...(file.schema_changes?.type_change ? { typeChange: file.schema_changes.type_change } : {}),
+    ...(file.schema_changes?.rename ? { rename: file.schema_changes.rename } : {}),
+  };
+  const lake = resolveLakeTarget(flags.target, fileTarget ?? project?.target, { softDelete: flags.softDelete || (file.soft_delete ?? project?.softDelete ?? false), schemaChanges });
   const targetUrl = flags.target ?? (fileTarget?.type === 'postgresql' ? fileTarget.url : undefined);
   if (!lake && !targetUrl) throw new CdcError('CONFIG_INVALID', 'no target given', { remedy: 'pass --target postgres://… or set target.url in the config file' });
   if (!lake) validatePostgresUrl(targetUrl!, 'target');
@@ -84,7 +91,7 @@ export function resolveRunSettings(flags: RunFlags): RunSettings {
     url: targetUrl!,
     snapshotConnections: parallelism,
     tableOptions: { softDelete: flags.softDelete || (file.soft_delete ?? project?.softDelete ?? false) },
-    schemaPolicy: { drop: file.schema_changes?.drop ?? 'ignore', typeChange: file.schema_changes?.type_change ?? 'apply', rename: file.schema_changes?.rename ?? 'apply' },
+    schemaPolicy,
   };
 
   const onRejectedRow = flags.onRejectedRow ?? file.on_rejected_row ?? 'dead_letter';

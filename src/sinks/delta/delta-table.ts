@@ -17,6 +17,8 @@ import { readParquetColumns, writeParquet, type LakeColumn, type LakeValue } fro
 import type { LakeStorage } from '../lake/storage.js';
 import { deltaColumns, deltaSchemaString, lakeTypeOfDelta, postgresTypeOfDelta, usesTimestampNtz, type DeltaColumn, type DeltaType } from './delta-types.js';
 import { logicalTypeOf } from '../../schema/type-map.js';
+import { decideChanges, type SchemaChangePolicy } from '../../schema/schema-change-policy.js';
+import { diffTable } from '../../schema/schema-diff.js';
 import { checkpointIfDue } from './checkpoint.js';
 import { applyActions, commitVersion, readSnapshot, type AddAction, type DeltaAction, type DeltaSnapshot, type MetaDataAction, type ProtocolAction, type RemoveAction } from './delta-log.js';
 import { deltaStatsJson } from './file-stats.js';
@@ -102,12 +104,47 @@ export interface DeltaTableOptions {
   /** A log checkpoint every this many versions (default 100; the table's `delta.checkpointInterval` wins). */
   readonly checkpointInterval?: number;
   /**
+   * What source drops, renames and type changes do to the table (cdc.yaml `schema_changes`;
+   * default {@link DEFAULT_DELTA_SCHEMA_POLICY}): applied drops and renames go through column
+   * mapping; a type change to another Delta type stops with DELTA_SCHEMA_CONFLICT.
+   */
+  readonly schemaPolicy?: SchemaChangePolicy;
+  /**
    * Merge with deletion vectors (`deletion_vectors`): a batch marks the changed rows of a file
    * deleted and writes only their new versions, instead of rewriting the file. Turns on the
    * table feature `deletionVectors` (reader 3, writer 7) and `delta.enableDeletionVectors`,
    * also on an existing table (its next commit upgrades the protocol). Default false.
    */
   readonly deletionVectors?: boolean;
+}
+
+/**
+ * The schema-change policy of Delta tables where cdc.yaml's `schema_changes` says nothing: drops
+ * and renames kept out (a dropped column stays, null in new rows; a renamed one arrives as a new
+ * column), because applying them turns on column mapping, whose change feed delta-rs 1.6 cannot
+ * read ("Column mapping is not supported for read operation 'CHANGE DATA FEED scans'"); type
+ * changes to another Delta type stop (DELTA_SCHEMA_CONFLICT).
+ */
+export const DEFAULT_DELTA_SCHEMA_POLICY: SchemaChangePolicy = { drop: 'ignore', typeChange: 'apply', rename: 'ignore' };
+
+/** A field of a stored Delta schema (PROTOCOL.md "Schema Serialization Format"). */
+interface StoredField {
+  readonly name: string;
+  readonly type: DeltaType;
+  readonly metadata?: Readonly<Record<string, unknown>>;
+}
+
+/** A field's column mapping metadata, when it has both the id and the physical name. */
+function mappingOf(field: StoredField): DeltaColumn['mapping'] {
+  const id = field.metadata?.['delta.columnMapping.id'];
+  const physicalName = field.metadata?.['delta.columnMapping.physicalName'];
+  return typeof id === 'number' && typeof physicalName === 'string' ? { id, physicalName } : undefined;
+}
+
+/** `column` with `mapping`: its values in files under the physical name, with the id as Parquet field_id. */
+function withMapping(column: DeltaColumn, mapping: DeltaColumn['mapping']): DeltaColumn {
+  if (!mapping) return column;
+  return { ...column, mapping, lake: { ...column.lake, name: mapping.physicalName, fieldId: mapping.id } };
 }
 
 /** Small files of a table that start an automatic compaction after a batch. */
@@ -124,10 +161,10 @@ function isTimestampNtzNeeded(columns: readonly { deltaType: DeltaType }[]): boo
 
 /**
  * The protocol a table of `columns` needs: (1,2), (1,4) with CDF, or (3,7) with table features
- * for timestamp_ntz and deletion vectors (PROTOCOL.md "Table Features").
+ * for timestamp_ntz, deletion vectors and column mapping (PROTOCOL.md "Table Features").
  */
-export function protocolFor(columns: readonly { deltaType: DeltaType }[], changeDataFeed: boolean, deletionVectors = false): ProtocolAction {
-  const readerFeatures = [...(isTimestampNtzNeeded(columns) ? ['timestampNtz'] : []), ...(deletionVectors ? ['deletionVectors'] : [])];
+export function protocolFor(columns: readonly { deltaType: DeltaType }[], changeDataFeed: boolean, deletionVectors = false, columnMapping = false): ProtocolAction {
+  const readerFeatures = [...(isTimestampNtzNeeded(columns) ? ['timestampNtz'] : []), ...(deletionVectors ? ['deletionVectors'] : []), ...(columnMapping ? ['columnMapping'] : [])];
   if (readerFeatures.length === 0) return { minReaderVersion: 1, minWriterVersion: changeDataFeed ? 4 : 2 };
   return {
     minReaderVersion: 3,
@@ -182,6 +219,8 @@ export class DeltaTable {
   /** Columns in the Delta table's order (source columns, plus any the source dropped). */
   columns: DeltaColumn[];
   private index: KeyIndex | undefined;
+  /** Columns an applied drop removed in this process: kept in {@link columns} (rows are laid out with them), never written. */
+  private readonly dropped = new Set<DeltaColumn>();
 
   private constructor(
     private readonly storage: LakeStorage,
@@ -243,12 +282,38 @@ export class DeltaTable {
     return table;
   }
 
+  /** The stored schema's fields (metaData.schemaString). */
+  private storedFields(): StoredField[] {
+    return (JSON.parse(this.snapshot.metaData!.schemaString) as { fields: StoredField[] }).fields;
+  }
+
+  /** The table's column mapping mode (`delta.columnMapping.mode`): `none`, `name` or `id`. */
+  get columnMappingMode(): string {
+    return this.snapshot.metaData?.configuration['delta.columnMapping.mode'] ?? 'none';
+  }
+
+  /** The largest column id assigned so far (`delta.columnMapping.maxColumnId`, or the ids in use). */
+  private maxColumnId(): number {
+    const stored = Number(this.snapshot.metaData?.configuration['delta.columnMapping.maxColumnId'] ?? 0);
+    return Math.max(Number.isFinite(stored) ? stored : 0, ...this.columns.map((c) => c.mapping?.id ?? 0));
+  }
+
+  /** Positions (in {@link columns}) of live columns the stored schema lacks: added since its last commit. */
+  private newColumns(): number[] {
+    const stored = new Set(this.storedFields().map((f) => mappingOf(f)?.physicalName ?? f.name));
+    return this.columns.flatMap((c, i) => (this.dropped.has(c) || stored.has(c.lake.name) ? [] : [i]));
+  }
+
+  /** Columns the table has (not dropped by an applied drop in this process). */
+  private liveColumns(): DeltaColumn[] {
+    return this.columns.filter((c) => !this.dropped.has(c));
+  }
+
   /** Aligns {@link columns} with the stored schema: its order, plus the source's new columns at the end. */
   private adoptStoredSchema(): void {
-    const stored = JSON.parse(this.snapshot.metaData!.schemaString) as { fields: { name: string; type: DeltaType }[] };
     const bySource = new Map(this.columns.map((c) => [c.name, c]));
     const ordered: DeltaColumn[] = [];
-    for (const field of stored.fields) {
+    for (const field of this.storedFields()) {
       const mine = bySource.get(field.name);
       if (mine) {
         if (JSON.stringify(mine.deltaType) !== JSON.stringify(field.type)) {
@@ -256,44 +321,98 @@ export class DeltaTable {
             remedy: 'copy the table again with cdc run --resync (after removing the Delta table), or change the source column back',
           });
         }
-        ordered.push(mine);
+        ordered.push(withMapping(mine, mappingOf(field)));
         bySource.delete(field.name);
       } else {
         // A column the source no longer has (dropped while cdc-merge was stopped): kept, null in new rows.
-        ordered.push({ name: field.name, deltaType: field.type, lake: { name: field.name, type: lakeTypeOfDelta(field.type), nullable: true }, logical: { kind: 'text' }, convert: (t) => t });
+        const column: DeltaColumn = { name: field.name, deltaType: field.type, lake: { name: field.name, type: lakeTypeOfDelta(field.type), nullable: true }, logical: { kind: 'text' }, convert: (t) => t };
+        ordered.push(withMapping(column, mappingOf(field)));
       }
     }
-    this.columns = [...ordered, ...bySource.values()];
+    this.columns = ordered;
+    for (const column of bySource.values()) this.columns.push(this.mapped(column));
+  }
+
+  /** A new column, with a new id and physical name when the table maps columns. */
+  private mapped(column: DeltaColumn): DeltaColumn {
+    if (this.columnMappingMode === 'none' && !this.columns.some((c) => c.mapping)) return column;
+    return withMapping(column, { id: this.maxColumnId() + 1, physicalName: `col-${randomUUID()}` });
   }
 
   /**
-   * The source's shape from here on: new columns join the table (at the end) in the next commit.
-   * @throws {CdcError} DELTA_SCHEMA_CONFLICT when a column's type changed to another Delta type.
+   * Turns column mapping on (mode `name`, PROTOCOL.md "Column Mapping") for a drop or rename:
+   * every column gets an id and keeps its current name as its physical name, so existing data
+   * files are read as they are. The next commit writes the metaData and protocol.
    */
-  relation(source: TableSchema): { added: string[] } {
+  private ensureColumnMapping(): void {
+    if (this.columns.every((c) => c.mapping)) return;
+    let id = this.maxColumnId();
+    this.columns = this.columns.map((c) => (c.mapping ? c : withMapping(c, { id: ++id, physicalName: c.lake.name })));
+  }
+
+  /** A partition column cannot be renamed or dropped (its values live in the log under its name). */
+  private checkNotPartition(column: string, what: string): void {
+    if (!this.partitionColumns.includes(column)) return;
+    throw new CdcError('DELTA_SCHEMA_CONFLICT', `${this.description}: the source ${what} partition column ${column}`, {
+      remedy: 'copy the table again into a new location (remove its Delta directory and run cdc run --resync), or set schema_changes so the change is ignored or stops',
+      context: { column },
+    });
+  }
+
+  /**
+   * The source's shape from here on, under the schema-change policy (DESIGN.md §3.8): new
+   * columns join the table (at the end) in the next commit; an applied rename renames the
+   * column and an applied drop drops it, both through column mapping (mode `name`, turned on
+   * by the first of them), so no data file is rewritten; a kept (ignored) drop leaves the column,
+   * null in new rows.
+   * @throws {CdcError} DELTA_SCHEMA_CONFLICT when a column's type changed to another Delta type,
+   *   or a partition column is renamed or dropped; SCHEMA_CHANGE_STOPPED where the policy stops.
+   */
+  relation(source: TableSchema): { added: string[]; changed: boolean } {
+    const policy = this.options.schemaPolicy ?? DEFAULT_DELTA_SCHEMA_POLICY;
+    const decided = decideChanges(diffTable(this.source, source, { renames: policy.rename !== 'ignore' }), policy);
+    let schemaChanged = false;
+    for (const { change, decision } of decided) {
+      if (decision !== 'apply') continue;
+      if (change.kind === 'COLUMN_RENAMED') {
+        this.checkNotPartition(change.from, `renamed (to ${change.to})`);
+        this.ensureColumnMapping();
+        const at = this.columns.findIndex((c) => c.name === change.from && !this.dropped.has(c));
+        if (at >= 0) this.columns[at] = { ...this.columns[at]!, name: change.to };
+        schemaChanged = true;
+      } else if (change.kind === 'COLUMN_REMOVED') {
+        this.checkNotPartition(change.column, 'dropped');
+        this.ensureColumnMapping();
+        // Kept in place (rows of this batch are laid out with it), but no longer written.
+        const column = this.columns.find((c) => c.name === change.column && !this.dropped.has(c));
+        if (column) this.dropped.add(column);
+        schemaChanged = true;
+      }
+    }
     const next = this.sourceColumns(source);
-    const known = new Map(this.columns.map((c, i) => [c.name, i]));
+    const known = new Map(this.columns.flatMap((c, i) => (this.dropped.has(c) ? [] : [[c.name, i] as const])));
     const added: string[] = [];
     for (const column of next) {
       const at = known.get(column.name);
       if (at === undefined) {
-        this.columns.push(column);
+        this.columns.push(this.mapped(column));
         added.push(column.name);
       } else if (JSON.stringify(this.columns[at]!.deltaType) !== JSON.stringify(column.deltaType)) {
         throw new CdcError('DELTA_SCHEMA_CONFLICT', `${this.description}: the source changed ${formatTableId(source.id)}.${column.name} to a type stored as ${JSON.stringify(column.deltaType)}, where the Delta table has ${JSON.stringify(this.columns[at]!.deltaType)}`, {
           remedy: 'copy the table again: remove its Delta directory and run cdc run --resync',
         });
       } else {
-        this.columns[at] = column;
+        this.columns[at] = withMapping(column, this.columns[at]!.mapping);
       }
     }
+    if (JSON.stringify(this.source.primaryKey) !== JSON.stringify(source.primaryKey)) this.index = undefined;
     this.source = source;
-    return { added };
+    return { added, changed: schemaChanged || added.length > 0 };
   }
 
   /** Positions of the source's columns among {@link columns}. */
   sourcePositions(source: TableSchema): number[] {
-    const at = new Map(this.columns.map((c, i) => [c.name, i]));
+    const at = new Map(this.columns.flatMap((c, i) => (this.dropped.has(c) ? [] : [[c.name, i] as const])));
     return source.columns.map((c) => at.get(c.name)!);
   }
 
@@ -312,8 +431,8 @@ export class DeltaTable {
   }
 
   keyPositions(): number[] {
-    if (this.source.primaryKey.length === 0) return this.columns.map((_c, i) => i);
-    const at = new Map(this.columns.map((c, i) => [c.name, i]));
+    if (this.source.primaryKey.length === 0) return this.columns.flatMap((c, i) => (this.dropped.has(c) ? [] : [i]));
+    const at = new Map(this.columns.flatMap((c, i) => (this.dropped.has(c) ? [] : [[c.name, i] as const])));
     return this.source.primaryKey.map((k) => at.get(k)!);
   }
 
@@ -340,21 +459,24 @@ export class DeltaTable {
    */
   private schemaUpdate(): DeltaAction[] {
     const metaData = this.snapshot.metaData!;
-    const stored = JSON.parse(metaData.schemaString) as { fields: unknown[] };
-    const grew = stored.fields.length !== this.columns.length;
-    const enableVectors = this.options.deletionVectors === true && metaData.configuration['delta.enableDeletionVectors'] !== 'true';
-    if (!grew && !this.options.deletionVectors) return [];
-    const actions: DeltaAction[] = [];
-    if (grew || enableVectors) {
-      actions.push({
-        metaData: {
-          ...metaData,
-          schemaString: grew ? deltaSchemaString(this.columns) : metaData.schemaString,
-          configuration: enableVectors ? { ...metaData.configuration, 'delta.enableDeletionVectors': 'true' } : metaData.configuration,
-        },
-      });
+    const live = this.liveColumns();
+    const schemaString = deltaSchemaString(live);
+    const stored = this.storedFields();
+    const schemaChanged =
+      stored.length !== live.length ||
+      live.some((c, i) => c.name !== stored[i]!.name || JSON.stringify(c.deltaType) !== JSON.stringify(stored[i]!.type) || JSON.stringify(c.mapping) !== JSON.stringify(mappingOf(stored[i]!)));
+    const mapping = live.some((c) => c.mapping);
+    const configuration: Record<string, string> = { ...metaData.configuration };
+    if (this.options.deletionVectors) configuration['delta.enableDeletionVectors'] = 'true';
+    if (mapping) {
+      if (configuration['delta.columnMapping.mode'] === undefined || configuration['delta.columnMapping.mode'] === 'none') configuration['delta.columnMapping.mode'] = 'name';
+      configuration['delta.columnMapping.maxColumnId'] = String(this.maxColumnId());
     }
-    const protocol = raiseProtocol(this.snapshot.protocol!, protocolFor(this.columns, this.options.changeDataFeed, this.options.deletionVectors));
+    const configChanged = JSON.stringify(configuration) !== JSON.stringify(metaData.configuration);
+    if (!schemaChanged && !configChanged && !this.options.deletionVectors && !mapping) return [];
+    const actions: DeltaAction[] = [];
+    if (schemaChanged || configChanged) actions.push({ metaData: { ...metaData, schemaString, configuration } });
+    const protocol = raiseProtocol(this.snapshot.protocol!, protocolFor(live, this.options.changeDataFeed, this.options.deletionVectors, mapping));
     if (protocol) actions.push({ protocol });
     return actions;
   }
@@ -472,12 +594,14 @@ export class DeltaTable {
     const keys = new Map<string, string[]>();
     const keyAt = this.keyPositions();
     const partitions = this.partitionColumns;
-    const stored = this.columns.map((c, i) => ({ column: c.lake, i })).filter((c) => !partitions.includes(c.column.name));
+    // Partition columns live in the log, dropped ones nowhere.
+    const stored = this.columns.flatMap((c, i) => (partitions.includes(c.name) || this.dropped.has(c) ? [] : [{ column: c.lake, i }]));
     const columns = stored.map((c) => c.column);
+    const whole = stored.length === this.columns.length;
     for (const group of this.byPartition(rows)) {
       for (let start = 0; start < group.rows.length; start += this.options.maxRowsPerFile) {
         const part = group.rows.slice(start, start + this.options.maxRowsPerFile);
-        const file = writeParquet(columns, partitions.length === 0 ? part : part.map((r) => stored.map((c) => r[c.i]!)));
+        const file = writeParquet(columns, whole ? part : part.map((r) => stored.map((c) => r[c.i]!)));
         const name = `${group.directory === '' ? '' : `${group.directory}/`}part-00000-${randomUUID()}-c000.snappy.parquet`;
         await this.storage.write(`${this.path}/${name}`, file.bytes);
         const path = pathToUri(name);
@@ -501,12 +625,13 @@ export class DeltaTable {
   /** Writes `_change_data/` files (one per partition); returns their cdc actions. */
   private async writeChangeFiles(rows: LakeValue[][]): Promise<DeltaAction[]> {
     const partitions = this.partitionColumns;
-    const stored = [...this.columns.map((c, i) => ({ column: c.lake, i })).filter((c) => !partitions.includes(c.column.name)), { column: CHANGE_TYPE, i: this.columns.length }];
+    const stored = [...this.columns.flatMap((c, i) => (partitions.includes(c.name) || this.dropped.has(c) ? [] : [{ column: c.lake, i }])), { column: CHANGE_TYPE, i: this.columns.length }];
+    const whole = stored.length === this.columns.length + 1;
     const actions: DeltaAction[] = [];
     for (const group of this.byPartition(rows)) {
       const file = writeParquet(
         stored.map((c) => c.column),
-        partitions.length === 0 ? group.rows : group.rows.map((r) => stored.map((c) => r[c.i]!)),
+        whole ? group.rows : group.rows.map((r) => stored.map((c) => r[c.i]!)),
       );
       // Flat under _change_data/: the partition values are in the action (a reader takes them from
       // there), and delta-rs 1.6 does not URI-decode cdc paths, so an escaped directory would break it.
@@ -535,12 +660,12 @@ export class DeltaTable {
    */
   async planMerge(changes: TableChanges): Promise<PlannedCommit> {
     const counts: MergeCounts = { inserted: 0, updated: 0, deleted: 0, copied: 0, filesAdded: 0, filesRemoved: 0 };
-    const storedFields = (JSON.parse(this.snapshot.metaData!.schemaString) as { fields: unknown[] }).fields.length;
+    const newColumns = this.newColumns();
     const actions: DeltaAction[] = [...this.schemaUpdate()];
     // Columns this commit adds with a value for existing rows (ADD COLUMN … DEFAULT on the
     // source): every stored row gets it, so every file is rewritten (without a data change).
     const defaults: [number, LakeValue][] = [];
-    for (let i = storedFields; i < this.columns.length; i++) {
+    for (const i of newColumns) {
       const value = this.missingValue(this.columns[i]!);
       if (value !== null) defaults.push([i, value]);
     }
@@ -864,10 +989,10 @@ export class DeltaTable {
    * @returns true when a commit was made.
    */
   async addMissingColumns(): Promise<boolean> {
-    const stored = (JSON.parse(this.snapshot.metaData!.schemaString) as { fields: unknown[] }).fields.length;
-    if (stored === this.columns.length) return false;
+    const added = this.newColumns();
+    if (added.length === 0) return false;
     const plan = await this.planMerge({ truncated: false, keyed: new Map(), rows: new Map() });
-    await this.commit(plan, [{ commitInfo: { timestamp: Date.now(), operation: 'ADD COLUMNS', engineInfo: 'cdc-merge', operationParameters: { columns: JSON.stringify(this.columns.slice(stored).map((c) => c.name)) } } }]);
+    await this.commit(plan, [{ commitInfo: { timestamp: Date.now(), operation: 'ADD COLUMNS', engineInfo: 'cdc-merge', operationParameters: { columns: JSON.stringify(added.map((i) => this.columns[i]!.name)) } } }]);
     return true;
   }
 

@@ -75,6 +75,12 @@ export interface DeltaColumn {
    * @throws {CdcError} VALUE_UNSUPPORTED for an array value of more than one dimension.
    */
   readonly convert: (text: string) => LakeValue;
+  /**
+   * Column mapping (PROTOCOL.md "Column Mapping"), on tables in mode `name`: the column's id and
+   * the physical name its values have in data files, statistics and partition values (the
+   * `lake` column then carries that name and the id as Parquet `field_id`).
+   */
+  readonly mapping?: { readonly id: number; readonly physicalName: string };
 }
 
 /** The Delta type and lake type a logical type maps to, and whether it keeps the source text. */
@@ -164,8 +170,16 @@ function deltaColumn(table: TableSchema, column: ColumnSchema, log: Logger | und
 }
 
 /** The `schemaString` of a Delta `metaData` action for `columns` (every column nullable). */
-export function deltaSchemaString(columns: readonly Pick<DeltaColumn, 'name' | 'deltaType'>[]): string {
-  return JSON.stringify({ type: 'struct', fields: columns.map((c) => ({ name: c.name, type: c.deltaType, nullable: true, metadata: {} })) });
+export function deltaSchemaString(columns: readonly Pick<DeltaColumn, 'name' | 'deltaType' | 'mapping'>[]): string {
+  return JSON.stringify({
+    type: 'struct',
+    fields: columns.map((c) => ({
+      name: c.name,
+      type: c.deltaType,
+      nullable: true,
+      metadata: c.mapping ? { 'delta.columnMapping.id': c.mapping.id, 'delta.columnMapping.physicalName': c.mapping.physicalName } : {},
+    })),
+  });
 }
 
 /** True when a Delta type is or contains timestamp_ntz (the table then needs the timestampNtz feature). */

@@ -4,9 +4,10 @@
  */
 import type { z } from 'zod';
 import { isLakeLocation, lakeLocation, openLakeStorage, type LakeStorageConfig } from '../lake/open-lake-storage.js';
+import type { SchemaChangePolicy } from '../../schema/schema-change-policy.js';
 import type { SinkContext, SinkDialect } from '../sink-dialect.js';
 import { DEFAULT_CHECKPOINT_INTERVAL } from './checkpoint.js';
-import { DEFAULT_COMPACT_AFTER_FILES } from './delta-table.js';
+import { DEFAULT_COMPACT_AFTER_FILES, DEFAULT_DELTA_SCHEMA_POLICY } from './delta-table.js';
 import { BOOKKEEPING, DELTA_CAPABILITIES, DeltaSink } from './sink.js';
 import { deltaMaintenance } from './maintenance.js';
 import { openDeltaStatusReader } from './status.js';
@@ -41,6 +42,8 @@ export interface DeltaTargetConfig {
   readonly checkpointInterval: number;
   /** Merge with deletion vectors instead of rewriting files (default false; see DeltaTableOptions.deletionVectors). */
   readonly deletionVectors: boolean;
+  /** cdc.yaml `schema_changes` (drops, renames, type changes) over DEFAULT_DELTA_SCHEMA_POLICY. */
+  readonly schemaPolicy?: SchemaChangePolicy;
 }
 
 /** One table's settings under `target.tables` (cdc.yaml), over the target's defaults. */
@@ -60,9 +63,10 @@ export function deltaLocation(location: string): string {
 }
 
 /** The Delta settings of a cdc.yaml section or of `--target <location>`. */
-export function resolveDeltaTarget(section: Partial<z.infer<typeof deltaTargetSchema>> & { location: string }): DeltaTargetConfig {
+export function resolveDeltaTarget(section: Partial<z.infer<typeof deltaTargetSchema>> & { location: string }, schemaChanges: Partial<SchemaChangePolicy> = {}): DeltaTargetConfig {
   return {
     type: 'delta',
+    schemaPolicy: { ...DEFAULT_DELTA_SCHEMA_POLICY, ...schemaChanges },
     url: section.location,
     location: deltaLocation(section.location),
     changeDataFeed: section.change_data_feed ?? true,
@@ -99,7 +103,7 @@ export const deltaDialect = {
       pipeline: context.name,
       log: context.log,
       tableSettings: (id) => config.tables[`${id.schema}.${id.name}`] ?? {},
-      tableDefaults: { changeDataFeed: config.changeDataFeed, maxRowsPerFile: config.fileRows, softDelete: config.softDelete, checkpointInterval: config.checkpointInterval, compactAfterFiles: config.compactAfterFiles, deletionVectors: config.deletionVectors },
+      tableDefaults: { changeDataFeed: config.changeDataFeed, maxRowsPerFile: config.fileRows, softDelete: config.softDelete, checkpointInterval: config.checkpointInterval, compactAfterFiles: config.compactAfterFiles, deletionVectors: config.deletionVectors, ...(config.schemaPolicy ? { schemaPolicy: config.schemaPolicy } : {}) },
     });
   },
   createStatusReader: (url) => openDeltaStatusReader(openLakeStorage(url)),

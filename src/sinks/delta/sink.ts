@@ -478,11 +478,11 @@ class DeltaBatch implements SinkBatch {
   async relation(table: TableSchema): Promise<void> {
     this.shapesChanged = true;
     const writer = await this.tableOf(table);
-    const { added } = writer.relation(table);
+    const { changed } = writer.relation(table);
     const entry = this.entry(tableKey(table.id), writer);
     entry.positions = writer.sourcePositions(table);
     entry.keyAt = writer.keyPositions();
-    if (added.length > 0) entry.schemaChanged = true;
+    if (changed) entry.schemaChanged = true;
   }
 
   private entry(key: string, writer: DeltaTable): BatchTable {
