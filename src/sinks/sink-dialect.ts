@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { MergeWorkerMetrics } from '../observability/merge-metrics.js';
 import type { ChangeSink, SinkCapabilities } from './change-sink.js';
+import type { LakeTargetLocation } from './lake/open-lake-storage.js';
 import type { MergeStatusReport, TargetStatus } from './sink-status.js';
 import type { SqlMigrationDialect } from './sql-migrations.js';
 
@@ -86,16 +87,17 @@ export interface LakeMaintenanceDialect {
   /**
    * Rewrites each table's small data files into files of the target size, without a data change
    * (readers and the change feed see the same rows).
-   * @param target the sink's location
+   * @param target the sink's location and, for `s3://`, its `storage:` block (as `cdc run` uses it)
    * @param tables `schema.table` names; empty: every table at the location
    */
-  compact(target: string, options: { readonly tables: readonly string[]; readonly log: Logger }): Promise<MaintenanceReport[]>;
+  compact(target: LakeTargetLocation, options: { readonly tables: readonly string[]; readonly log: Logger }): Promise<MaintenanceReport[]>;
   /**
    * Deletes files no longer referenced by each table's current version and older than
    * `retentionHours` (data files of earlier versions, change data files, abandoned writes).
    * Readers of versions older than the retention can no longer read them.
+   * @param target as for {@link LakeMaintenanceDialect.compact}
    */
-  vacuum(target: string, options: { readonly tables: readonly string[]; readonly retentionHours: number; readonly dryRun: boolean; readonly log: Logger }): Promise<MaintenanceReport[]>;
+  vacuum(target: LakeTargetLocation, options: { readonly tables: readonly string[]; readonly retentionHours: number; readonly dryRun: boolean; readonly log: Logger }): Promise<MaintenanceReport[]>;
 }
 
 /** One kind of sink. */
@@ -118,9 +120,12 @@ export interface SinkDialect<Config extends { readonly type: string; readonly ur
   createWriter(config: Config, context: SinkContext): Promise<ChangeSink>;
   /**
    * Connects a status reader.
+   * @param url the target URL or location
+   * @param config the target's resolved settings when cdc.yaml gave them (a lake target's
+   *   `storage:` block, for one); without them the URL alone is used
    * @throws {CdcError} for an unreachable target.
    */
-  createStatusReader(url: string): Promise<SinkStatusReader>;
+  createStatusReader(url: string, config?: Config): Promise<SinkStatusReader>;
   /** Present when `capabilities.deferredMerge`. */
   readonly deferredMerge?: DeferredMergeDialect;
   /** Present when the sink is migrated with SQL files (`cdc migrations`). */

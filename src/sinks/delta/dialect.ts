@@ -116,6 +116,6 @@ export const deltaDialect = {
       tableDefaults: { changeDataFeed: config.changeDataFeed, maxRowsPerFile: config.fileRows, softDelete: config.softDelete, checkpointInterval: config.checkpointInterval, compactAfterFiles: config.compactAfterFiles },
     });
   },
-  createStatusReader: (url) => openDeltaStatusReader(openLakeStorage(url)),
+  createStatusReader: (url, config?: DeltaTargetConfig) => openDeltaStatusReader(config ? openLakeStorage(config.location, config.storage) : openLakeStorage(url)),
   maintenance: deltaMaintenance,
 } satisfies SinkDialect<DeltaTargetConfig>;

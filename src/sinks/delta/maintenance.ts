@@ -1,6 +1,7 @@
 /**
- * `cdc compact` and `cdc vacuum` on a Delta location: every table under it (or those named),
- * the sink's own `_cdc/` tables included.
+ * `cdc compact` and `cdc vacuum` on a Delta location (a local directory, or `s3://` reached with
+ * the target's `storage:` block): every table under it (or those named), the sink's own `_cdc/`
+ * tables included.
  */
 import type { Logger } from 'pino';
 import { CdcError } from '../../errors.js';
@@ -45,7 +46,7 @@ async function open(storage: LakeStorage, path: string, log: Logger): Promise<De
 /** Compaction and vacuum of Delta tables (the dialect's `maintenance`). */
 export const deltaMaintenance: LakeMaintenanceDialect = {
   async compact(target, options) {
-    const storage = openLakeStorage(target);
+    const storage = openLakeStorage(target.location, target.storage);
     const reports: MaintenanceReport[] = [];
     for (const path of await selected(storage, options.tables)) {
       const table = await open(storage, path, options.log);
@@ -56,7 +57,7 @@ export const deltaMaintenance: LakeMaintenanceDialect = {
     return reports;
   },
   async vacuum(target, options) {
-    const storage = openLakeStorage(target);
+    const storage = openLakeStorage(target.location, target.storage);
     const reports: MaintenanceReport[] = [];
     for (const path of await selected(storage, options.tables)) {
       const table = await open(storage, path, options.log);
