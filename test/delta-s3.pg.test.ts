@@ -182,8 +182,9 @@ describe('Delta Lake sink on S3', () => {
     const vacuumed = await runCli(['vacuum', '--config', d.config, '--retention-hours', '0', '--json'], env());
     outputs.push(vacuumed.stdout, vacuumed.stderr);
     expect(vacuumed.code, vacuumed.stderr).toBe(0);
-    const vacuumReports = JSON.parse(vacuumed.stdout) as { table: string; filesDeleted: number }[];
+    const vacuumReports = JSON.parse(vacuumed.stdout) as { table: string; filesDeleted: number; logFilesDeleted: number }[];
     expect(vacuumReports.find((v) => v.table === 'public.items')!.filesDeleted).toBeGreaterThanOrEqual(before.files);
+    expect(vacuumReports.find((v) => v.table === 'public.items')!.logFilesDeleted).toBe(0); // the log is younger than its retention (30 days)
     const results = await compareWithDelta(d.sourceUrl, d.location, 'public', s3.deltaStorageOptions());
     expect(results.filter((c) => !c.equal)).toEqual([]);
     // The pipeline still runs on the maintained tables.

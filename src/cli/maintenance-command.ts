@@ -3,7 +3,8 @@
  * rewritten into full ones, files no version needs any more deleted. The target is `--target
  * <location>` or the `target:` section of `--config cdc.yaml`, whose `storage:` block (endpoint,
  * region, keys from `${VAR}`) reaches an `s3://` location as `cdc run` does. Both print a line per
- * table (or JSON with `--json`) and exit 0, or 2 for bad flags or config.
+ * table (or JSON with `--json`) and exit 0, or 2 for bad flags or config. `cdc vacuum` also removes
+ * the log entries each table's `delta.logRetentionDuration` has expired, unless `--keep-log`.
  */
 import type { Command } from 'commander';
 import { CdcError } from '../errors.js';
@@ -22,6 +23,7 @@ interface MaintenanceFlags {
   json?: boolean;
   retentionHours?: string;
   dryRun?: boolean;
+  keepLog?: boolean;
   logLevel?: string;
 }
 
@@ -78,12 +80,13 @@ export function registerMaintenanceCommands(program: Command): void {
     });
   program
     .command('vacuum')
-    .description('delete files of Delta tables that no version newer than the retention needs (older versions can no longer be read)')
+    .description('delete files of Delta tables that no version newer than the retention needs (older versions can no longer be read), and the log entries each table\'s delta.logRetentionDuration has expired')
     .option('--config <file>', 'cdc.yaml: its target: section (location and storage: block, ${VAR}s from the environment)')
     .option('--target <location>', 'the Delta location (an absolute directory or s3://bucket/prefix); replaces the config file\'s target')
     .option('--tables <names>', 'comma-separated schema.table names (default: every table there)')
     .option('--retention-hours <hours>', 'keep files younger than this (default 168: a week, as Delta)', '168')
     .option('--dry-run', 'list what would be deleted, delete nothing')
+    .option('--keep-log', "keep the log entries (JSON commits, checkpoints) the table's delta.logRetentionDuration (default 30 days) has expired; by default they are removed")
     .option('--json', 'print the result as JSON')
     .option('--log-level <level>', 'debug, info, warn or error (default warn)')
     .action(async (flags: MaintenanceFlags) => {
@@ -93,10 +96,11 @@ export function registerMaintenanceCommands(program: Command): void {
       }
       const log = createLogger({ level: flags.logLevel ?? 'warn' });
       const { maintenance, target } = maintenanceOf(flags);
-      const reports = await maintenance.vacuum(target, { tables: tablesOf(flags), retentionHours, dryRun: flags.dryRun ?? false, log });
+      const reports = await maintenance.vacuum(target, { tables: tablesOf(flags), retentionHours, dryRun: flags.dryRun ?? false, keepLog: flags.keepLog ?? false, log });
       print(reports, flags.json ?? false, [
         [flags.dryRun ? 'files to delete' : 'files deleted', (r) => formatCount(r.filesDeleted ?? 0)],
         ['bytes', (r) => formatCount(r.bytesDeleted ?? 0)],
+        ...(flags.keepLog ? [] : [[flags.dryRun ? 'log entries to delete' : 'log entries deleted', (r: MaintenanceReport) => formatCount(r.logFilesDeleted ?? 0)] as [string, (r: MaintenanceReport) => string]]),
       ]);
       process.exitCode = EXIT.ok;
     });

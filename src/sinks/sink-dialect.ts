@@ -78,6 +78,11 @@ export interface MaintenanceReport {
   readonly filesDeleted?: number;
   /** Bytes of those files. */
   readonly bytesDeleted?: number;
+  /**
+   * Log entries (`_delta_log/` JSON commits, checkpoints) the table's log retention has expired,
+   * deleted or, with a dry run, to delete (vacuum).
+   */
+  readonly logFilesDeleted?: number;
   /** The table version committed (compaction), when one was. */
   readonly version?: number;
 }
@@ -94,10 +99,15 @@ export interface LakeMaintenanceDialect {
   /**
    * Deletes files no longer referenced by each table's current version and older than
    * `retentionHours` (data files of earlier versions, change data files, abandoned writes).
-   * Readers of versions older than the retention can no longer read them.
+   * Readers of versions older than the retention can no longer read them. Unless `keepLog`, then
+   * also deletes the log entries the table's own `delta.logRetentionDuration` (not
+   * `retentionHours`) has expired (Delta PROTOCOL.md "Metadata Cleanup").
    * @param target as for {@link LakeMaintenanceDialect.compact}
    */
-  vacuum(target: LakeTargetLocation, options: { readonly tables: readonly string[]; readonly retentionHours: number; readonly dryRun: boolean; readonly log: Logger }): Promise<MaintenanceReport[]>;
+  vacuum(
+    target: LakeTargetLocation,
+    options: { readonly tables: readonly string[]; readonly retentionHours: number; readonly dryRun: boolean; readonly keepLog?: boolean; readonly log: Logger },
+  ): Promise<MaintenanceReport[]>;
 }
 
 /** One kind of sink. */
