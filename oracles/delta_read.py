@@ -1,8 +1,9 @@
 """Reads a Delta table with delta-rs, independently of cdc-merge's writer, and prints JSON.
 
-Usage: delta_read.py <table uri> [--cdf STARTING_VERSION] [--storage-options JSON]
+Usage: delta_read.py <table uri> [--version VERSION] [--cdf STARTING_VERSION] [--storage-options JSON]
 
-Prints one JSON object: version, protocol, metadata configuration, partition columns, the
+With --version the table is read as of that version (time travel). Prints one JSON object:
+version, protocol, metadata configuration, partition columns, the
 snapshot's rows (sorted by every column's JSON text, so order never matters) and, with --cdf,
 the change data feed from that version (each row with _change_type, _commit_version). Values
 are made JSON-exact: decimals and 64-bit integers as strings, bytes as hex, dates and
@@ -56,11 +57,12 @@ def rows_of(table: pa.Table):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("uri")
+    parser.add_argument("--version", type=int, default=None)
     parser.add_argument("--cdf", type=int, default=None)
     parser.add_argument("--storage-options", default=None)
     args = parser.parse_args()
     options = json.loads(args.storage_options) if args.storage_options else None
-    dt = DeltaTable(args.uri, storage_options=options)
+    dt = DeltaTable(args.uri, version=args.version, storage_options=options)
     protocol = dt.protocol()
     metadata = dt.metadata()
     snapshot = pa.table(QueryBuilder().register("t", dt).execute("select * from t").read_all())

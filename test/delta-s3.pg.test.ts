@@ -3,7 +3,8 @@
  * replicated by the built `cdc run --config` into `s3://<bucket>/lake` on a throwaway
  * S3-compatible server (moto, `src/testing/throwaway-s3.ts`), the keys taken from `${VAR}`s;
  * delta-rs reads every table from the server equal to the source, and each change data feed
- * replays into its table. Wrong keys and an unreachable endpoint fail as documented, without the
+ * replays into its table. `cdc status`, `cdc compact` and `cdc vacuum --config` reach the same
+ * location through the same storage: block. Wrong keys and an unreachable endpoint fail as documented, without the
  * secret in any output.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -139,6 +140,69 @@ describe('Delta Lake sink on S3', () => {
     expect(items.configuration['delta.enableChangeDataFeed']).toBe('true');
     expect(items.version).toBeGreaterThan(1);
     for (const out of [running.stderr(), running.stdout(), r.stderr, r.stdout]) expect(out).not.toContain(s3.secretAccessKey);
+  });
+
+  it('cdc status, compact and vacuum --config reach s3:// through the storage: block as cdc run does (they took no storage: block and used the AWS SDK environment only); delta-rs reads the same rows', async () => {
+    const d = await setup();
+    let r = await runCli(['run', '--config', d.config, '--until-caught-up'], env());
+    expect(r.code, r.stderr).toBe(0);
+    // Blind appends in batches of their own: each adds a small file to items.
+    for (let i = 0; i < 3; i++) {
+      await sql(d.sourceUrl, `INSERT INTO items (id, t) VALUES (${5000 + i}, 'appended ${i}')`);
+      r = await runCli(['run', '--config', d.config, '--until-caught-up'], env());
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const outputs: string[] = [];
+
+    const status = await runCli(['status', '--config', d.config, '--json'], env());
+    outputs.push(status.stdout, status.stderr);
+    expect(status.code, status.stderr).toBe(0);
+    const report = JSON.parse(status.stdout) as { pipeline: string; mergedLsn: string | null; tables: { table: string; snapshot: string; mergeCount: number }[] };
+    expect(report.pipeline).toBe(d.name);
+    expect(report.mergedLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    expect(report.tables.map((t) => t.table).sort()).toEqual(['public.bag', 'public.items', 'public.kv']);
+    expect(report.tables.find((t) => t.table === 'public.items')!.mergeCount).toBeGreaterThanOrEqual(3);
+    const text = await runCli(['status', '--config', d.config], env());
+    outputs.push(text.stdout, text.stderr);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`pipeline ${d.name}`);
+    expect(text.stdout).toContain('public.items');
+
+    const items = deltaTableLocation(d.location, 'public', 'items');
+    const before = await readDeltaTable(items, { storageOptions: s3.deltaStorageOptions() });
+    expect(before.files).toBeGreaterThan(1);
+    const compacted = await runCli(['compact', '--config', d.config, '--tables', 'public.items', '--json'], env());
+    outputs.push(compacted.stdout, compacted.stderr);
+    expect(compacted.code, compacted.stderr).toBe(0);
+    expect(JSON.parse(compacted.stdout)).toEqual([{ table: 'public.items', filesBefore: before.files, filesAfter: 1, version: before.version + 1 }]);
+    const after = await readDeltaTable(items, { storageOptions: s3.deltaStorageOptions() });
+    expect(after.files).toBe(1);
+    expect(after.rows).toEqual(before.rows);
+
+    const vacuumed = await runCli(['vacuum', '--config', d.config, '--retention-hours', '0', '--json'], env());
+    outputs.push(vacuumed.stdout, vacuumed.stderr);
+    expect(vacuumed.code, vacuumed.stderr).toBe(0);
+    const vacuumReports = JSON.parse(vacuumed.stdout) as { table: string; filesDeleted: number; logFilesDeleted: number }[];
+    expect(vacuumReports.find((v) => v.table === 'public.items')!.filesDeleted).toBeGreaterThanOrEqual(before.files);
+    expect(vacuumReports.find((v) => v.table === 'public.items')!.logFilesDeleted).toBe(0); // the log is younger than its retention (30 days)
+    const results = await compareWithDelta(d.sourceUrl, d.location, 'public', s3.deltaStorageOptions());
+    expect(results.filter((c) => !c.equal)).toEqual([]);
+    // The pipeline still runs on the maintained tables.
+    await sql(d.sourceUrl, `UPDATE items SET t = 'after maintenance' WHERE id = 5000`);
+    r = await runCli(['run', '--config', d.config, '--until-caught-up'], env());
+    expect(r.code, r.stderr).toBe(0);
+    expect((await compareWithDelta(d.sourceUrl, d.location, 'public', s3.deltaStorageOptions())).filter((c) => !c.equal)).toEqual([]);
+
+    // Wrong keys: TARGET_UNWRITABLE (exit 1) naming the bucket, never the secret.
+    const wrong = await runCli(['vacuum', '--config', d.config], { ...env(), TEST_S3_SECRET: env().TEST_S3_WRONG_SECRET });
+    outputs.push(wrong.stdout, wrong.stderr);
+    expect(wrong.code, wrong.stderr).toBe(1);
+    expect(wrong.stderr).toContain('TARGET_UNWRITABLE');
+    expect(wrong.stderr).toContain(d.bucket);
+    for (const out of outputs) {
+      expect(out).not.toContain(s3.secretAccessKey);
+      expect(out).not.toContain(env().TEST_S3_WRONG_SECRET);
+    }
   });
 
   it('wrong keys stop cdc run with TARGET_UNWRITABLE naming the bucket and the endpoint, never the secret', async () => {

@@ -34,6 +34,7 @@ const BAD_INPUT = new Set([
   'TARGET_NOT_DELTA',
   'DELTA_SCHEMA_CONFLICT',
   'DELTA_PARTITION_INVALID',
+  'DELTA_PROPERTY_INVALID',
 ]);
 
 /** The exit code for an error. */

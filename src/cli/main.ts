@@ -42,8 +42,9 @@ program
 program
   .command('status')
   .description('slot lag, snapshot progress, per-table rows and last merge')
+  .option('--config <file>', 'cdc.yaml: its source, target (with a lake target\'s storage: block) and name; flags override it')
   .option('--source <url>', 'source PostgreSQL URL')
-  .option('--target <url>', 'target PostgreSQL URL')
+  .option('--target <url>', 'target PostgreSQL URL, or a Delta Lake location (an absolute directory or s3://bucket/prefix)')
   .option('--name <name>', 'pipeline name (default: cdc)')
   .option('--json', 'print JSON')
   .action(async (flags: StatusFlags) => {

@@ -8,7 +8,7 @@ import { CdcError } from '../errors.js';
 import { formatLsn } from '../events/lsn.js';
 import { renderTable } from '../observability/text-table.js';
 import type { MergeStatusReport, TableStatus } from '../sinks/sink-status.js';
-import { dialectForUrl, SOURCE_KINDS } from './registry.js';
+import { dialectForUrl, SOURCE_KINDS, type TargetConfig } from './registry.js';
 
 /** The report `cdc status --json` prints. */
 export interface StatusReport {
@@ -33,13 +33,15 @@ export interface StatusReport {
 }
 
 /**
- * Builds the report of pipeline `name` from a PostgreSQL source and a target.
+ * Builds the report of pipeline `name` from a PostgreSQL source and a target. `target` is the
+ * target's resolved settings when cdc.yaml gave them (a lake target's `storage:` block reaches an
+ * `s3://` location as `cdc run` does); without it `targetUrl` alone is used.
  * @throws {CdcError} NOT_INITIALIZED when the target holds nothing yet; connection errors.
  */
-export async function collectStatus(options: { sourceUrl: string; targetUrl: string; name: string }): Promise<StatusReport> {
+export async function collectStatus(options: { sourceUrl: string; targetUrl: string; target?: TargetConfig; name: string }): Promise<StatusReport> {
   const dialect = dialectForUrl(options.targetUrl);
   const slot = await SOURCE_KINDS.postgres.readSlot(options.sourceUrl, options.name);
-  const reader = await dialect.createStatusReader(options.targetUrl);
+  const reader = await dialect.createStatusReader(options.targetUrl, options.target);
   try {
     const target = await reader.pipeline(options.name);
     const merged = target.positions.find((p) => p.partition === '');
@@ -65,11 +67,11 @@ export async function collectStatus(options: { sourceUrl: string; targetUrl: str
 }
 
 /**
- * The target's merge status views (`cdc status --target URL`).
+ * The target's merge status views (`cdc status --target URL`); `target` as for {@link collectStatus}.
  * @throws {CdcError} NOT_INITIALIZED; CONFIG_INVALID for a URL no dialect takes.
  */
-export async function collectMergeStatus(targetUrl: string): Promise<MergeStatusReport> {
-  const reader = await dialectForUrl(targetUrl).createStatusReader(targetUrl);
+export async function collectMergeStatus(targetUrl: string, target?: TargetConfig): Promise<MergeStatusReport> {
+  const reader = await dialectForUrl(targetUrl).createStatusReader(targetUrl, target);
   try {
     return await reader.merges();
   } finally {
@@ -131,8 +133,8 @@ export function formatMergeStatus(r: MergeStatusReport): string {
  */
 export function requireStatusUrls<F extends { source?: string; target?: string }>(flags: F): asserts flags is F & { source: string; target: string } {
   if (!flags.source || !flags.target) {
-    throw new CdcError('CONFIG_INVALID', 'cdc status needs --source and --target (or --target alone for the merge status views)', {
-      remedy: 'pass both URLs, as for cdc run, or only --target',
+    throw new CdcError('CONFIG_INVALID', 'cdc status needs --source and --target (or --target alone for the merge status views, or --config cdc.yaml)', {
+      remedy: 'pass both URLs, as for cdc run, or only --target, or --config with a PostgreSQL source: { url } and a target: section',
     });
   }
 }

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { MergeWorkerMetrics } from '../observability/merge-metrics.js';
 import type { ChangeSink, SinkCapabilities } from './change-sink.js';
+import type { LakeTargetLocation } from './lake/open-lake-storage.js';
 import type { MergeStatusReport, TargetStatus } from './sink-status.js';
 import type { LakeMigrationDialect } from './lake-migrations.js';
 import type { SqlMigrationDialect } from './sql-migrations.js';
@@ -78,6 +79,11 @@ export interface MaintenanceReport {
   readonly filesDeleted?: number;
   /** Bytes of those files. */
   readonly bytesDeleted?: number;
+  /**
+   * Log entries (`_delta_log/` JSON commits, checkpoints) the table's log retention has expired,
+   * deleted or, with a dry run, to delete (vacuum).
+   */
+  readonly logFilesDeleted?: number;
   /** The table version committed (compaction), when one was. */
   readonly version?: number;
 }
@@ -87,16 +93,22 @@ export interface LakeMaintenanceDialect {
   /**
    * Rewrites each table's small data files into files of the target size, without a data change
    * (readers and the change feed see the same rows).
-   * @param target the sink's location
+   * @param target the sink's location and, for `s3://`, its `storage:` block (as `cdc run` uses it)
    * @param tables `schema.table` names; empty: every table at the location
    */
-  compact(target: string, options: { readonly tables: readonly string[]; readonly log: Logger }): Promise<MaintenanceReport[]>;
+  compact(target: LakeTargetLocation, options: { readonly tables: readonly string[]; readonly log: Logger }): Promise<MaintenanceReport[]>;
   /**
    * Deletes files no longer referenced by each table's current version and older than
    * `retentionHours` (data files of earlier versions, change data files, abandoned writes).
-   * Readers of versions older than the retention can no longer read them.
+   * Readers of versions older than the retention can no longer read them. Unless `keepLog`, then
+   * also deletes the log entries the table's own `delta.logRetentionDuration` (not
+   * `retentionHours`) has expired (Delta PROTOCOL.md "Metadata Cleanup").
+   * @param target as for {@link LakeMaintenanceDialect.compact}
    */
-  vacuum(target: string, options: { readonly tables: readonly string[]; readonly retentionHours: number; readonly dryRun: boolean; readonly log: Logger }): Promise<MaintenanceReport[]>;
+  vacuum(
+    target: LakeTargetLocation,
+    options: { readonly tables: readonly string[]; readonly retentionHours: number; readonly dryRun: boolean; readonly keepLog?: boolean; readonly log: Logger },
+  ): Promise<MaintenanceReport[]>;
 }
 
 /** One kind of sink. */
@@ -119,9 +131,12 @@ export interface SinkDialect<Config extends { readonly type: string; readonly ur
   createWriter(config: Config, context: SinkContext): Promise<ChangeSink>;
   /**
    * Connects a status reader.
+   * @param url the target URL or location
+   * @param config the target's resolved settings when cdc.yaml gave them (a lake target's
+   *   `storage:` block, for one); without them the URL alone is used
    * @throws {CdcError} for an unreachable target.
    */
-  createStatusReader(url: string): Promise<SinkStatusReader>;
+  createStatusReader(url: string, config?: Config): Promise<SinkStatusReader>;
   /** Present when `capabilities.deferredMerge`. */
   readonly deferredMerge?: DeferredMergeDialect;
   /** Present when the sink is migrated with SQL files (`cdc migrations`). */

@@ -59,14 +59,15 @@ export interface DeltaReading {
 }
 
 /**
- * Reads a Delta table with delta-rs: its snapshot, and the change data feed from version
- * `cdfFrom` when given.
+ * Reads a Delta table with delta-rs: its snapshot (the latest, or as of `version`), and the
+ * change data feed from version `cdfFrom` when given.
  * @param uri a local path or `s3://…` URI
  * @param storageOptions delta-rs storage options (for S3: `AWS_ENDPOINT_URL`, keys, …)
  * @throws {Error} with delta-rs' message when it cannot read the table.
  */
-export function readDeltaTable(uri: string, options: { cdfFrom?: number; storageOptions?: Record<string, string> } = {}): Promise<DeltaReading> {
+export function readDeltaTable(uri: string, options: { version?: number; cdfFrom?: number; storageOptions?: Record<string, string> } = {}): Promise<DeltaReading> {
   const args = [join(ORACLES_DIR, 'delta_read.py'), uri];
+  if (options.version !== undefined) args.push('--version', String(options.version));
   if (options.cdfFrom !== undefined) args.push('--cdf', String(options.cdfFrom));
   if (options.storageOptions) args.push('--storage-options', JSON.stringify(options.storageOptions));
   return new Promise((resolvePromise, reject) => {

@@ -5,7 +5,7 @@
  * metaData, live files with their stats, txns and unexpired tombstones), then points
  * `_delta_log/_last_checkpoint` at it. Readers (delta-rs, Spark, {@link readSnapshot}) then
  * start from the checkpoint and replay only the JSON commits after it, and the JSON commits
- * before it may be cleaned up.
+ * before it are cleaned up once the table's log retention has expired them (`log-cleanup.ts`).
  *
  * A checkpoint is an optimisation: readers never need one while the JSON log is whole, so a
  * checkpoint that cannot be written is logged and skipped, never a failed batch.
@@ -17,6 +17,7 @@ import { CdcError } from '../../errors.js';
 import type { LakeStorage } from '../lake/storage.js';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-parquet.js';
 import type { DeltaAction, DeltaSnapshot, RemoveAction } from './delta-actions.js';
+import { cleanUpLogAfterCheckpoint } from './log-cleanup.js';
 import { dropExpiredTombstones, tombstoneRetentionMs } from './tombstones.js';
 
 /** Versions between checkpoints when neither the table nor the options say: delta-rs' default (Spark's is 10). */
@@ -91,7 +92,8 @@ export async function writeCheckpoint(storage: LakeStorage, tablePath: string, s
 
 /**
  * Writes a checkpoint when `snapshot` (just committed) is at a multiple of the table's interval
- * ({@link checkpointInterval}). Never throws: a failure is logged as a warning, and readers
+ * ({@link checkpointInterval}), then removes the log entries the table's log retention has
+ * expired (`log-cleanup.ts`). Never throws: a failure is logged as a warning, and readers
  * replay the JSON commits instead.
  */
 export async function checkpointIfDue(storage: LakeStorage, tablePath: string, snapshot: DeltaSnapshot, options: { readonly interval?: number; readonly log: Logger }): Promise<void> {
@@ -102,7 +104,9 @@ export async function checkpointIfDue(storage: LakeStorage, tablePath: string, s
     options.log.debug({ table: `${storage.description}/${tablePath}`, ...last }, 'delta: checkpoint written');
   } catch (error) {
     options.log.warn({ table: `${storage.description}/${tablePath}`, version: snapshot.version, err: error }, 'delta: the checkpoint could not be written; readers replay the JSON log instead');
+    return;
   }
+  await cleanUpLogAfterCheckpoint(storage, tablePath, snapshot, options.log);
 }
 
 /** `_last_checkpoint`, or undefined when there is none or it is not a valid one (readers then list the log). */

@@ -106,7 +106,7 @@ export const deltaDialect = {
       tableDefaults: { changeDataFeed: config.changeDataFeed, maxRowsPerFile: config.fileRows, softDelete: config.softDelete, checkpointInterval: config.checkpointInterval, compactAfterFiles: config.compactAfterFiles, deletionVectors: config.deletionVectors, ...(config.schemaPolicy ? { schemaPolicy: config.schemaPolicy } : {}) },
     });
   },
-  createStatusReader: (url) => openDeltaStatusReader(openLakeStorage(url)),
+  createStatusReader: (url, config?: DeltaTargetConfig) => openDeltaStatusReader(config ? openLakeStorage(config.location, config.storage) : openLakeStorage(url)),
   maintenance: deltaMaintenance,
   lakeMigrations: deltaMigrations,
 } satisfies SinkDialect<DeltaTargetConfig>;

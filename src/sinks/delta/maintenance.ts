@@ -1,6 +1,8 @@
 /**
- * `cdc compact` and `cdc vacuum` on a Delta location: every table under it (or those named),
- * the sink's own `_cdc/` tables included.
+ * `cdc compact` and `cdc vacuum` on a Delta location (a local directory, or `s3://` reached with
+ * the target's `storage:` block): every table under it (or those named), the sink's own `_cdc/`
+ * tables included. Vacuum also removes the log entries each table's log retention has expired
+ * (`log-cleanup.ts`), unless told to keep the log.
  */
 import type { Logger } from 'pino';
 import { CdcError } from '../../errors.js';
@@ -8,6 +10,7 @@ import { openLakeStorage } from '../lake/open-lake-storage.js';
 import type { LakeStorage } from '../lake/storage.js';
 import type { LakeMaintenanceDialect, MaintenanceReport } from '../sink-dialect.js';
 import { DeltaTable } from './delta-table.js';
+import { cleanUpLog } from './log-cleanup.js';
 
 /** Rows per file compaction aims at (the sink's default file size). */
 const TARGET_FILE_ROWS = 100_000;
@@ -45,7 +48,7 @@ async function open(storage: LakeStorage, path: string, log: Logger): Promise<De
 /** Compaction and vacuum of Delta tables (the dialect's `maintenance`). */
 export const deltaMaintenance: LakeMaintenanceDialect = {
   async compact(target, options) {
-    const storage = openLakeStorage(target);
+    const storage = openLakeStorage(target.location, target.storage);
     const reports: MaintenanceReport[] = [];
     for (const path of await selected(storage, options.tables)) {
       const table = await open(storage, path, options.log);
@@ -56,12 +59,13 @@ export const deltaMaintenance: LakeMaintenanceDialect = {
     return reports;
   },
   async vacuum(target, options) {
-    const storage = openLakeStorage(target);
+    const storage = openLakeStorage(target.location, target.storage);
     const reports: MaintenanceReport[] = [];
     for (const path of await selected(storage, options.tables)) {
       const table = await open(storage, path, options.log);
       const { files, bytes } = await table.vacuum(options.retentionHours * 3_600_000, options.dryRun);
-      reports.push({ table: display(path), filesDeleted: files, bytesDeleted: bytes });
+      const logFiles = options.keepLog ? [] : (await cleanUpLog(storage, path, table.snapshot, { dryRun: options.dryRun })).removed;
+      reports.push({ table: display(path), filesDeleted: files, bytesDeleted: bytes, ...(options.keepLog ? {} : { logFilesDeleted: logFiles.length }) });
     }
     return reports;
   },

@@ -3,6 +3,7 @@
  * tombstone is kept for vacuum, and in checkpoints, until `delta.deletedFileRetentionDuration`
  * after its `deletionTimestamp` (PROTOCOL.md "Add File and Remove File", "Checkpoints").
  */
+import { calendarIntervalMs } from './calendar-interval.js';
 import type { RemoveAction } from './delta-actions.js';
 
 /** Deletes the tombstones removed before `cutoffMs` (ms since 1970-01-01 UTC). */
@@ -13,33 +14,14 @@ export function dropExpiredTombstones(removes: Map<string, RemoveAction>, cutoff
 /** `delta.deletedFileRetentionDuration` when the table does not set it: one week (PROTOCOL.md, Spark and delta-rs). */
 export const DEFAULT_TOMBSTONE_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
-const INTERVAL_UNIT_MS: Readonly<Record<string, number>> = {
-  week: 7 * 24 * 3600 * 1000,
-  day: 24 * 3600 * 1000,
-  hour: 3600 * 1000,
-  minute: 60 * 1000,
-  second: 1000,
-  millisecond: 1,
-  microsecond: 0.001,
-};
-
 /**
  * How long a tombstone is kept (ms): the table's `delta.deletedFileRetentionDuration`, a Spark
- * calendar interval such as `interval 1 week` or `interval 168 hours`, else one week. An
- * interval this cannot read keeps every tombstone (`Infinity`): a tombstone kept too long
- * only delays the vacuum of its file.
+ * calendar interval such as `interval 1 week` or `interval 168 hours` ({@link calendarIntervalMs}),
+ * else one week. An interval this cannot read keeps every tombstone (`Infinity`): a tombstone
+ * kept too long only delays the vacuum of its file.
  */
 export function tombstoneRetentionMs(configuration: Readonly<Record<string, string>>): number {
   const text = configuration['delta.deletedFileRetentionDuration'];
   if (text === undefined) return DEFAULT_TOMBSTONE_RETENTION_MS;
-  const parts = text.trim().toLowerCase().replace(/^interval\s+/, '').split(/\s+/);
-  if (parts.length === 0 || parts.length % 2 !== 0) return Infinity;
-  let total = 0;
-  for (let i = 0; i < parts.length; i += 2) {
-    const n = Number(parts[i]);
-    const unit = INTERVAL_UNIT_MS[parts[i + 1]!.replace(/s$/, '')];
-    if (!Number.isFinite(n) || unit === undefined) return Infinity;
-    total += n * unit;
-  }
-  return total;
+  return calendarIntervalMs(text) ?? Infinity;
 }

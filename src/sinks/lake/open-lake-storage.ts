@@ -42,6 +42,16 @@ export const lakeStorageSchema = z
 export type LakeStorageConfig = z.infer<typeof lakeStorageSchema>;
 
 /**
+ * Where a lake target is and how to reach it: its location (an absolute directory, `file://` or
+ * `s3://bucket/prefix`) and, for `s3://`, its `storage:` block with `${VAR}`s already replaced.
+ * The resolved target settings of a lake sink (`cdc run`, `cdc compact`, `cdc vacuum`) have this shape.
+ */
+export interface LakeTargetLocation {
+  readonly location: string;
+  readonly storage?: LakeStorageConfig;
+}
+
+/**
  * A lake location, checked: an absolute directory (from a path or a `file://` URL) or the
  * `s3://bucket/prefix` URL as given.
  * @throws {CdcError} CONFIG_INVALID for a relative path, another scheme, or an S3 URL without a
