@@ -4,7 +4,9 @@
  * metadata) in a throwaway Kafka Connect standalone worker (src/testing/throwaway-connect.ts),
  * streaming into a throwaway Kafka broker; then the built `cdc run --until-caught-up` with a
  * `debezium.kafka` source (the tables' topics and the transaction topic) into a throwaway
- * PostgreSQL target, which must equal the source table for table (compareDatabases).
+ * PostgreSQL target, which must equal the source table for table (compareDatabases); then a
+ * second pipeline reads the same topics into Delta tables (Kafka → Delta, the seed's topology),
+ * read back by delta-rs equal to the source, each change feed replaying into its table.
  *
  * The changes: the initial snapshot; inserts, updates and deletes; a primary key moved; a
  * transaction of several rows over two tables; an update that leaves a TOASTed column unchanged
@@ -22,6 +24,8 @@ import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/thr
 import { startThrowawayConnect, type ThrowawayConnect } from '../src/testing/throwaway-connect.js';
 import { startThrowawayKafka, type ThrowawayKafka } from '../src/testing/throwaway-kafka.js';
 import { compareDatabases } from '../src/verify/compare-databases.js';
+import { compareWithDelta, deltaRows, replayChangeFeed } from '../src/testing/delta-compare.js';
+import { readDeltaTable } from '../src/testing/python-oracles.js';
 import { startCli } from './support/cli.js';
 
 let cluster: ThrowawayCluster;
@@ -97,7 +101,7 @@ async function until(what: string, condition: () => Promise<boolean>, timeoutMs 
 const TOASTED = (seed: string) => `(SELECT string_agg(md5('${seed}' || i), '') FROM generate_series(1, 200) AS i)`;
 
 describe('Debezium PostgreSQL connector → Kafka → cdc run (issue 15)', () => {
-  it('merges what the real connector streams into a target equal to the source', async () => {
+  it('merges what the real connector streams into a PostgreSQL target and into Delta tables equal to the source', async () => {
     const sourceUrl = await cluster.createDatabase('shop');
     const targetUrl = await cluster.createDatabase('shop_target');
     const source = new pg.Client(sourceUrl);
@@ -177,6 +181,22 @@ describe('Debezium PostgreSQL connector → Kafka → cdc run (issue 15)', () =>
       const why = `${JSON.stringify(comparison, null, 2)}\n${run.stderr}`;
       expect(comparison.map((c) => c.table).sort(), why).toEqual(['public.accounts', 'public.audit_log', 'public.documents']);
       expect(comparison.filter((c) => !c.equal), why).toEqual([]);
+
+      // Kafka → Delta (issue 15, 3c): the same topics, read by a second pipeline (its own
+      // consumer group) into Delta tables; delta-rs reads them equal to the source, and each
+      // change feed replays into its table.
+      const lake = join(root, 'lake');
+      const deltaConfig = join(root, 'shop-delta.yaml');
+      writeFileSync(deltaConfig, `name: shop_delta\ntarget: { type: delta, location: "${lake}" }\ndebezium:\n  kafka:\n    brokers: ["${kafka.bootstrap}"]\n    topic_pattern: '^shop\\.(public\\..+|transaction)$'\n    session_timeout_ms: 6000\n`);
+      const deltaRun = await catchUp(deltaConfig);
+      expect(deltaRun.code, deltaRun.stderr).toBe(0);
+      const lakeComparison = await compareWithDelta(sourceUrl, lake);
+      expect(lakeComparison.map((c) => c.table).sort()).toEqual(['public.accounts', 'public.audit_log', 'public.documents']);
+      expect(lakeComparison.filter((c) => !c.equal), JSON.stringify(lakeComparison, null, 2)).toEqual([]);
+      for (const table of ['accounts', 'documents', 'audit_log']) {
+        const reading = await readDeltaTable(join(lake, 'public', table), { cdfFrom: 0 });
+        expect(replayChangeFeed([], reading.cdf!, -1), table).toEqual(deltaRows(reading));
+      }
     } finally {
       await source.end();
     }
