@@ -201,4 +201,68 @@ describe('Debezium PostgreSQL connector → Kafka → cdc run (issue 15)', () =>
       await source.end();
     }
   }, 240_000);
+
+  it('the type zoo, ADD COLUMN while streaming and a 40,000-row transaction, through the real connector: target equal to the source', async () => {
+    const sourceUrl = await cluster.createDatabase('zoo');
+    const targetUrl = await cluster.createDatabase('zoo_target');
+    const source = new pg.Client(sourceUrl);
+    await source.connect();
+    try {
+      await source.query(`
+        CREATE TABLE zoo (
+          id bigint PRIMARY KEY, i2 smallint, i4 integer, n numeric(12,2), big numeric(38,10), free numeric,
+          f4 real, f8 double precision, b boolean, t text, vc varchar(20), ch char(3), bin bytea, d date,
+          ts timestamp, ts3 timestamp(3), tstz timestamptz, tm time, u uuid, j json, jb jsonb, ints integer[], texts text[]
+        );
+        INSERT INTO zoo VALUES
+          (1, 1, 10, 12.34, 1234567890123456789012345678.0123456789, 3.14159265358979323846264338327950288, 1.5, 2.25, true, 'one', 'v', 'abc', '\\x00ff10', '2024-02-29',
+           '2024-01-01 12:34:56.123456', '2024-01-01 12:34:56.123', '2024-01-01 12:34:56.654321+02', '23:59:59.999999', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{"a": [1, 2]}', '{"b": {"c": null}}', '{1,NULL,3}', '{"x","y z",NULL}'),
+          (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+          (9223372036854775807, -32768, -2147483648, -9999999999.99, -9999999999999999999999999999.9999999999, 0, -0.5, -1e-300, false, '', '', '   ', '\\x', '1900-01-01',
+           '1970-01-01 00:00:00', '1999-12-31 23:59:59.999', '1969-12-31 23:59:59.999999+00', '00:00:00', '00000000-0000-0000-0000-000000000000', '[]', '{}', '{}', '{}');
+        CREATE TABLE bulk (id integer PRIMARY KEY, v text);
+      `);
+      await connect.startConnector('zoo', {
+        'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
+        'plugin.name': 'pgoutput',
+        'database.hostname': '127.0.0.1',
+        'database.port': cluster.port,
+        'database.user': 'postgres',
+        'database.password': 'unused',
+        'database.dbname': 'zoo',
+        'topic.prefix': 'zoo',
+        'table.include.list': 'public.zoo,public.bulk',
+        'slot.name': 'debezium_zoo',
+        'publication.name': 'debezium_zoo',
+        'publication.autocreate.mode': 'filtered',
+        'provide.transaction.metadata': true,
+        'slot.drop.on.stop': true,
+      });
+      await source.query(`UPDATE zoo SET t = 'changed', n = n + 1, ints = '{4,5}', jb = '{"new": true}' WHERE id = 1`);
+      await source.query(`INSERT INTO zoo (id, t, ts, d) VALUES (3, 'three', '2000-02-29 00:00:00.000001', '0001-01-01')`);
+      await source.query(`DELETE FROM zoo WHERE id = 2`);
+      // ADD COLUMN while the connector streams: later events carry it; rows before have its default on the source.
+      await source.query(`ALTER TABLE zoo ADD COLUMN extra integer DEFAULT 7`);
+      await source.query(`UPDATE zoo SET extra = 8 WHERE id = 1; INSERT INTO zoo (id, t, extra) VALUES (4, 'four', 9)`);
+      // One transaction of 40,000 rows.
+      await source.query(`INSERT INTO bulk SELECT g, 'row ' || g FROM generate_series(1, 40000) AS g`);
+      await source.query(`UPDATE bulk SET v = 'after' WHERE id % 1000 = 0`);
+
+      const config = join(root, 'zoo.yaml');
+      writeFileSync(config, `name: zoo\ntarget: { url: "${targetUrl}" }\ndebezium:\n  kafka:\n    brokers: ["${kafka.bootstrap}"]\n    topic_pattern: '^zoo\\.(public\\..+|transaction)$'\n    session_timeout_ms: 6000\n`);
+      // Six source transactions after the snapshot (the ALTER writes none; the two statements sent
+      // together run as one): BEGIN and END each.
+      await until('Debezium wrote every transaction', async () => (await endOffset('zoo.transaction')) >= 12n, 120_000);
+      const run = await catchUp(config, 180_000);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).not.toContain('incomplete source transaction');
+
+      const comparison = await compareDatabases(sourceUrl, targetUrl);
+      const why = `${JSON.stringify(comparison, null, 2)}\n${run.stderr.slice(-4000)}`;
+      expect(comparison.map((c) => c.table).sort(), why).toEqual(['public.bulk', 'public.zoo']);
+      expect(comparison.filter((c) => !c.equal), why).toEqual([]);
+    } finally {
+      await source.end();
+    }
+  }, 360_000);
 });

@@ -30,6 +30,11 @@ export interface ConnectSchema {
   readonly keys?: ConnectSchema;
   /** Value schema of a map. */
   readonly values?: ConnectSchema;
+  /**
+   * The field's default (`default` in the JSON, encoded like its values): Debezium's PostgreSQL
+   * connector propagates a column's constant default here ("Default values" in its docs).
+   */
+  readonly defaultValue?: JsonValue;
 }
 
 /** A struct member: its name (`field` in the JSON) and schema. */
@@ -75,6 +80,8 @@ export function parseConnectSchema(json: JsonValue, path: JsonPath): ConnectSche
     parameters: parseParameters(json.get('parameters'), [...path, 'parameters']),
   };
   if (name !== undefined) schema.name = name;
+  const defaultValue = json.get('default');
+  if (defaultValue !== undefined && defaultValue !== null) schema.defaultValue = defaultValue;
   if (type === 'struct') {
     const fields = json.get('fields');
     if (!isJsonArray(fields)) fail([...path, 'fields'], 'a struct schema needs a fields array');

@@ -35,6 +35,12 @@ export interface ColumnInfo {
   readonly nullable: boolean | undefined;
   /** The Kafka Connect logical type name when the schema had one (`io.debezium.time.MicroTimestamp`). */
   readonly logicalType?: string;
+  /**
+   * The column's default from the schema (`default`), as text like the column's values: the value
+   * rows that existed before an ADD COLUMN … DEFAULT have on the source (a constant default;
+   * Debezium leaves out defaults it cannot express, such as now()).
+   */
+  readonly defaultValue?: string;
 }
 
 /** The operation of a change event (`op` c, u, d, r, t). `read` is a snapshot row. */

@@ -72,6 +72,15 @@ function schemaColumns(schema: ConnectSchema, path: JsonPath, reading: RowReadin
       nullable: f.schema.optional,
     };
     if (f.schema.name !== undefined) info.logicalType = f.schema.name;
+    if (f.schema.defaultValue !== undefined) {
+      // A default only fills rows that predate the column: one this reader cannot decode is left out, never fatal.
+      try {
+        const value = columnValueWithSchema(f.schema.defaultValue, f.schema, [...path, 'fields', i, 'default'], reading.settings);
+        if (typeof value === 'string') info.defaultValue = value;
+      } catch {
+        // the column then has no default, as without one in the schema
+      }
+    }
     columns.push(info);
   });
   return columns;

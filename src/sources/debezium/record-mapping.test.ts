@@ -50,3 +50,40 @@ describe('tableFromRecord', () => {
     if (change.kind === 'update') expect(change).toMatchObject({ row: ['7', 'seven'], origin, ordinal: 0 });
   });
 });
+
+describe('column defaults from the schema', () => {
+  it('become the value rows had before the column was added (missingValue), read like values; undecodable ones are left out', () => {
+    const row = {
+      type: 'struct',
+      optional: true,
+      name: 'pg.public.items.Value',
+      fields: [
+        { type: 'int32', optional: false, field: 'id' },
+        { type: 'int32', optional: true, default: 7, field: 'qty' },
+        // 12.50 as Connect's Decimal: the unscaled 1250 in big-endian bytes, base64
+        { type: 'bytes', optional: true, name: 'org.apache.kafka.connect.data.Decimal', version: 1, parameters: { scale: '2', 'connect.decimal.precision': '10' }, default: 'BOI=', field: 'price' },
+        { type: 'string', optional: true, default: 'n/a', field: 'note' },
+        { type: 'int32', optional: true, name: 'io.debezium.time.Date', version: 1, default: 'not a date', field: 'odd' },
+        { type: 'string', optional: true, field: 'plain' },
+      ],
+    };
+    const value = JSON.stringify({
+      schema: {
+        type: 'struct',
+        name: 'pg.public.items.Envelope',
+        optional: false,
+        fields: [
+          { ...row, field: 'before' },
+          { ...row, field: 'after' },
+          { type: 'struct', name: 'io.debezium.connector.postgresql.Source', optional: false, field: 'source', fields: [{ type: 'string', optional: false, field: 'schema' }, { type: 'string', optional: false, field: 'table' }] },
+          { type: 'string', optional: false, field: 'op' },
+        ],
+      },
+      payload: { before: null, after: { id: 1, qty: 2, price: 'BOI=', note: 'x', odd: 1, plain: null }, source: { schema: 'public', table: 'items' }, op: 'c' },
+    });
+    const r = decodeDebeziumRecord({ value, topic: 'pg.public.items', partition: 0, offset: 5n });
+    if (r.kind !== 'change') throw new Error('expected a change');
+    const t = tableFromRecord(r, { schema: 'public', name: 'items' }, ['id']);
+    expect(Object.fromEntries(t.columns.map((c) => [c.name, c.missingValue]))).toEqual({ id: undefined, qty: '7', price: '12.50', note: 'n/a', odd: undefined, plain: undefined });
+  });
+});

@@ -41,7 +41,8 @@ export function tableFromRecord(record: DebeziumChangeRecord, id: TableId, confi
 function deriveTable(record: DebeziumChangeRecord, id: TableId, configuredKey: readonly string[] | undefined): TableSchema {
   const columns = record.columns.map((c) => {
     const type = c.type ?? 'text';
-    return { name: c.name, type, logicalType: logicalTypeOf(type), nullable: c.nullable ?? true, toastable: toastable(type) };
+    // The schema's default stands for the value rows that existed before the column was added.
+    return { name: c.name, type, logicalType: logicalTypeOf(type), nullable: c.nullable ?? true, toastable: toastable(type), ...(c.defaultValue === undefined ? {} : { missingValue: c.defaultValue }) };
   });
   const names = new Set(columns.map((c) => c.name));
   const fromRecord = record.keyColumns.map((k) => k.name).filter((k) => names.has(k));
