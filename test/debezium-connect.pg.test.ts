@@ -12,7 +12,10 @@
  * transaction of several rows over two tables; an update that leaves a TOASTed column unchanged
  * (Debezium sends `__debezium_unavailable_value` for it); a keyless table under REPLICA IDENTITY
  * FULL. Broker and worker start once; the connector's initial snapshot takes the rows already
- * there.
+ * there. Two more cases: the type zoo with an ADD COLUMN … DEFAULT while streaming and a
+ * 40,000-row transaction; and kill -9 of `cdc run`, of the worker (restarted, its connector
+ * resuming from its last flushed offset, so changes arrive twice) and of the broker while the
+ * connector streams.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -265,4 +268,92 @@ describe('Debezium PostgreSQL connector → Kafka → cdc run (issue 15)', () =>
       await source.end();
     }
   }, 360_000);
+
+  it('kill -9 of cdc run, of the Connect worker and of the broker while the connector streams: target equal to the source, no change twice', async () => {
+    const sourceUrl = await cluster.createDatabase('chaos');
+    const targetUrl = await cluster.createDatabase('chaos_target');
+    const source = new pg.Client(sourceUrl);
+    await source.connect();
+    const target = new pg.Client(targetUrl);
+    await target.connect();
+    try {
+      await source.query(`
+        CREATE TABLE counter (id integer PRIMARY KEY, n integer NOT NULL, note text);
+        INSERT INTO counter SELECT g, 0, 'start' FROM generate_series(1, 200) AS g;
+        -- Append-only and keyless: a change merged twice would show as an extra row.
+        CREATE TABLE events (seq integer, note text);
+        ALTER TABLE events REPLICA IDENTITY FULL;
+      `);
+      const connector = {
+        'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
+        'plugin.name': 'pgoutput',
+        'database.hostname': '127.0.0.1',
+        'database.port': cluster.port,
+        'database.user': 'postgres',
+        'database.password': 'unused',
+        'database.dbname': 'chaos',
+        'topic.prefix': 'chaos',
+        'table.include.list': 'public.counter,public.events',
+        'slot.name': 'debezium_chaos',
+        'publication.name': 'debezium_chaos',
+        'publication.autocreate.mode': 'filtered',
+        'provide.transaction.metadata': true,
+        'slot.drop.on.stop': true,
+      };
+      await connect.startConnector('chaos', connector);
+      const config = join(root, 'chaos.yaml');
+      writeFileSync(config, `name: chaos\ntarget: { url: "${targetUrl}" }\ndebezium:\n  kafka:\n    brokers: ["${kafka.bootstrap}"]\n    topic_pattern: '^chaos\\.(public\\..+|transaction)$'\n    session_timeout_ms: 6000\n`);
+      let running = startCli(['run', '--config', config]);
+
+      // The workload: small transactions until told to stop, each an update, a keyless insert,
+      // and now and then a new key or a deleted one.
+      let stop = false;
+      let transactions = 0;
+      const workload = (async () => {
+        for (let i = 1; !stop; i++) {
+          const extra = i % 7 === 0 ? `INSERT INTO counter VALUES (${1000 + i}, 1, 'new');` : i % 11 === 0 ? `DELETE FROM counter WHERE id = ${(i % 200) + 1};` : '';
+          await source.query(`BEGIN; UPDATE counter SET n = n + 1, note = 'tx ${i}' WHERE id = ${(i % 200) + 1}; INSERT INTO events VALUES (${i}, 'e${i}'); ${extra} COMMIT;`);
+          transactions++;
+          await new Promise((r) => setTimeout(r, 40));
+        }
+      })();
+      const after = async (n: number) => {
+        while (transactions < n) await new Promise((r) => setTimeout(r, 50));
+      };
+
+      await after(60);
+      running.child.kill('SIGKILL');
+      await running.exited;
+      running = startCli(['run', '--config', config]);
+
+      await after(140);
+      await connect.kill();
+      await connect.start();
+      await connect.startConnector('chaos', connector, 120_000);
+
+      await after(220);
+      await kafka.restart();
+
+      await after(300);
+      stop = true;
+      await workload;
+      await source.query(`INSERT INTO events VALUES (-1, 'done')`);
+      await until('the last change reached the target', async () => (await target.query(`SELECT 1 FROM events WHERE seq = -1`)).rowCount === 1, 180_000);
+      running.child.kill('SIGTERM');
+      expect(await running.exited, running.stderr().slice(-4000)).toBe(0);
+
+      const comparison = await compareDatabases(sourceUrl, targetUrl);
+      const why = `${JSON.stringify(comparison, null, 2)}\n${running.stderr().slice(-4000)}`;
+      expect(comparison.map((c) => c.table).sort(), why).toEqual(['public.counter', 'public.events']);
+      expect(comparison.filter((c) => !c.equal), why).toEqual([]);
+      expect((await target.query<{ n: string }>('SELECT count(*) AS n FROM events')).rows[0]!.n).toBe(String(transactions + 1));
+      // The worker's kill -9 was really felt: the restarted connector sent again what followed its
+      // last flushed offset, so the topic holds more inserts than the table has rows.
+      expect(await endOffset('chaos.public.events')).toBeGreaterThan(BigInt(transactions + 1));
+      await connect.deleteConnector('chaos');
+    } finally {
+      await source.end();
+      await target.end();
+    }
+  }, 420_000);
 });

@@ -69,6 +69,19 @@ export interface ThrowawayConnect {
   /** The worker's output so far (log4j at WARN), for failure messages. */
   output(): string;
   /**
+   * Kills the worker with SIGKILL (`kill -9`: no offsets flushed, no connector stopped; a
+   * Debezium slot stays) and waits for the process to exit.
+   */
+  kill(): Promise<void>;
+  /**
+   * Starts the worker again after {@link ThrowawayConnect.kill}: same port, properties and
+   * offsets file. A standalone worker keeps connectors created over REST in memory only, so
+   * call {@link ThrowawayConnect.startConnector} again with the same config: the connector
+   * resumes from the offsets it had flushed (changes after them are streamed again).
+   * @throws {Error} when the REST API does not answer within the start timeout.
+   */
+  start(): Promise<void>;
+  /**
    * Stops the worker (SIGTERM, so connectors stop cleanly; SIGKILL after 15 s) and removes its
    * directory. Safe to call twice.
    */
@@ -192,6 +205,26 @@ export async function startThrowawayConnect(options: ThrowawayConnectOptions): P
         live.delete(spawned);
       });
       const restUrl = `http://127.0.0.1:${port}`;
+      const relaunch = async (): Promise<{ child: ChildProcess; exited: Promise<void> }> => {
+        const again = spawn(java, [...jvm, 'org.apache.kafka.connect.cli.ConnectStandalone', propertiesFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+        again.stdout?.on('data', keep);
+        again.stderr?.on('data', keep);
+        live.add(again);
+        let over = false;
+        const againExited = new Promise<void>((resolve) => again.once('exit', () => resolve()));
+        void againExited.then(() => {
+          over = true;
+          live.delete(again);
+        });
+        const until = Date.now() + timeoutMs;
+        while (!over && Date.now() < until) {
+          if ((await rest(`${restUrl}/connectors`).catch(() => undefined))?.status === 200) return { child: again, exited: againExited };
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        again.kill('SIGKILL');
+        await againExited;
+        throw new Error(`the throwaway Kafka Connect did not start again: ${over ? 'the worker exited' : 'its REST API did not answer in time'}\n${output}`);
+      };
       const deadline = Date.now() + timeoutMs;
       let last: unknown;
       let ready = false;
@@ -215,7 +248,7 @@ export async function startThrowawayConnect(options: ThrowawayConnectOptions): P
         const why = gone ? 'the worker exited' : `its REST API did not answer in time (last: ${(last as Error | undefined)?.message ?? 'nothing'})`;
         throw new Error(`the throwaway Kafka Connect did not start: ${why}\n${output}`, { cause: last });
       }
-      return worker({ restUrl, dir, child: spawned, exited, output: () => output });
+      return worker({ restUrl, dir, child: spawned, exited, output: () => output, relaunch });
     }
   } catch (error) {
     child?.kill('SIGKILL');
@@ -226,12 +259,28 @@ export async function startThrowawayConnect(options: ThrowawayConnectOptions): P
 }
 
 /** The handle of a worker whose REST API answers. */
-function worker(w: { restUrl: string; dir: string; child: ChildProcess; exited: Promise<void>; output: () => string }): ThrowawayConnect {
+function worker(w: {
+  restUrl: string;
+  dir: string;
+  child: ChildProcess;
+  exited: Promise<void>;
+  output: () => string;
+  relaunch: () => Promise<{ child: ChildProcess; exited: Promise<void> }>;
+}): ThrowawayConnect {
   let stopped = false;
   const connect: ThrowawayConnect = {
     restUrl: w.restUrl,
     dir: w.dir,
     output: w.output,
+    async kill() {
+      if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+      await w.exited;
+    },
+    async start() {
+      const next = await w.relaunch();
+      w.child = next.child;
+      w.exited = next.exited;
+    },
     async status(name) {
       const answer = await rest(`${w.restUrl}/connectors/${encodeURIComponent(name)}/status`);
       if (answer.status !== 200) throw new Error(`GET /connectors/${name}/status answered ${answer.status}: ${JSON.stringify(answer.body)}`);
