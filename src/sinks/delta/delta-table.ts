@@ -628,14 +628,13 @@ export class DeltaTable {
     const touched = new Map<string, Map<number, string>>();
     const touch = (key: string, n: number) => {
       let left = n;
-      for (const { file, position } of index.rows(key)) {
-        if (left <= 0) break;
+      index.forEachRow(key, (file, position) => {
         let rows = touched.get(file);
         if (!rows) touched.set(file, (rows = new Map<number, string>()));
-        if (rows.has(position)) continue;
+        if (rows.has(position)) return true;
         rows.set(position, key);
-        left--;
-      }
+        return --left > 0;
+      });
     };
     if (!this.keyless) {
       for (const [key, change] of changes.keyed) {

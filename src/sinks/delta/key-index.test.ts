@@ -44,6 +44,20 @@ describe('key index', () => {
     expect(index.physicalRows('a')).toBeUndefined();
   });
 
+  it('visits the rows of a key without a list, until the visitor says stop', () => {
+    const index = new KeyIndex();
+    index.addFile('a', ['r', 'x', 'r']);
+    index.addFile('b', ['r']);
+    const seen: string[] = [];
+    index.forEachRow('r', (file, position) => {
+      seen.push(`${file}:${position}`);
+      return seen.length < 2;
+    });
+    expect(seen).toHaveLength(2);
+    index.forEachRow('x', (file, position) => seen.push(`${file}:${position}`) > 0);
+    expect(seen[2]).toBe('a:1');
+  });
+
   it('leaves out the rows of a deletion vector, and forgets rows a new vector deletes', () => {
     const index = new KeyIndex();
     index.addFile('a', ['k1', 'k2', 'k3', 'k4'], [1]);

@@ -142,6 +142,24 @@ export class KeyIndex {
     });
   }
 
+  /**
+   * Calls `visit` with each live row holding `key` (in no set order) until it returns false;
+   * {@link rows} without allocating a list, for the merge's lookups.
+   */
+  forEachRow(key: string, visit: (file: string, position: number) => boolean): void {
+    const v = this.byKey.get(key);
+    if (v === undefined) return;
+    if (typeof v === 'number') {
+      const { id, position } = unpackRow(v);
+      visit(this.files[id]!.path, position);
+      return;
+    }
+    for (const packed of v) {
+      const { id, position } = unpackRow(packed);
+      if (!visit(this.files[id]!.path, position)) return;
+    }
+  }
+
   /** The physical row count of `file` as indexed (undefined when it is not). */
   physicalRows(file: string): number | undefined {
     const id = this.ids.get(file);
