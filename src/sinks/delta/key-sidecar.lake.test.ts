@@ -9,11 +9,13 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TableSchema } from '../../schema/table.js';
 import { sortRows } from '../../testing/delta-compare.js';
 import { readDeltaTable, type OracleValue } from '../../testing/python-oracles.js';
-import { LocalStorage } from '../lake/storage.js';
+import { S3Storage } from '../lake/s3-storage.js';
+import { LocalStorage, type LakeStorage } from '../lake/storage.js';
+import { startThrowawayS3, type ThrowawayS3 } from '../../testing/throwaway-s3.js';
 import { DeltaTable, keyText, type DeltaTableOptions, type KeyedChange, type TableChanges } from './delta-table.js';
 import { encodeKeySidecar } from './key-sidecar.js';
 
@@ -180,5 +182,47 @@ describe('key sidecars', () => {
     await reopened.commit(await reopened.planMerge({ truncated: false, keyed: new Map(), rows: new Map([[keyText(row), { count: -3, row }]]) }), []);
     const rows = (await readDeltaTable(join(root, 'public', 'kv'))).rows;
     expect(sortRows(rows)).toEqual(sortRows([{ k: 1, v: 'a' }, { k: 2, v: 'b' }, { k: 3, v: 'c' }]));
+  });
+});
+
+describe('key sidecars on S3', () => {
+  let s3: ThrowawayS3;
+  beforeAll(async () => {
+    s3 = await startThrowawayS3({ label: 'key-sidecars' });
+    await s3.createBucket('lake');
+  });
+  afterAll(async () => {
+    await s3?.stop();
+  });
+
+  it('are written with the data files, loaded by a reopened table, and vacuumed with their files', async () => {
+    const s3Storage = new S3Storage('s3://lake/keys', { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
+    const reads: string[] = [];
+    const storage: LakeStorage = {
+      description: s3Storage.description,
+      read: async (path) => {
+        reads.push(path);
+        return s3Storage.read(path);
+      },
+      write: (path, bytes) => s3Storage.write(path, bytes),
+      putIfAbsent: (path, bytes) => s3Storage.putIfAbsent(path, bytes),
+      replace: (path, bytes) => s3Storage.replace(path, bytes),
+      list: (prefix) => s3Storage.list(prefix),
+      delete: (path) => s3Storage.delete(path),
+    };
+    const options: DeltaTableOptions = { changeDataFeed: true, maxRowsPerFile: 10 };
+    const created = await DeltaTable.open(storage, 'public/kv', TABLE, options, log);
+    await created.append(Array.from({ length: 30 }, (_v, i) => [i, `v${i}`]), []);
+    const listed = async () => (await storage.list('public/kv/_cdc_key_index/')).map((o) => o.path.slice('public/kv/_cdc_key_index/'.length)).sort();
+    expect(await listed()).toEqual(dataFiles(created).map((f) => `${f}.keys`).sort());
+
+    reads.length = 0;
+    const table = await DeltaTable.open(storage, 'public/kv', TABLE, options, log);
+    await table.commit(await table.planMerge(batch([[3, 'three'], [7, null]])), []);
+    expect(reads.filter((p) => p.endsWith('.parquet') && !p.includes('_delta_log'))).toHaveLength(1);
+    await table.vacuum(0, false);
+    expect(await listed()).toEqual(dataFiles(table).map((f) => `${f}.keys`).sort());
+    const expected = Array.from({ length: 30 }, (_v, i) => i).filter((k) => k !== 7).map((k) => ({ k, v: k === 3 ? 'three' : `v${k}` }));
+    expect(sortRows((await readDeltaTable('s3://lake/keys/public/kv', { storageOptions: s3.deltaStorageOptions() })).rows)).toEqual(sortRows(expected));
   });
 });
