@@ -185,6 +185,8 @@ export class DeltaTable {
   private index: KeyIndex | undefined;
   /** Data files whose key sidecar disagreed with them in this run: the index reads their keys from the file. */
   private readonly distrusted = new Set<string>();
+  /** The key columns {@link index} was built for (undefined: the current ones, as for a new table). */
+  private indexColumns: string | undefined;
 
   private constructor(
     private readonly storage: LakeStorage,
@@ -458,8 +460,14 @@ export class DeltaTable {
    * distrusted; rows its deletion vector deletes are left out.
    */
   private async ensureIndex(): Promise<KeyIndex> {
-    if (this.index) return this.index;
     const keyColumns = this.keyPositions().map((i) => this.columns[i]!.lake);
+    // A new key (a column added to a table without a primary key, another primary key) makes
+    // other key texts: the index is loaded again for it.
+    const signature = this.keySignature();
+    if (this.index && (this.indexColumns ?? signature) === signature) {
+      this.indexColumns = signature;
+      return this.index;
+    }
     const started = performance.now();
     const { index, fromSidecars } = await loadKeyIndex({
       storage: this.storage,
@@ -475,8 +483,14 @@ export class DeltaTable {
       log: this.log,
     });
     this.index = index;
+    this.indexColumns = signature;
     this.log.debug({ table: this.description, keys: index.size, files: index.fileCount, fromSidecars, ms: Math.round(performance.now() - started) }, 'delta: key index loaded');
     return index;
+  }
+
+  /** The key's column names, as one string (see {@link indexColumns}). */
+  private keySignature(): string {
+    return JSON.stringify(this.keyPositions().map((i) => this.columns[i]!.name));
   }
 
   /** Writes rows as data files of at most `maxRowsPerFile` rows; returns their add actions and keys. */
@@ -846,6 +860,8 @@ export class DeltaTable {
       if (lost) this.index.deleteRows(a.remove.path, lost);
       else this.index.removeFile(a.remove.path);
     }
+    // The new files' keys are made of the current key columns (a new table's index starts here).
+    if (keys && keys.size > 0) this.indexColumns ??= this.keySignature();
     for (const [file, fileKeys] of keys ?? []) if (this.snapshot.files.has(file)) this.index.addFile(file, fileKeys);
   }
 

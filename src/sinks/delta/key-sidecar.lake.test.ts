@@ -226,3 +226,29 @@ describe('key sidecars on S3', () => {
     expect(sortRows((await readDeltaTable('s3://lake/keys/public/kv', { storageOptions: s3.deltaStorageOptions() })).rows)).toEqual(sortRows(expected));
   });
 });
+
+describe('key index and the table shape', () => {
+  it('a table without a primary key that gains a column mid-run still finds its earlier rows (the index is rebuilt for the new key)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'cdc-delta-keys-'));
+    dirs.push(root);
+    const storage = new RecordingStorage(root);
+    const keyless: TableSchema = { ...TABLE, primaryKey: [] };
+    const options: DeltaTableOptions = { changeDataFeed: true, maxRowsPerFile: 4 };
+    const table = await DeltaTable.open(storage, 'public/kv', keyless, options, log);
+    await table.append([[1, 'a'], [2, 'b']], []);
+    const gone = (row: (number | string | null)[]): TableChanges => ({ truncated: false, keyed: new Map(), rows: new Map([[keyText(row), { count: -1, row }]]) });
+    await table.commit(await table.planMerge(gone([2, 'b'])), []);
+    // The source adds a column: rows now have three values, the earlier ones null in it.
+    table.relation({ ...keyless, columns: [...keyless.columns, { name: 'w', type: 'text', logicalType: { kind: 'text' }, nullable: true, toastable: false }] });
+    await table.commit(await table.planMerge(gone([1, 'a', null])), []);
+    expect(await table.rows()).toEqual([]);
+
+    // The same on a new table whose first merge comes after the new column (its index was
+    // started by the appended files' keys).
+    const fresh = await DeltaTable.open(new RecordingStorage(root), 'public/kv2', keyless, options, log);
+    await fresh.append([[1, 'a'], [2, 'b']], []);
+    fresh.relation({ ...keyless, columns: [...keyless.columns, { name: 'w', type: 'text', logicalType: { kind: 'text' }, nullable: true, toastable: false }] });
+    await fresh.commit(await fresh.planMerge(gone([1, 'a', null])), []);
+    expect(await fresh.rows()).toEqual([[2, 'b', null]]);
+  });
+});
