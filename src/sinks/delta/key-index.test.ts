@@ -36,7 +36,6 @@ describe('key index', () => {
       { file: 'b', position: 0 },
     ]);
     expect(index.physicalRows('a')).toBe(3);
-    expect(index.keyAt('b', 1)).toBe('k3');
     index.removeFile('a');
     expect(index.rows('k1')).toEqual([]);
     expect(index.rows('k2')).toEqual([{ file: 'b', position: 0 }]);

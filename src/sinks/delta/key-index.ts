@@ -166,12 +166,6 @@ export class KeyIndex {
     return id === undefined ? undefined : this.files[id]!.keys.length;
   }
 
-  /** The key the index holds for the row at `position` of `file` (undefined when not indexed). */
-  keyAt(file: string, position: number): string | undefined {
-    const id = this.ids.get(file);
-    return id === undefined ? undefined : this.files[id]!.keys[position];
-  }
-
   /**
    * Records `file` with the key of each of its rows, by physical position (`keys[p]` is the
    * key of row p), leaving out the rows at `deleted` positions (a deletion vector's). A file
