@@ -294,8 +294,8 @@ describe('Delta Lake sink', () => {
     expect((await catchUp(d)).code).toBe(0);
     const vacuumed = await runCli(['vacuum', '--target', d.lake, '--retention-hours', '0', '--json']);
     expect(vacuumed.code, vacuumed.stderr).toBe(0);
-    // The update rewrote the compacted file and wrote a change data file: two more to delete.
-    expect((JSON.parse(vacuumed.stdout) as { table: string; filesDeleted: number }[]).find((r) => r.table === 'public.kv')!.filesDeleted).toBe(planned + 2);
+    // The update rewrote the compacted file (and its key sidecar) and wrote a change data file: three more to delete.
+    expect((JSON.parse(vacuumed.stdout) as { table: string; filesDeleted: number }[]).find((r) => r.table === 'public.kv')!.filesDeleted).toBe(planned + 3);
     expect(deltaRows(await readDeltaTable(table))).toEqual(await sourceRows(d.sourceUrl, 'public', 'kv'));
     expect((await catchUp(d)).code).toBe(0);
     const wrong = await runCli(['compact', '--target', d.sourceUrl]);

@@ -23,7 +23,8 @@ import { checkpointIfDue } from './checkpoint.js';
 import { applyActions, commitVersion, readSnapshot, type AddAction, type DeltaAction, type DeltaSnapshot, type MetaDataAction, type ProtocolAction, type RemoveAction } from './delta-log.js';
 import { deltaStatsJson } from './file-stats.js';
 import { checkPartitionColumn, parsePartitionValue, partitionDirectory, pathToUri, serializePartitionValue, uriToPath } from './partitions.js';
-import { KeyIndex, keyText } from './key-index.js';
+import { KeyIndex, KeyIndexMismatch, keysOfColumns, keyText } from './key-index.js';
+import { dataFileOfSidecar, keySidecarPath, loadKeyIndex, writeKeySidecar } from './key-sidecar.js';
 import { readVector, relativeVectorPath, unionPositions, vectorFile, vectorUniqueId } from './deletion-vector.js';
 
 export { keyText } from './key-index.js';
@@ -74,8 +75,8 @@ export interface PlannedCommit {
   readonly operation: string;
   /** Keys of each data file written, for the key index once committed (not kept in intents). */
   readonly keys?: ReadonlyMap<string, readonly string[]>;
-  /** Keys of the rows each file that stays (with a new deletion vector) loses (not kept in intents). */
-  readonly deletedKeys?: ReadonlyMap<string, readonly string[]>;
+  /** Positions of the rows each file that stays (with a new deletion vector) loses, ascending (not kept in intents). */
+  readonly deletedRows?: ReadonlyMap<string, readonly number[]>;
 }
 
 /** Table options (cdc.yaml `target.tables` / defaults). */
@@ -221,6 +222,10 @@ export class DeltaTable {
   private index: KeyIndex | undefined;
   /** Columns an applied drop removed in this process: kept in {@link columns} (rows are laid out with them), never written. */
   private readonly dropped = new Set<DeltaColumn>();
+  /** Data files whose key sidecar disagreed with them in this run: the index reads their keys from the file. */
+  private readonly distrusted = new Set<string>();
+  /** The key columns {@link index} was built for (undefined: the current ones, as for a new table). */
+  private indexColumns: string | undefined;
 
   private constructor(
     private readonly storage: LakeStorage,
@@ -571,21 +576,43 @@ export class DeltaTable {
     return [...groups.values()];
   }
 
-  /** Builds the key → files index from the table's files (the rebuild when none is kept). */
+  /**
+   * Loads the key → row index of the table's live files (when none is kept): each file's keys
+   * from its sidecar (key-sidecar.ts), or from the file when the sidecar is missing, unusable or
+   * distrusted; rows its deletion vector deletes are left out.
+   */
   private async ensureIndex(): Promise<KeyIndex> {
-    if (this.index) return this.index;
-    const keys = this.keyPositions();
-    const keyColumns = keys.map((i) => this.columns[i]!.lake);
-    const index = new KeyIndex();
-    for (const path of this.snapshot.files.keys()) {
-      index.addFile(
-        path,
-        (await this.readRows(path, keyColumns)).map((row) => keyText(row)),
-      );
+    const keyColumns = this.keyPositions().map((i) => this.columns[i]!.lake);
+    // A new key (a column added to a table without a primary key, another primary key) makes
+    // other key texts: the index is loaded again for it.
+    const signature = this.keySignature();
+    if (this.index && (this.indexColumns ?? signature) === signature) {
+      this.indexColumns = signature;
+      return this.index;
     }
+    const started = performance.now();
+    const { index, fromSidecars } = await loadKeyIndex({
+      storage: this.storage,
+      table: this.path,
+      files: [...this.snapshot.files.values()].map((add) => ({ path: add.path, rows: physicalRows(add) })),
+      columns: keyColumns.map((c) => c.name),
+      distrusted: this.distrusted,
+      readDataFile: async (path) => {
+        const read = await this.readPhysicalColumns(path, keyColumns);
+        return keysOfColumns(read.columns, read.numRows);
+      },
+      deletedPositions: (path) => this.deletedPositions(this.snapshot.files.get(path)),
+      log: this.log,
+    });
     this.index = index;
-    this.log.debug({ table: this.description, keys: index.size }, 'delta: key index built from the table');
+    this.indexColumns = signature;
+    this.log.debug({ table: this.description, keys: index.size, files: index.fileCount, fromSidecars, ms: Math.round(performance.now() - started) }, 'delta: key index loaded');
     return index;
+  }
+
+  /** The key's column names, as one string (see {@link indexColumns}). */
+  private keySignature(): string {
+    return JSON.stringify(this.keyPositions().map((i) => this.columns[i]!.name));
   }
 
   /** Writes rows as data files of at most `maxRowsPerFile` rows; returns their add actions and keys. */
@@ -593,6 +620,7 @@ export class DeltaTable {
     const adds: AddAction[] = [];
     const keys = new Map<string, string[]>();
     const keyAt = this.keyPositions();
+    const keyNames = keyAt.map((i) => this.columns[i]!.name);
     const partitions = this.partitionColumns;
     // Partition columns live in the log, dropped ones nowhere.
     const stored = this.columns.flatMap((c, i) => (partitions.includes(c.name) || this.dropped.has(c) ? [] : [{ column: c.lake, i }]));
@@ -613,10 +641,9 @@ export class DeltaTable {
           dataChange,
           stats: deltaStatsJson(columns, file.numRecords, file.stats),
         });
-        keys.set(
-          path,
-          part.map((r) => keyText(keyAt.map((i) => r[i]))),
-        );
+        const fileKeys = part.map((r) => keyText(keyAt.map((i) => r[i])));
+        keys.set(path, fileKeys);
+        await writeKeySidecar({ storage: this.storage, table: this.path, dataFile: name, columns: keyNames, log: this.log }, fileKeys);
       }
     }
     return { adds, keys };
@@ -655,10 +682,33 @@ export class DeltaTable {
 
   /**
    * Writes the data and change files of a batch's changes and returns the log entry to commit.
-   * Only files holding changed keys are read and rewritten.
-   * @throws {CdcError} from storage and Parquet (a file in the log but missing: DELTA_LOG_INVALID).
+   * Only files holding changed keys are read and rewritten. When the key index disagrees with a
+   * data file (a damaged sidecar), that file's keys are read from the file and the batch is
+   * planned again (files the first attempt wrote are never committed; vacuum deletes them).
+   * @throws {CdcError} from storage and Parquet (a file in the log but missing: DELTA_LOG_INVALID);
+   *   DELTA_KEY_INDEX_INVALID when the keys read from a data file disagree with it still.
    */
   async planMerge(changes: TableChanges): Promise<PlannedCommit> {
+    for (;;) {
+      try {
+        return await this.planMergeOnce(changes);
+      } catch (error) {
+        if (!(error instanceof KeyIndexMismatch)) throw error;
+        if (this.distrusted.has(error.file)) {
+          throw new CdcError('DELTA_KEY_INDEX_INVALID', `${this.description}: ${error.message}, also after reading its keys from the file`, {
+            cause: error,
+            remedy: 'the data file changed after it was committed: restore it, or remove the table and copy it again with --resync',
+          });
+        }
+        this.log.warn({ table: this.description, file: error.file, reason: error.message }, 'delta: the key index disagrees with a data file; reading its keys from the file and planning the batch again');
+        this.distrusted.add(error.file);
+        this.index = undefined;
+      }
+    }
+  }
+
+  /** {@link planMerge} with the index as loaded (throws KeyIndexMismatch when it disagrees with a file). */
+  private async planMergeOnce(changes: TableChanges): Promise<PlannedCommit> {
     const counts: MergeCounts = { inserted: 0, updated: 0, deleted: 0, copied: 0, filesAdded: 0, filesRemoved: 0 };
     const newColumns = this.newColumns();
     const actions: DeltaAction[] = [...this.schemaUpdate()];
@@ -679,9 +729,9 @@ export class DeltaTable {
       removes.push({ remove: removeOf({ ...add, deletionVector }, dataChange, now) });
       counts.filesRemoved++;
     };
-    /** Files that stay with a new deletion vector, and the keys of the rows each newly deletes. */
+    /** Files that stay with a new deletion vector, and the positions of the rows each newly deletes. */
     const vectorAdds: AddAction[] = [];
-    const vectorDeletes = new Map<string, string[]>();
+    const vectorDeletes = new Map<string, number[]>();
     const keyAt = this.keyPositions();
     const changeRows: LakeValue[][] = [];
     // Rows of rewritten files go out in files of at most maxRowsPerFile rows as they come, so
@@ -713,24 +763,17 @@ export class DeltaTable {
     }
     const lookups = changes.keyed.size > 0 || [...changes.rows.values()].some((rc) => rc.count < 0);
     const index = changes.truncated || !lookups ? new KeyIndex() : await this.ensureIndex();
-    // Files to rewrite, with the keys (and for keyless tables, how many rows) they lose or change.
-    const touched = new Map<string, Map<string, number>>();
+    // Files to rewrite, with the rows they lose or change: physical position → key.
+    const touched = new Map<string, Map<number, string>>();
     const touch = (key: string, n: number) => {
-      const files = index.files(key);
-      if (files.length === 0) return 0;
       let left = n;
-      for (const f of files) {
-        if (left <= 0) break;
-        const m = touched.get(f) ?? new Map<string, number>();
-        touched.set(f, m);
-        const already = m.get(key) ?? 0;
-        const here = files.filter((x) => x === f).length - already;
-        if (here <= 0) continue;
-        const take = Math.min(here, left);
-        m.set(key, already + take);
-        left -= take;
-      }
-      return n - left;
+      index.forEachRow(key, (file, position) => {
+        let rows = touched.get(file);
+        if (!rows) touched.set(file, (rows = new Map<number, string>()));
+        if (rows.has(position)) return true;
+        rows.set(position, key);
+        return --left > 0;
+      });
     };
     if (!this.keyless) {
       for (const [key, change] of changes.keyed) {
@@ -745,7 +788,7 @@ export class DeltaTable {
     const applied = new Set<string>();
     const vectors = this.deletionVectorsEnabled;
     const flagAt = this.softDelete ? this.columns.findIndex((c) => c.name === SOFT_DELETE_COLUMN) : -1;
-    for (const [path, keys] of touched) {
+    for (const [path, changed] of touched) {
       const add = this.snapshot.files.get(path);
       if (!add) continue;
       // Columnar: only the rows a batch changes (or a rewrite keeps) are built as rows.
@@ -761,42 +804,37 @@ export class DeltaTable {
       const keyAtPosition = keyColumns.length === 1 ? (p: number) => keyText([keyColumns[0]![p]]) : (p: number) => keyText(keyColumns.map((c) => c[p]));
       const wasDeleted = await this.deletedPositions(add);
       const gone = new Set(wasDeleted);
+      // The index names rows by position: the file must agree on its row count and on each key.
+      const indexedRows = index.physicalRows(path);
+      if (indexedRows !== physicalCount) throw new KeyIndexMismatch(path, `it has ${physicalCount} rows, the index ${indexedRows ?? 'none'}`);
+      for (const [position, key] of changed) {
+        if (gone.has(position)) throw new KeyIndexMismatch(path, `row ${position} is deleted`);
+        if (keyAtPosition(position) !== key) throw new KeyIndexMismatch(path, `row ${position} holds another key`);
+      }
       // With deletion vectors a file keeps its rows and gains the positions this batch changes,
       // unless it would then hold more deleted rows than live ones: then it is rewritten.
-      let changing = 0;
-      for (const n of keys.values()) changing += n;
-      const useVector = vectors && defaults.length === 0 && (wasDeleted.length + changing) * 2 <= physicalCount;
+      const useVector = vectors && defaults.length === 0 && (wasDeleted.length + changed.size) * 2 <= physicalCount;
       const kept: LakeValue[][] = [];
       const nowDeleted: number[] = [];
-      const deletedKeys: string[] = [];
       let replaced = 0;
-      const left = new Map(keys);
       /** The row at `position` leaves the file; `next` (if any) is its new version. */
-      const replace = (position: number, key: string, next: LakeValue[] | undefined) => {
+      const replace = (position: number, next: LakeValue[] | undefined) => {
         if (useVector) {
           nowDeleted.push(position);
-          deletedKeys.push(key);
           if (next) out.push(next);
         } else if (next) {
           kept.push(next);
           replaced++;
         }
       };
-      for (let position = 0; position < physicalCount; position++) {
-        if (gone.has(position)) continue;
-        const key = keyAtPosition(position);
-        const n = left.get(key) ?? 0;
-        if (n <= 0) {
-          if (!useVector) kept.push(rowAt(position));
-          continue;
-        }
-        left.set(key, n - 1);
+      /** The row at `position` holds `key`, which the batch changes (or reads, for a moved key). */
+      const visit = (position: number, key: string) => {
         const row = rowAt(position);
         if (this.keyless) {
           changeRows.push([...row, 'delete']);
           counts.deleted++;
-          replace(position, key, undefined);
-          continue;
+          replace(position, undefined);
+          return;
         }
         oldRows.set(key, row);
         const change = changes.keyed.get(key);
@@ -808,23 +846,35 @@ export class DeltaTable {
               const flagged = [...row];
               flagged[flagAt] = true;
               changeRows.push([...row, 'update_preimage'], [...flagged, 'update_postimage']);
-              replace(position, key, flagged);
+              replace(position, flagged);
               counts.deleted++;
             }
           } else if (change) {
             changeRows.push([...row, 'delete']);
             counts.deleted++;
-            replace(position, key, undefined);
+            replace(position, undefined);
           } else if (!useVector) {
             kept.push(row); // touched only as the source of a moved key's unchanged values
           }
-          continue;
+          return;
         }
         const next = this.complete(change.row, row);
         changeRows.push([...row, 'update_preimage'], [...next, 'update_postimage']);
-        replace(position, key, next);
+        replace(position, next);
         applied.add(key);
         counts.updated++;
+      };
+      if (useVector) {
+        // Only the changed rows are built; positions ascending, as the vector needs them.
+        for (const position of [...changed.keys()].sort((a, b) => a - b)) visit(position, changed.get(position)!);
+      } else {
+        // A rewrite keeps the file's other live rows, in their order.
+        for (let position = 0; position < physicalCount; position++) {
+          if (gone.has(position)) continue;
+          const key = changed.get(position);
+          if (key === undefined) kept.push(rowAt(position));
+          else visit(position, key);
+        }
       }
       rewrote = true;
       if (useVector) {
@@ -839,7 +889,7 @@ export class DeltaTable {
         removeFile(add, true, add.deletionVector);
         const stats = add.stats ? { ...(JSON.parse(add.stats) as Record<string, unknown>), tightBounds: false } : { numRecords: physicalCount, tightBounds: false };
         vectorAdds.push({ ...add, dataChange: true, stats: JSON.stringify(stats), deletionVector: vector.descriptor });
-        vectorDeletes.set(add.path, deletedKeys);
+        vectorDeletes.set(add.path, nowDeleted);
         counts.filesRemoved--; // the file stays, with another vector
         await flush(false);
         continue;
@@ -883,7 +933,7 @@ export class DeltaTable {
       if (changeRows.length > 0) actions.push(...(await this.writeChangeFiles(changeRows)));
     }
     const operation = changes.truncated ? 'TRUNCATE' : rewrote ? 'MERGE' : 'WRITE';
-    return { table: this.path, readVersion: this.snapshot.version, actions, counts, operation, keys: new Map([...written.keys, ...rewrittenKeys]), deletedKeys: vectorDeletes };
+    return { table: this.path, readVersion: this.snapshot.version, actions, counts, operation, keys: new Map([...written.keys, ...rewrittenKeys]), deletedRows: vectorDeletes };
   }
 
   /**
@@ -899,7 +949,7 @@ export class DeltaTable {
       const version = this.snapshot.version + 1;
       const outcome = await commitVersion(this.storage, this.path, version, actions);
       if (outcome.committed) {
-        this.adopt(version, actions, plan.keys, plan.deletedKeys);
+        this.adopt(version, actions, plan.keys, plan.deletedRows);
         await checkpointIfDue(this.storage, this.path, this.snapshot, { interval: this.options.checkpointInterval, log: this.log });
         return version;
       }
@@ -925,16 +975,18 @@ export class DeltaTable {
   }
 
   /** Applies a committed entry to the snapshot and the key index. */
-  private adopt(version: number, actions: readonly DeltaAction[], keys?: ReadonlyMap<string, readonly string[]>, deletedKeys?: ReadonlyMap<string, readonly string[]>): void {
+  private adopt(version: number, actions: readonly DeltaAction[], keys?: ReadonlyMap<string, readonly string[]>, deletedRows?: ReadonlyMap<string, readonly number[]>): void {
     this.snapshot = applyActions(this.snapshot, version, actions);
     if (!this.index) return;
     for (const a of actions) {
       if (!('remove' in a)) continue;
-      const lost = deletedKeys?.get(a.remove.path);
+      const lost = deletedRows?.get(a.remove.path);
       // A file that stays with a new deletion vector loses only the rows it deletes.
       if (lost) this.index.deleteRows(a.remove.path, lost);
       else this.index.removeFile(a.remove.path);
     }
+    // The new files' keys are made of the current key columns (a new table's index starts here).
+    if (keys && keys.size > 0) this.indexColumns ??= this.keySignature();
     for (const [file, fileKeys] of keys ?? []) if (this.snapshot.files.has(file)) this.index.addFile(file, fileKeys);
   }
 
@@ -1084,7 +1136,8 @@ export class DeltaTable {
   /**
    * Deletes files under the table that its current version does not reference and that are
    * older than `retentionMs` (ms): data files of earlier versions, change data files, abandoned
-   * writes. The log (`_delta_log/`) is kept.
+   * writes. The log (`_delta_log/`) is kept, and so are the key sidecars of live files; a
+   * sidecar goes with its data file (or once it is older than the retention itself).
    * @returns the files (and their bytes) deleted, or that would be with `dryRun`.
    */
   async vacuum(retentionMs: number, dryRun: boolean): Promise<{ files: number; bytes: number }> {
@@ -1092,12 +1145,28 @@ export class DeltaTable {
     const live = new Set([...this.snapshot.files.keys()].map((p) => uriToPath(p)));
     // Deletion vector files of live files are referenced too.
     for (const add of this.snapshot.files.values()) if (add.deletionVector?.storageType === 'u') live.add(relativeVectorPath(add.deletionVector));
+    // So are the key sidecars of live files.
+    for (const add of this.snapshot.files.values()) live.add(keySidecarPath(uriToPath(add.path)));
     const cutoff = Date.now() - retentionMs;
     let files = 0;
     let bytes = 0;
-    for (const object of await this.storage.list(`${this.path}/`)) {
-      const relative = object.path.slice(this.path.length + 1);
-      if (relative.startsWith('_delta_log/') || live.has(relative) || object.modifiedMs > cutoff) continue;
+    const objects = await this.storage.list(`${this.path}/`);
+    const relativeOf = (path: string) => path.slice(this.path.length + 1);
+    const gone = new Set(
+      objects
+        .map((o) => ({ relative: relativeOf(o.path), modifiedMs: o.modifiedMs }))
+        .filter((o) => !o.relative.startsWith('_delta_log/') && !live.has(o.relative) && o.modifiedMs <= cutoff)
+        .map((o) => o.relative),
+    );
+    // A sidecar written after its data file (when the index was loaded) goes with the file.
+    for (const object of objects) {
+      const relative = relativeOf(object.path);
+      const dataFile = dataFileOfSidecar(relative);
+      if (dataFile !== undefined && !live.has(relative) && gone.has(dataFile)) gone.add(relative);
+    }
+    for (const object of objects) {
+      const relative = relativeOf(object.path);
+      if (!gone.has(relative)) continue;
       files++;
       bytes += object.size;
       if (!dryRun) await this.storage.delete(object.path);
