@@ -29,7 +29,7 @@ import { startThrowawayKafka, type ThrowawayKafka } from '../src/testing/throwaw
 import { compareDatabases } from '../src/verify/compare-databases.js';
 import { compareWithDelta, deltaRows, replayChangeFeed } from '../src/testing/delta-compare.js';
 import { readDeltaTable } from '../src/testing/python-oracles.js';
-import { startCli } from './support/cli.js';
+import { runCli, startCli } from './support/cli.js';
 
 let cluster: ThrowawayCluster;
 let kafka: ThrowawayKafka;
@@ -100,6 +100,21 @@ async function until(what: string, condition: () => Promise<boolean>, timeoutMs 
   }
 }
 
+/**
+ * The connector `cdc debezium config` writes for `tables` of `sourceUrl` (the configuration the
+ * tests run is the command's own), plus `slot.drop.on.stop` for the test: the slot goes when the
+ * connector stops (connector docs: for testing only).
+ */
+async function generatedConnector(sourceUrl: string, name: string, tables: string): Promise<Record<string, string>> {
+  // Trust authentication: any password; the connector wants one.
+  const url = sourceUrl.replace('postgres://postgres@', 'postgres://postgres:unused@');
+  const r = await runCli(['debezium', 'config', '--source', url, '--tables', tables, '--name', name]);
+  expect(r.code, r.stderr).toBe(0);
+  const json = JSON.parse(r.stdout) as { name: string; config: Record<string, string> };
+  expect(json.name).toBe(name);
+  return { ...json.config, 'slot.drop.on.stop': 'true' };
+}
+
 /** A text that PostgreSQL stores out of line (TOAST): ~6 KB of hex, which compresses poorly. */
 const TOASTED = (seed: string) => `(SELECT string_agg(md5('${seed}' || i), '') FROM generate_series(1, 200) AS i)`;
 
@@ -122,23 +137,7 @@ describe('Debezium PostgreSQL connector → Kafka → cdc run (issue 15)', () =>
         INSERT INTO documents VALUES (1, 1, ${TOASTED('a')}), (2, 1, 'short');
         INSERT INTO audit_log VALUES ('2026-01-01 00:00:00+00', 'ada', 1.00), ('2026-01-01 00:00:01+00', 'bob', 2.00);
       `);
-      await connect.startConnector('shop', {
-        'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
-        'plugin.name': 'pgoutput',
-        'database.hostname': '127.0.0.1',
-        'database.port': cluster.port,
-        'database.user': 'postgres',
-        'database.password': 'unused',
-        'database.dbname': 'shop',
-        'topic.prefix': 'shop',
-        'table.include.list': 'public.accounts,public.documents,public.audit_log',
-        'slot.name': 'debezium_shop',
-        'publication.name': 'debezium_shop',
-        'publication.autocreate.mode': 'filtered',
-        'provide.transaction.metadata': true,
-        // Testing only (connector docs): the slot goes when the connector stops.
-        'slot.drop.on.stop': true,
-      });
+      await connect.startConnector('shop', await generatedConnector(sourceUrl, 'shop', 'public.accounts,public.documents,public.audit_log'));
 
       await source.query(`INSERT INTO accounts VALUES (4, 12345678.99, 1e-10, now(), 'cy')`);
       await source.query(`UPDATE accounts SET balance = balance + 1, owner = 'ada l.' WHERE id = 1`);
@@ -225,22 +224,7 @@ describe('Debezium PostgreSQL connector → Kafka → cdc run (issue 15)', () =>
            '1970-01-01 00:00:00', '1999-12-31 23:59:59.999', '1969-12-31 23:59:59.999999+00', '00:00:00', '00000000-0000-0000-0000-000000000000', '[]', '{}', '{}', '{}');
         CREATE TABLE bulk (id integer PRIMARY KEY, v text);
       `);
-      await connect.startConnector('zoo', {
-        'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
-        'plugin.name': 'pgoutput',
-        'database.hostname': '127.0.0.1',
-        'database.port': cluster.port,
-        'database.user': 'postgres',
-        'database.password': 'unused',
-        'database.dbname': 'zoo',
-        'topic.prefix': 'zoo',
-        'table.include.list': 'public.zoo,public.bulk',
-        'slot.name': 'debezium_zoo',
-        'publication.name': 'debezium_zoo',
-        'publication.autocreate.mode': 'filtered',
-        'provide.transaction.metadata': true,
-        'slot.drop.on.stop': true,
-      });
+      await connect.startConnector('zoo', await generatedConnector(sourceUrl, 'zoo', 'public.zoo,public.bulk'));
       await source.query(`UPDATE zoo SET t = 'changed', n = n + 1, ints = '{4,5}', jb = '{"new": true}' WHERE id = 1`);
       await source.query(`INSERT INTO zoo (id, t, ts, d) VALUES (3, 'three', '2000-02-29 00:00:00.000001', '0001-01-01')`);
       await source.query(`DELETE FROM zoo WHERE id = 2`);
@@ -284,22 +268,7 @@ describe('Debezium PostgreSQL connector → Kafka → cdc run (issue 15)', () =>
         CREATE TABLE events (seq integer, note text);
         ALTER TABLE events REPLICA IDENTITY FULL;
       `);
-      const connector = {
-        'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
-        'plugin.name': 'pgoutput',
-        'database.hostname': '127.0.0.1',
-        'database.port': cluster.port,
-        'database.user': 'postgres',
-        'database.password': 'unused',
-        'database.dbname': 'chaos',
-        'topic.prefix': 'chaos',
-        'table.include.list': 'public.counter,public.events',
-        'slot.name': 'debezium_chaos',
-        'publication.name': 'debezium_chaos',
-        'publication.autocreate.mode': 'filtered',
-        'provide.transaction.metadata': true,
-        'slot.drop.on.stop': true,
-      };
+      const connector = await generatedConnector(sourceUrl, 'chaos', 'public.counter,public.events');
       await connect.startConnector('chaos', connector);
       const config = join(root, 'chaos.yaml');
       writeFileSync(config, `name: chaos\ntarget: { url: "${targetUrl}" }\ndebezium:\n  kafka:\n    brokers: ["${kafka.bootstrap}"]\n    topic_pattern: '^chaos\\.(public\\..+|transaction)$'\n    session_timeout_ms: 6000\n`);

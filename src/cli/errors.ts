@@ -9,6 +9,7 @@ import { redactText } from '../redact.js';
 export const EXIT = { ok: 0, failure: 1, badInput: 2, interrupted: 130 } as const;
 
 const BAD_INPUT = new Set([
+  'SOURCE_NOT_READY',
   'CONFIG_INVALID',
   'TABLE_PATTERN_INVALID',
   'TABLE_NOT_FOUND',

@@ -11,6 +11,7 @@ import { registerSchemaCommands } from './schema-command.js';
 import { registerMssqlCommands } from './mssql-command.js';
 import { registerMergeWorkerCommand } from './merge-worker-command.js';
 import { registerMaintenanceCommands } from './maintenance-command.js';
+import { registerDebeziumCommands } from './debezium-command.js';
 
 const program = new Command();
 program
@@ -56,6 +57,7 @@ registerMaintenanceCommands(program);
 registerSchemaCommands(program);
 registerMigrationsCommands(program);
 registerMssqlCommands(program);
+registerDebeziumCommands(program);
 
 try {
   await program.parseAsync(process.argv);
