@@ -35,6 +35,16 @@ export interface ThrowawayKafkaOptions {
   readonly settings?: Readonly<Record<string, string | number | boolean>>;
   /** How long to wait for the broker to answer, ms (default 60 000). */
   readonly startTimeoutMs?: number;
+  /**
+   * Users (name → password) of an extra SASL_PLAINTEXT listener that takes PLAIN, SCRAM-SHA-256
+   * and SCRAM-SHA-512 (the SCRAM credentials are stored when the log directory is formatted).
+   */
+  readonly saslUsers?: Readonly<Record<string, string>>;
+  /**
+   * An extra SSL listener, its certificate (for 127.0.0.1 and localhost) signed by a CA the
+   * harness makes with `openssl` (see {@link ThrowawayKafka.caFile}).
+   */
+  readonly tls?: boolean;
 }
 
 /** A running throwaway broker. */
@@ -47,6 +57,12 @@ export interface ThrowawayKafka {
   readonly controllerPort: number;
   /** Root directory holding `server.properties` and the log directory `data/`. */
   readonly dir: string;
+  /** `127.0.0.1:<port>` of the SASL_PLAINTEXT listener (with `saslUsers`). */
+  readonly saslBootstrap?: string;
+  /** `127.0.0.1:<port>` of the SSL listener (with `tls`). */
+  readonly sslBootstrap?: string;
+  /** PEM file of the CA that signed the SSL listener's certificate (with `tls`). */
+  readonly caFile?: string;
   /**
    * Kills the broker with SIGKILL (`kill -9`: no controlled shutdown, no flush) and waits for the
    * process to end. The ports and the log directory stay, for {@link ThrowawayKafka.start}.
@@ -171,16 +187,39 @@ function killAllAtExit(): void {
 }
 
 /** The broker's settings: single node, loopback, every internal topic with one partition and one replica. */
-function serverProperties(p: { port: number; controllerPort: number; dataDir: string; settings: ThrowawayKafkaOptions['settings'] }): string {
+function serverProperties(p: {
+  port: number;
+  controllerPort: number;
+  dataDir: string;
+  settings: ThrowawayKafkaOptions['settings'];
+  sasl?: { port: number; users: Readonly<Record<string, string>> };
+  ssl?: { port: number; keystore: string };
+}): string {
+  const listeners = [`PLAINTEXT://127.0.0.1:${p.port}`, ...(p.sasl ? [`SASL_PLAINTEXT://127.0.0.1:${p.sasl.port}`] : []), ...(p.ssl ? [`SSL://127.0.0.1:${p.ssl.port}`] : [])];
+  const jaasQuote = (v: string) => JSON.stringify(v);
+  const security: Record<string, string> = {};
+  if (p.sasl) {
+    security['sasl.enabled.mechanisms'] = 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512';
+    const plainUsers = Object.entries(p.sasl.users).map(([u, pw]) => `user_${u}=${jaasQuote(pw)}`).join(' ');
+    security['listener.name.sasl_plaintext.plain.sasl.jaas.config'] = `org.apache.kafka.common.security.plain.PlainLoginModule required ${plainUsers};`;
+    security['listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config'] = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+    security['listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config'] = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+  }
+  if (p.ssl) {
+    // A PEM keystore: the unencrypted PKCS#8 key and the certificate chain in one file (KIP-651).
+    security['listener.name.ssl.ssl.keystore.type'] = 'PEM';
+    security['listener.name.ssl.ssl.keystore.location'] = p.ssl.keystore;
+  }
   const settings: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',
     'node.id': 1,
     'controller.quorum.voters': `1@127.0.0.1:${p.controllerPort}`,
     'controller.listener.names': 'CONTROLLER',
-    listeners: `PLAINTEXT://127.0.0.1:${p.port},CONTROLLER://127.0.0.1:${p.controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${p.port}`,
+    listeners: [...listeners, `CONTROLLER://127.0.0.1:${p.controllerPort}`].join(','),
+    'advertised.listeners': listeners.join(','),
     'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL',
+    ...security,
     'log.dirs': p.dataDir,
     'num.partitions': 1,
     // The internal topics default to 50 partitions (offsets) and 3 replicas: one of each here.
@@ -206,6 +245,41 @@ function serverProperties(p: { port: number; controllerPort: number; dataDir: st
 
 /** log4j 2 for the broker: WARN and above to standard output (the harness keeps its tail). */
 const LOG4J2 = ['appender.out.type=Console', 'appender.out.name=OUT', 'appender.out.layout.type=PatternLayout', 'appender.out.layout.pattern=[%d] %p %m (%c)%n', 'rootLogger.level=WARN', 'rootLogger.appenderRef.out.ref=OUT'].join('\n');
+
+/** A free loopback port not in `taken` (added to it). */
+async function freePortBut(taken: Set<number>): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (taken.has(port)) continue;
+    taken.add(port);
+    return port;
+  }
+}
+
+/**
+ * Makes, with `openssl`, a CA and a broker certificate for 127.0.0.1 and localhost signed by it
+ * in `dir`: `ca.pem` (for clients) and `broker.pem` (the broker's PEM keystore: its unencrypted
+ * PKCS#8 key, then its certificate and the CA's).
+ * @throws {Error} with openssl's output when a step fails (Debian: apt-get install openssl).
+ */
+async function makeCertificates(dir: string): Promise<{ caFile: string; keystore: string }> {
+  const at = (name: string) => join(dir, name);
+  const step = async (args: string[]) => {
+    try {
+      await run('openssl', args);
+    } catch (cause) {
+      const detail = cause as { stderr?: string; message?: string };
+      throw new Error(`openssl ${args[0]} failed (the throwaway Kafka's TLS listener needs openssl): ${detail.stderr ?? detail.message ?? ''}`, { cause });
+    }
+  };
+  await step(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', at('ca.key'), '-out', at('ca.pem'), '-days', '2', '-subj', '/CN=cdc-merge test CA']);
+  await step(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', at('broker.key'), '-out', at('broker.csr'), '-subj', '/CN=localhost']);
+  writeFileSync(at('broker.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  await step(['x509', '-req', '-in', at('broker.csr'), '-CA', at('ca.pem'), '-CAkey', at('ca.key'), '-CAcreateserial', '-out', at('broker.crt'), '-days', '2', '-extfile', at('broker.ext')]);
+  await step(['pkcs8', '-topk8', '-nocrypt', '-in', at('broker.key'), '-out', at('broker.p8')]);
+  writeFileSync(at('broker.pem'), [readFileSync(at('broker.p8'), 'utf8'), readFileSync(at('broker.crt'), 'utf8'), readFileSync(at('ca.pem'), 'utf8')].join(''));
+  return { caFile: at('ca.pem'), keystore: at('broker.pem') };
+}
 
 /**
  * Resolves once the broker at `bootstrap` lists itself and every partition of every topic
@@ -279,14 +353,32 @@ export async function startThrowawayKafka(options: ThrowawayKafkaOptions = {}): 
   try {
     // The cluster id is any 16 random bytes in URL-safe base64 (what `kafka-storage random-uuid` prints).
     const clusterId = randomBytes(16).toString('base64url');
+    const tls = options.tls ? await makeCertificates(dir) : undefined;
+    const users = options.saslUsers;
+    // SCRAM credentials live in the cluster metadata: stored when the log directory is formatted.
+    const scram = Object.entries(users ?? {}).flatMap(([name, password]) =>
+      ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((m) => ['--add-scram', `${m}=[name=${name},password=${password}]`]),
+    );
     for (let attempt = 0; ; attempt++) {
-      const port = await freePort();
-      let controllerPort = await freePort();
-      while (controllerPort === port) controllerPort = await freePort();
-      writeFileSync(propertiesFile, `${serverProperties({ port, controllerPort, dataDir: join(dir, 'data'), settings: options.settings })}\n`);
+      const taken = new Set<number>();
+      const port = await freePortBut(taken);
+      const controllerPort = await freePortBut(taken);
+      const saslPort = users ? await freePortBut(taken) : undefined;
+      const sslPort = tls ? await freePortBut(taken) : undefined;
+      writeFileSync(
+        propertiesFile,
+        `${serverProperties({
+          port,
+          controllerPort,
+          dataDir: join(dir, 'data'),
+          settings: options.settings,
+          ...(users && saslPort ? { sasl: { port: saslPort, users } } : {}),
+          ...(tls && sslPort ? { ssl: { port: sslPort, keystore: tls.keystore } } : {}),
+        })}\n`,
+      );
       if (attempt === 0) {
         try {
-          await run(java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile]);
+          await run(java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile, ...scram]);
         } catch (cause) {
           const detail = cause as { stdout?: string; stderr?: string };
           throw new Error(`formatting the throwaway Kafka's storage failed:\n${detail.stdout ?? ''}${detail.stderr ?? ''}`, { cause });
@@ -309,6 +401,8 @@ export async function startThrowawayKafka(options: ThrowawayKafkaOptions = {}): 
         port,
         controllerPort,
         dir,
+        ...(saslPort ? { saslBootstrap: `127.0.0.1:${saslPort}` } : {}),
+        ...(sslPort && tls ? { sslBootstrap: `127.0.0.1:${sslPort}`, caFile: tls.caFile } : {}),
         async kill() {
           await kill(broker);
           broker = undefined;

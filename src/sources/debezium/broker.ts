@@ -6,7 +6,7 @@
 import type { Checkpoint } from '../../events/checkpoint.js';
 import { decodeDebeziumRecord, type BinaryHandlingMode, type TableColumnTypes } from '../../events/debezium/index.js';
 import { JetStreamTransport } from './jetstream.js';
-import { KafkaTransport, kafkaTransactionBoundaries, parseKafkaPartition, type KafkaSasl } from './kafka.js';
+import { KafkaTransport, kafkaTransactionBoundaries, parseKafkaPartition, type KafkaSasl, type KafkaTls } from './kafka.js';
 import type { BrokerConnection } from './source.js';
 
 /** Where the Debezium events are. */
@@ -26,8 +26,10 @@ export type DebeziumBroker =
       readonly groupId?: string;
       /** Consumer-group session timeout, ms (default 30 000; see `KafkaTransportOptions.sessionTimeoutMs`). */
       readonly sessionTimeoutMs?: number;
-      readonly tls?: boolean;
+      readonly tls?: boolean | KafkaTls;
       readonly sasl?: KafkaSasl;
+      /** Client id sent to the brokers (default `cdc-merge <group id>`). */
+      readonly clientId?: string;
     };
 
 /** How events read (Debezium connector settings the events do not carry). */
@@ -75,8 +77,9 @@ export function brokerConnector(broker: DebeziumBroker, name: string, settings: 
       ...(broker.topics ? { topics: broker.topics } : {}),
       ...(broker.topicPattern !== undefined ? { topicPattern: broker.topicPattern } : {}),
       ...(broker.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: broker.sessionTimeoutMs } : {}),
-      ...(broker.tls ? { tls: true } : {}),
+      ...(broker.tls ? { tls: broker.tls } : {}),
       ...(broker.sasl ? { sasl: broker.sasl } : {}),
+      ...(broker.clientId !== undefined ? { clientId: broker.clientId } : {}),
     });
     const transactions = kafkaTransactionBoundaries(kafka.topics);
     return {

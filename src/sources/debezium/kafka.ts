@@ -13,6 +13,8 @@
  * One `cdc run` per group: partitions of one table must not be merged by two processes.
  * @see https://kafka.apache.org/documentation/#consumerconfigs
  */
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import { Admin, Consumer, type Message, type MessagesStream, type SASLMechanismValue } from '@platformatic/kafka';
 import { CdcError } from '../../errors.js';
 import type { TransactionFraming } from './transaction-tracker.js';
@@ -25,6 +27,45 @@ export interface KafkaSasl {
   readonly mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
   readonly username: string;
   readonly password: string;
+}
+
+/**
+ * TLS to the brokers: PEM files of the certificate authorities to trust (default: Node's
+ * bundled roots), and of a client certificate and its key for brokers that ask for one
+ * (`ssl.client.auth=required`).
+ */
+export interface KafkaTls {
+  /** PEM file of the CA certificate(s) that signed the brokers' certificates. */
+  readonly caFile?: string;
+  /** PEM file of the client certificate (with `keyFile`). */
+  readonly certFile?: string;
+  /** PEM file of the client certificate's private key (unencrypted). */
+  readonly keyFile?: string;
+  /** The name the brokers' certificates must carry, when it is not the broker address's host. */
+  readonly serverName?: string;
+}
+
+/**
+ * Node TLS options of {@link KafkaTls}: the files read.
+ * @throws {CdcError} CONFIG_INVALID naming the setting and the file when one cannot be read.
+ */
+export function kafkaTlsOptions(tls: true | KafkaTls): ConnectionOptions {
+  if (tls === true) return {};
+  const read = (file: string | undefined, setting: string): Buffer | undefined => {
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (cause) {
+      throw new CdcError('CONFIG_INVALID', `debezium.kafka.tls.${setting}: cannot read ${file}: ${(cause as Error).message}`, { cause, remedy: 'give the path of a PEM file this user can read' });
+    }
+  };
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+    throw new CdcError('CONFIG_INVALID', 'debezium.kafka.tls: cert_file and key_file go together', { remedy: 'give both (a client certificate and its key), or neither' });
+  }
+  const ca = read(tls.caFile, 'ca_file');
+  const cert = read(tls.certFile, 'cert_file');
+  const key = read(tls.keyFile, 'key_file');
+  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(tls.serverName ? { servername: tls.serverName } : {}) };
 }
 
 /** Options for {@link KafkaTransport.open}. */
@@ -40,8 +81,8 @@ export interface KafkaTransportOptions {
    * start against the cluster's topics (internal topics excluded).
    */
   readonly topicPattern?: string;
-  /** TLS to the brokers (`security.protocol=SSL` or `SASL_SSL`). */
-  readonly tls?: boolean;
+  /** TLS to the brokers (`security.protocol=SSL`, or `SASL_SSL` with `sasl`): true for the default trust, or files. */
+  readonly tls?: boolean | KafkaTls;
   readonly sasl?: KafkaSasl;
   /**
    * Group session timeout, ms (default 30 000): how long the broker waits for a silent member
@@ -158,7 +199,7 @@ export class KafkaTransport implements MessageTransport {
     const base = {
       clientId: options.clientId ?? `cdc-merge ${options.groupId}`,
       bootstrapBrokers: [...options.brokers],
-      ...(options.tls ? { tls: {} } : {}),
+      ...(options.tls ? { tls: kafkaTlsOptions(options.tls) } : {}),
       ...(options.sasl ? { sasl: { mechanism: options.sasl.mechanism as SASLMechanismValue, username: options.sasl.username, password: options.sasl.password } } : {}),
     };
     const where = options.brokers.join(',');
@@ -327,8 +368,34 @@ function describeProtocolError(error: Error): string {
   return (typeof apiId === 'string' ? ` [${apiId}]` : '') + (typeof path === 'string' && path !== '' ? ` (at ${path})` : '');
 }
 
+/** Errors in `cause`'s chain (its `cause`s and the `errors` it aggregates), depth first. */
+function errorChain(cause: unknown, seen = new Set<unknown>()): Error[] {
+  if (!(cause instanceof Error) || seen.has(cause)) return [];
+  seen.add(cause);
+  const nested = [(cause as { cause?: unknown }).cause, ...((cause as { errors?: unknown[] }).errors ?? [])];
+  return [cause, ...nested.flatMap((c) => errorChain(c, seen))];
+}
+
+/** Node's codes for a certificate the client does not trust or that does not name the broker. */
+const TLS_TRUST_CODES = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID']);
+
 function connectionFailed(where: string, cause: unknown): CdcError {
   const detail = describeKafkaError(cause);
+  const chain = errorChain(cause);
+  // Credentials and certificates do not get better by retrying: say so and stop.
+  if (chain.some((e) => (e as { code?: unknown }).code === 'PLT_KFK_AUTHENTICATION')) {
+    return new CdcError('AUTHENTICATION_FAILED', `the Kafka brokers at ${where} refused the SASL login: ${detail}`, {
+      cause,
+      remedy: 'check debezium.kafka.sasl: the mechanism the listener takes (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512), the user and the password (write it as ${VAR})',
+    });
+  }
+  const tls = chain.find((e) => TLS_TRUST_CODES.has(String((e as { code?: unknown }).code)));
+  if (tls) {
+    return new CdcError('TLS_UNTRUSTED', `the Kafka brokers at ${where} sent a certificate this client does not trust: ${tls.message} [${String((tls as { code?: unknown }).code)}]`, {
+      cause,
+      remedy: 'give the CA that signed the brokers\' certificates in debezium.kafka.tls.ca_file (PEM), or tls.server_name when the certificate names another host',
+    });
+  }
   return new CdcError('CONNECTION_FAILED', `cannot consume from Kafka at ${where}: ${detail}`, {
     cause,
     retryable: true,

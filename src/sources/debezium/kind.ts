@@ -62,8 +62,17 @@ export const debeziumSettingsSchema = z
          * group.min.session.timeout.ms to group.max.session.timeout.ms, 6 000 to 300 000 by default).
          */
         session_timeout_ms: z.number().int().min(1000).optional(),
-        tls: z.boolean().optional(),
+        /** TLS to the brokers: true (Node's trusted roots), or PEM files. */
+        tls: z
+          .union([
+            z.boolean(),
+            z.object({ ca_file: z.string().min(1).optional(), cert_file: z.string().min(1).optional(), key_file: z.string().min(1).optional(), server_name: z.string().min(1).optional() }).strict(),
+          ])
+          .optional(),
+        /** SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512); write the password as ${VAR}. */
         sasl: z.object({ mechanism: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']), username: z.string(), password: z.string() }).strict().optional(),
+        /** Client id sent to the brokers (default `cdc-merge <group id>`). */
+        client_id: z.string().min(1).optional(),
       })
       .strict()
       .refine((k) => k.topics !== undefined || k.topic_pattern !== undefined, { message: 'give topics or topic_pattern' })
@@ -104,8 +113,20 @@ export function debeziumConfigFromYaml(settings: DebeziumSettings): DebeziumSour
       ...(k.topic_pattern !== undefined ? { topicPattern: k.topic_pattern } : {}),
       ...(k.group_id !== undefined ? { groupId: k.group_id } : {}),
       ...(k.session_timeout_ms !== undefined ? { sessionTimeoutMs: k.session_timeout_ms } : {}),
-      ...(k.tls ? { tls: true } : {}),
+      ...(k.tls === true
+        ? { tls: true }
+        : k.tls
+          ? {
+              tls: {
+                ...(k.tls.ca_file ? { caFile: k.tls.ca_file } : {}),
+                ...(k.tls.cert_file ? { certFile: k.tls.cert_file } : {}),
+                ...(k.tls.key_file ? { keyFile: k.tls.key_file } : {}),
+                ...(k.tls.server_name ? { serverName: k.tls.server_name } : {}),
+              },
+            }
+          : {}),
       ...(k.sasl ? { sasl: k.sasl } : {}),
+      ...(k.client_id !== undefined ? { clientId: k.client_id } : {}),
     };
   }
   return {
