@@ -204,6 +204,19 @@ function removeOf(add: AddAction, dataChange: boolean, now: number): RemoveActio
   return { path: add.path, deletionTimestamp: now, dataChange, extendedFileMetadata: true, partitionValues: add.partitionValues, size: add.size, ...(add.deletionVector ? { deletionVector: add.deletionVector } : {}) };
 }
 
+/**
+ * A file's statistics text with `tightBounds: false` (its deletion vector hides some rows, so
+ * its min and max may be wider than its live rows', PROTOCOL.md "Per-file Statistics"). Edited
+ * as text, never parsed into numbers: int64 and decimal bounds beyond 2^53 stay exact.
+ */
+export function wideBounds(stats: string): string {
+  const text = stats.trim();
+  if (/"tightBounds"\s*:\s*(true|false)/.test(text)) return text.replace(/"tightBounds"\s*:\s*(true|false)/, '"tightBounds":false');
+  if (!text.endsWith('}')) return text;
+  const body = text.slice(0, -1).trimEnd();
+  return `${body}${body.endsWith('{') ? '' : ','}"tightBounds":false}`;
+}
+
 /** How many rows of a file its deletion vector deletes (0 without one). */
 function deletedRows(add: AddAction): number {
   return add.deletionVector?.cardinality ?? 0;
@@ -887,8 +900,8 @@ export class DeltaTable {
         const vector = vectorFile(positions);
         await this.storage.write(`${this.path}/${vector.path}`, vector.bytes);
         removeFile(add, true, add.deletionVector);
-        const stats = add.stats ? { ...(JSON.parse(add.stats) as Record<string, unknown>), tightBounds: false } : { numRecords: physicalCount, tightBounds: false };
-        vectorAdds.push({ ...add, dataChange: true, stats: JSON.stringify(stats), deletionVector: vector.descriptor });
+        const stats = add.stats !== undefined ? wideBounds(add.stats) : JSON.stringify({ numRecords: physicalCount, tightBounds: false });
+        vectorAdds.push({ ...add, dataChange: true, stats, deletionVector: vector.descriptor });
         vectorDeletes.set(add.path, nowDeleted);
         counts.filesRemoved--; // the file stays, with another vector
         await flush(false);
