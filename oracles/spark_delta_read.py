@@ -1,13 +1,14 @@
 """Reads Delta tables with Apache Spark and delta-spark, Delta's reference implementation,
 independently of cdc-merge's writer and of delta-rs, and prints JSON.
 
-Usage: spark_delta_read.py --jars DIR [--cdf STARTING_VERSION] <table path>...
+Usage: spark_delta_read.py --jars DIR [--cdf STARTING_VERSION] [--cdf-of PATH=VERSION|none]... <table path>...
 
 Spark starts slowly (seconds), so one session reads every table named. Prints one JSON object
 keyed by each path as given: the table's version, protocol (minimum versions and table
 features), metadata configuration, partition columns, schema (Spark's type names), the
 snapshot's rows (sorted by their JSON text), the number of data files and, with --cdf, the
-change data feed from that version (each row with _change_type and _commit_version). What Spark
+change data feed from that version (each row with _change_type and _commit_version; --cdf-of
+sets another starting version, or none, for one table). What Spark
 refuses is reported, not raised: `error` when it cannot read the table, `cdfError` when it reads
 the snapshot but not the change feed, each with Spark's message. A feed refused across a rename
 or drop of a column-mapped table (DELTA_CHANGE_DATA_FEED_INCOMPATIBLE_SCHEMA_CHANGE, Delta's
@@ -52,6 +53,11 @@ def plain(value, data_type):
         return {str(plain(k, data_type.keyType)): plain(v, data_type.valueType) for k, v in value.items()}
     if isinstance(data_type, T.StructType):
         return {f.name: plain(value[f.name], f.dataType) for f in data_type.fields}
+    if isinstance(data_type, T.DecimalType):
+        # Fixed-point at the column's scale, as PostgreSQL prints it: str() of a Decimal from
+        # Spark can be '1.00E-10'.
+        with decimal.localcontext(decimal.Context(prec=100)):
+            return format(value.quantize(decimal.Decimal(1).scaleb(-data_type.scale)), "f")
     if isinstance(data_type, T.TimestampType):
         # The process runs in UTC (above): the naive value is the UTC time.
         return value.isoformat(timespec="microseconds") + "Z"
@@ -65,8 +71,6 @@ def plain(value, data_type):
         if value != value or value in (float("inf"), float("-inf")):
             return str(value)
         return value
-    if isinstance(value, decimal.Decimal):
-        return str(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).hex()
     if isinstance(value, (datetime.date, datetime.time)):
@@ -137,8 +141,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--jars", required=True)
     parser.add_argument("--cdf", type=int, default=None)
+    parser.add_argument("--cdf-of", action="append", default=[], metavar="PATH=VERSION")
     parser.add_argument("paths", nargs="+")
     args = parser.parse_args()
+    cdf_of = {}
+    for spec in args.cdf_of:
+        path, _, version = spec.rpartition("=")
+        cdf_of[path] = None if version == "none" else int(version)
     jars = sorted(glob.glob(os.path.join(args.jars, "*.jar")))
     if not jars:
         sys.exit(f"no jars in {args.jars}: run bash oracles/spark/setup.sh")
@@ -169,7 +178,7 @@ def main():
     try:
         for path in args.paths:
             try:
-                out[path] = read_table(spark, path, args.cdf)
+                out[path] = read_table(spark, path, cdf_of.get(path, args.cdf))
             except Exception as error:  # noqa: BLE001 — a refusal is the finding, reported as such
                 out[path] = {"error": message(error)}
     finally:

@@ -64,19 +64,24 @@ export function ensureSparkOracle(): void {
 
 /**
  * Reads Delta tables with Spark in one session: each table's snapshot and, with `cdfFrom`, its
- * change data feed from that version. A table Spark refuses comes back with `error` (or
- * `cdfError` for the feed alone) rather than failing the others.
+ * change data feed from that version (`cdfFromOf` sets another version, or none with null, for
+ * the paths it names). A table Spark refuses comes back with `error` (or `cdfError` for the feed
+ * alone) rather than failing the others.
  * @param paths local table directories
  * @param timeoutMs how long the whole session may take (default 5 minutes; Spark starts in 10–40 s)
  * @returns the readings keyed by path, as given
  * @throws {Error} with Spark's output when the session itself fails, or when the oracle is not installed.
  */
-export function readDeltaTablesWithSpark(paths: readonly string[], options: { cdfFrom?: number; timeoutMs?: number } = {}): Promise<Record<string, SparkDeltaReading>> {
+export function readDeltaTablesWithSpark(
+  paths: readonly string[],
+  options: { cdfFrom?: number; cdfFromOf?: Readonly<Record<string, number | null>>; timeoutMs?: number } = {},
+): Promise<Record<string, SparkDeltaReading>> {
   const home = sparkOracleHome();
   const python = join(home, 'venv', 'bin', 'python');
   if (!existsSync(python)) throw new Error(`the Spark oracle is not installed in ${home}: run bash oracles/spark/setup.sh (or ensureSparkOracle())`);
   const args = [join(ORACLES_DIR, 'spark_delta_read.py'), '--jars', join(home, 'jars')];
   if (options.cdfFrom !== undefined) args.push('--cdf', String(options.cdfFrom));
+  for (const [path, from] of Object.entries(options.cdfFromOf ?? {})) args.push('--cdf-of', `${path}=${from ?? 'none'}`);
   args.push(...paths);
   return new Promise((resolvePromise, reject) => {
     execFile(python, args, { maxBuffer: 1024 * 1024 * 1024, timeout: options.timeoutMs ?? 300_000, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
