@@ -185,7 +185,7 @@ describe('Delta tables read by Spark (delta-spark)', () => {
     const paths = [lakeA, lakeB].flatMap((lake) => TABLES.map((t) => join(lake, 'public', t)));
     const started = Date.now();
     const readings = await readDeltaTablesWithSpark([...paths, ...prunedPaths], { cdfFrom: 0, cdfFromOf: Object.fromEntries(prunedPaths.map((p) => [p, null])) });
-    console.log(`Spark read ${paths.length} tables in ${Math.round((Date.now() - started) / 1000)} s`);
+    console.log(`Spark read ${paths.length} tables and ${prunedPaths.length} copies in ${Math.round((Date.now() - started) / 1000)} s`);
 
     const refused = Object.entries(readings).filter(([, r]) => r.error !== undefined);
     expect(refused).toEqual([]);
