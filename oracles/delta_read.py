@@ -30,7 +30,8 @@ def plain(value):
             return str(value)
         return value
     if isinstance(value, decimal.Decimal):
-        return str(value)
+        # Fixed-point, as PostgreSQL prints it: str() gives '1E-10' for 0.0000000001.
+        return format(value, "f")
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).hex()
     if isinstance(value, datetime.datetime):

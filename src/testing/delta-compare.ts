@@ -13,7 +13,8 @@ function oracleExpression(column: string, type: string, elementType: string | nu
   const c = `"${column.replaceAll('"', '""')}"`;
   switch (type) {
     case 'bigint':
-      return `CASE WHEN abs(${c}) > 9007199254740992 THEN to_jsonb(${c}::text) ELSE to_jsonb(${c}) END`;
+      // Not abs(): it overflows on the smallest bigint, -9223372036854775808.
+      return `CASE WHEN ${c} NOT BETWEEN -9007199254740992 AND 9007199254740992 THEN to_jsonb(${c}::text) ELSE to_jsonb(${c}) END`;
     case 'numeric':
       return `to_jsonb(${c}::text)`;
     case 'timestamp with time zone':
