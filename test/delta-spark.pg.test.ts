@@ -233,15 +233,12 @@ describe('Delta tables read by Spark (delta-spark)', () => {
     }
   }, 900_000);
 
-  // Found by the test above (its delta-rs cross-check), December 2026: when a batch gives a file a
-  // deletion vector, DeltaTable's merge re-adds the file with its stats passed through
-  // JSON.parse and JSON.stringify (src/sinks/delta/delta-table.ts, `tightBounds: false`), which
-  // rounds int64 bounds beyond 2^53 and decimal bounds beyond 17 digits to doubles: the id bounds
-  // 9223372036854775807 and -9223372036854775808 become 9223372036854776000 and
-  // -9223372036854776000, outside int64, and delta-rs 1.6.6 refuses the whole table ("failed to
-  // parse 9223372036854776000 as Int64"); Spark reads it. Marked `fails` until the writer keeps
-  // the stats text exact; then drop `.fails`.
-  it.fails('regression: a file that gets a deletion vector keeps its int64 and decimal statistics exact, and delta-rs reads the table', async () => {
+  // Found by the test above (its delta-rs cross-check), December 2026: when a batch gave a file
+  // a deletion vector, the merge re-added the file with its stats passed through JSON.parse and
+  // JSON.stringify, which rounded int64 bounds beyond 2^53 (9223372036854775807 became
+  // 9223372036854776000, outside int64) and decimal bounds beyond 17 digits; delta-rs 1.6.6 then
+  // refused the whole table. The stats are now edited as text (wideBounds in delta-table.ts).
+  it('a file that gets a deletion vector keeps its int64 and decimal statistics exact, and delta-rs reads the table', async () => {
     const { sourceUrl, lakeB } = written;
     if (!sourceUrl || !lakeB) throw new Error('the test above did not write lake B');
     const table = join(lakeB, 'public', 'zoo');
