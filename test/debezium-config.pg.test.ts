@@ -8,10 +8,10 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/throwaway-cluster.js';
 import { runCli } from './support/cli.js';
+import { sql } from './support/sql.js';
 
 let cluster: ThrowawayCluster;
 let dir: string;
@@ -23,16 +23,6 @@ afterAll(async () => {
   await cluster?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-async function sql(url: string, text: string): Promise<void> {
-  const client = new pg.Client(url);
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 describe('cdc debezium config', () => {
   it('writes the connector JSON for the selected tables', async () => {

@@ -11,12 +11,12 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deltaRows, replayChangeFeed, sortRows, sourceRows } from '../src/testing/delta-compare.js';
 import { readDeltaTable, type OracleValue } from '../src/testing/python-oracles.js';
 import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/throwaway-cluster.js';
 import { runCli } from './support/cli.js';
+import { sql } from './support/sql.js';
 
 let cluster: ThrowawayCluster;
 let root: string;
@@ -24,14 +24,9 @@ let config: string;
 let lake: string;
 let sourceUrl: string;
 
-async function sql(text: string): Promise<void> {
-  const client = new pg.Client(sourceUrl);
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
+/** Runs `text` on the source database. */
+function sourceSql(text: string): Promise<void> {
+  return sql(sourceUrl, text);
 }
 
 const cdc = (...args: string[]) => runCli([...args, '--config', config]);
@@ -60,7 +55,7 @@ function snapshot(dir: string): Record<string, string> {
 beforeAll(async () => {
   cluster = await startThrowawayCluster({ label: 'delta-migrations' });
   sourceUrl = await cluster.createDatabase('shop');
-  await sql(`
+  await sourceSql(`
     CREATE SCHEMA "Sales";
     CREATE TABLE "Sales"."Customer" ("CustomerId" int PRIMARY KEY, "FirstName" varchar(40) NOT NULL, "Notes" text, "Joined" timestamp);
     CREATE TABLE "Sales"."OrderLine" ("OrderId" int, "LineNo" int, "Amount" numeric(10,2) NOT NULL, PRIMARY KEY ("OrderId", "LineNo"));
@@ -169,7 +164,7 @@ describe('cdc migrations for a Delta sink', () => {
   });
 
   it('cdc run --config merges the source into the created tables; delta-rs reads them equal, and their change feeds replay', async () => {
-    await sql(`ALTER TABLE "Sales"."Customer" ADD COLUMN "LastName" text; UPDATE "Sales"."Customer" SET "LastName" = 'Doe' WHERE "CustomerId" <= 10`);
+    await sourceSql(`ALTER TABLE "Sales"."Customer" ADD COLUMN "LastName" text; UPDATE "Sales"."Customer" SET "LastName" = 'Doe' WHERE "CustomerId" <= 10`);
     let run = await cdc('run', '--until-caught-up');
     expect(run.code, run.stderr).toBe(0);
     for (const [source, target] of [['Customer', 'customer'], ['OrderLine', 'order_line']] as const) {
@@ -182,7 +177,7 @@ describe('cdc migrations for a Delta sink', () => {
     const customer = await readDeltaTable(join(lake, 'sales', 'customer'));
     expect(customer.version).toBeGreaterThan(1);
 
-    await sql(`
+    await sourceSql(`
       UPDATE "Sales"."Customer" SET "Notes" = 'changed', "LastName" = NULL WHERE "CustomerId" IN (2, 11);
       DELETE FROM "Sales"."Customer" WHERE "CustomerId" = 40;
       INSERT INTO "Sales"."Customer" VALUES (41, 'new', NULL, '2025-06-01 08:30:00.5', 'Roe');

@@ -10,13 +10,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareWithDelta, deltaRows, deltaTableLocation, replayChangeFeed } from '../src/testing/delta-compare.js';
 import { readDeltaTable } from '../src/testing/python-oracles.js';
 import { freePort, startThrowawayCluster, type ThrowawayCluster } from '../src/testing/throwaway-cluster.js';
 import { startThrowawayS3, type ThrowawayS3 } from '../src/testing/throwaway-s3.js';
 import { runCli, startCli, type CliRun } from './support/cli.js';
+import { sql } from './support/sql.js';
 
 let cluster: ThrowawayCluster;
 let s3: ThrowawayS3;
@@ -30,16 +30,6 @@ afterAll(async () => {
   await Promise.all([cluster?.stop(), s3?.stop()]);
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-async function sql(url: string, text: string): Promise<void> {
-  const client = new pg.Client(url);
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 const SCHEMA = `
   CREATE TABLE items (

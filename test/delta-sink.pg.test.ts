@@ -8,7 +8,6 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDeltaTable } from '../src/testing/python-oracles.js';
 import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/throwaway-cluster.js';
@@ -16,6 +15,7 @@ import { runCli, startCli, type CliRun } from './support/cli.js';
 import { compareWithDelta, deltaRows, replayChangeFeed, sortRows, sourceRows, withoutColumns } from '../src/testing/delta-compare.js';
 import { loadChinook } from '../src/demo/chinook.js';
 import { runChinookWorkload } from '../src/demo/workload.js';
+import { sql } from './support/sql.js';
 
 let cluster: ThrowawayCluster;
 const runs: CliRun[] = [];
@@ -28,16 +28,6 @@ afterAll(async () => {
   await cluster?.stop();
   if (!process.env.KEEP) for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-async function sql(url: string, text: string): Promise<void> {
-  const client = new pg.Client(url);
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 let counter = 0;
 /** A source database and a Delta location; with `deletionVectors`, runs go through a cdc.yaml that turns them on. */

@@ -16,13 +16,13 @@
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deltaRows, replayChangeFeed, sortRows, sourceRows, withoutColumns } from '../src/testing/delta-compare.js';
 import { readDeltaTable } from '../src/testing/python-oracles.js';
 import { ensureSparkOracle, readDeltaTablesWithSpark, type SparkDeltaReading } from '../src/testing/spark-oracle.js';
 import { startThrowawayCluster, type ThrowawayCluster } from '../src/testing/throwaway-cluster.js';
 import { runCli, startCli, type CliRun } from './support/cli.js';
+import { sql } from './support/sql.js';
 
 let cluster: ThrowawayCluster;
 const runs: CliRun[] = [];
@@ -37,16 +37,6 @@ afterAll(async () => {
   await cluster?.stop();
   if (!process.env.KEEP) for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-async function sql(url: string, text: string): Promise<void> {
-  const client = new pg.Client(url);
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 const SOURCE = `
   CREATE TABLE zoo (

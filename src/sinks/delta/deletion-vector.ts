@@ -259,7 +259,6 @@ class ByteReader {
 
 /** Reads one 32-bit portable Roaring bitmap, pushing `high + value` for each value, in order. */
 function readRoaring32(input: ByteReader, high: number, out: number[]): void {
-  const start = input.at;
   const cookieWord = input.u32();
   let size: number;
   let runFlags: Uint8Array | undefined;
@@ -300,7 +299,6 @@ function readRoaring32(input: ByteReader, high: number, out: number[]): void {
       for (let k = 0; k < cardinalities[i]!; k++) out.push(base + input.u16());
     }
   }
-  if (input.at <= start) throw new Error('an empty Roaring bitmap');
 }
 
 /**
